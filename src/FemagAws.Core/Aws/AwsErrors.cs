@@ -1,0 +1,93 @@
+using System;
+using System.Net.Http;
+using System.Threading.Tasks;
+using Amazon.Runtime;
+
+namespace FemagAws.Aws
+{
+    /// <summary>Turns SDK failures into <see cref="FemagException"/>s that say what was being done and what to do.</summary>
+    public static class AwsErrors
+    {
+        public static Exception Explain(Exception ex, string doing)
+        {
+            switch (ex)
+            {
+                case FemagException _:
+                case OperationCanceledException _:
+                    return ex;
+                case AmazonServiceException service when !string.IsNullOrEmpty(service.ErrorCode):
+                    return FromService(service, doing);
+                case AmazonServiceException service when service.InnerException is HttpRequestException:
+                    return Unreachable(service, doing);
+                case HttpRequestException _:
+                    return Unreachable(ex, doing);
+                case AmazonClientException client:
+                    return new FemagException("FemagAwsClientError", FemagErrorKind.InvalidOperation, $"{doing} failed: {client.Message}", ex);
+                default:
+                    return ex;
+            }
+        }
+
+        /// <summary>Runs an SDK call and explains its failure.</summary>
+        public static async Task<T> Call<T>(Func<Task<T>> call, string doing)
+        {
+            try
+            {
+                return await call().ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                var explained = AwsErrors.Explain(ex, doing);
+                if (ReferenceEquals(explained, ex))
+                {
+                    throw;
+                }
+
+                throw explained;
+            }
+        }
+
+        private static FemagException Unreachable(Exception ex, string doing) =>
+            new FemagException("FemagAwsUnreachable", FemagErrorKind.ResourceUnavailable,
+                $"{doing} failed: the AWS endpoint could not be reached ({(ex.InnerException ?? ex).Message}). Check the network, -EndpointUrl or endpoint_url.", ex);
+
+        private static FemagException FromService(AmazonServiceException ex, string doing)
+        {
+            var code = ex.ErrorCode;
+            var id = "Aws" + code.Replace(".", string.Empty);
+            var text = $"{doing} failed: {code}: {ex.Message}";
+            switch (code)
+            {
+                case "AccessDenied":
+                case "UnauthorizedOperation":
+                case "AllAccessDisabled":
+                    return new FemagException(id, FemagErrorKind.PermissionDenied, text + " Give the credentials' IAM user or role the S3 and EC2 rights the README lists.", ex);
+                case "InvalidAccessKeyId":
+                case "AuthFailure":
+                case "SignatureDoesNotMatch":
+                case "ExpiredToken":
+                case "InvalidClientTokenId":
+                    return new FemagException(id, FemagErrorKind.AuthenticationError, text + " Check the AWS credentials (aws configure, -ProfileName).", ex);
+                case "NoSuchBucket":
+                case "NoSuchKey":
+                case "InvalidInstanceID.NotFound":
+                    return new FemagException(id, FemagErrorKind.ObjectNotFound, text, ex);
+                case "BucketAlreadyExists":
+                case "BucketAlreadyOwnedByYou":
+                    return new FemagException(id, FemagErrorKind.ResourceExists, text, ex);
+                case "InsufficientInstanceCapacity":
+                case "InstanceLimitExceeded":
+                case "VcpuLimitExceeded":
+                case "TooManyBuckets":
+                    return new FemagException(id, FemagErrorKind.LimitsExceeded, text, ex);
+                default:
+                    if (code.StartsWith("Invalid", StringComparison.Ordinal) || code.EndsWith("NotFound", StringComparison.Ordinal) || code == "MissingParameter")
+                    {
+                        return new FemagException(id, FemagErrorKind.InvalidArgument, text + " Check the [amazon] settings in the config file.", ex);
+                    }
+
+                    return new FemagException(id, FemagErrorKind.InvalidOperation, text, ex);
+            }
+        }
+    }
+}

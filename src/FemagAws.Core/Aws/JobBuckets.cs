@@ -1,0 +1,233 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using Amazon.S3;
+using Amazon.S3.Model;
+
+namespace FemagAws.Aws
+{
+    /// <summary>The S3 side of a job: its bucket, the archive going in and the results coming out.</summary>
+    public static class JobBuckets
+    {
+        /// <summary>Tag on every bucket the module creates; its value is the job index.</summary>
+        public const string IndexTag = "femag-aws:index";
+
+        /// <summary>Archive metadata that remembers the local folder, URL-escaped to stay ASCII.</summary>
+        public const string FolderMetadata = "femag-folder";
+
+        public static async Task CreateAsync(IAmazonS3 s3, string bucketName, string region, int index, CancellationToken ct)
+        {
+            var request = new PutBucketRequest
+            {
+                BucketName = bucketName,
+                UseClientRegion = false,
+                ObjectOwnership = ObjectOwnership.BucketOwnerEnforced,
+            };
+
+            // us-east-1 is the one region that must not be named as a LocationConstraint.
+            if (region != "us-east-1")
+            {
+                request.BucketRegionName = region;
+            }
+
+            await AwsErrors.Call(() => s3.PutBucketAsync(request, ct), $"Creating bucket {bucketName}").ConfigureAwait(false);
+            await AwsErrors.Call(() => s3.PutPublicAccessBlockAsync(new PutPublicAccessBlockRequest
+            {
+                BucketName = bucketName,
+                PublicAccessBlockConfiguration = new PublicAccessBlockConfiguration
+                {
+                    BlockPublicAcls = true,
+                    BlockPublicPolicy = true,
+                    IgnorePublicAcls = true,
+                    RestrictPublicBuckets = true,
+                },
+            }, ct), $"Blocking public access to bucket {bucketName}").ConfigureAwait(false);
+            await AwsErrors.Call(() => s3.PutBucketTaggingAsync(new PutBucketTaggingRequest
+            {
+                BucketName = bucketName,
+                TagSet = new List<Tag> { new Tag { Key = IndexTag, Value = index.ToString(System.Globalization.CultureInfo.InvariantCulture) } },
+            }, ct), $"Tagging bucket {bucketName}").ConfigureAwait(false);
+        }
+
+        public static Task PutArchiveAsync(IAmazonS3 s3, FemagJob job, Stream archive, CancellationToken ct)
+        {
+            var request = new PutObjectRequest
+            {
+                BucketName = job.BucketName,
+                Key = job.ArchiveKey,
+                InputStream = archive,
+                AutoCloseStream = false,
+                ContentType = "application/gzip",
+            };
+            if (job.Folder != null)
+            {
+                request.Metadata[FolderMetadata] = Uri.EscapeDataString(job.Folder);
+            }
+
+            return AwsErrors.Call(() => s3.PutObjectAsync(request, ct), $"Uploading {job.ArchiveKey} to bucket {job.BucketName}");
+        }
+
+        /// <summary>The text of an object, or null when it does not exist.</summary>
+        public static async Task<string?> TryReadTextAsync(IAmazonS3 s3, string bucketName, string key, CancellationToken ct)
+        {
+            try
+            {
+                using (var response = await s3.GetObjectAsync(bucketName, key, ct).ConfigureAwait(false))
+                using (var reader = new StreamReader(response.ResponseStream, Encoding.UTF8))
+                {
+                    return await reader.ReadToEndAsync().ConfigureAwait(false);
+                }
+            }
+            catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound && ex.ErrorCode != "NoSuchBucket")
+            {
+                return null;
+            }
+            catch (Exception ex)
+            {
+                throw AwsErrors.Explain(ex, $"Reading {key} in bucket {bucketName}");
+            }
+        }
+
+        public static Task DeleteObjectAsync(IAmazonS3 s3, string bucketName, string key, CancellationToken ct) =>
+            AwsErrors.Call(() => s3.DeleteObjectAsync(bucketName, key, ct), $"Deleting {key} in bucket {bucketName}");
+
+        /// <summary>Every object in the bucket, across all pages.</summary>
+        public static async Task<List<S3Object>> ListAsync(IAmazonS3 s3, string bucketName, CancellationToken ct)
+        {
+            var objects = new List<S3Object>();
+            var request = new ListObjectsV2Request { BucketName = bucketName };
+            ListObjectsV2Response response;
+            do
+            {
+                response = await AwsErrors.Call(() => s3.ListObjectsV2Async(request, ct), $"Listing bucket {bucketName}").ConfigureAwait(false);
+                objects.AddRange(response.S3Objects ?? new List<S3Object>());
+                request.ContinuationToken = response.NextContinuationToken;
+            }
+            while (response.IsTruncated == true);
+            return objects;
+        }
+
+        /// <summary>True while an upload into the bucket is still in progress (a multipart upload not yet completed).</summary>
+        public static async Task<bool> HasUploadsInProgressAsync(IAmazonS3 s3, string bucketName, CancellationToken ct)
+        {
+            var response = await AwsErrors.Call(() => s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = bucketName, MaxUploads = 1 }, ct),
+                $"Listing uploads in bucket {bucketName}").ConfigureAwait(false);
+            return response.MultipartUploads != null && response.MultipartUploads.Count > 0;
+        }
+
+        public static async Task DownloadAsync(IAmazonS3 s3, string bucketName, string key, string path, CancellationToken ct)
+        {
+            // Written beside the target and renamed, so an interrupted download never looks complete.
+            var partial = path + ".femag-partial";
+            try
+            {
+                using (var response = await AwsErrors.Call(() => s3.GetObjectAsync(bucketName, key, ct), $"Downloading {key} from bucket {bucketName}").ConfigureAwait(false))
+                using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 81920, useAsync: true))
+                {
+                    await response.ResponseStream.CopyToAsync(file, 81920, ct).ConfigureAwait(false);
+                }
+
+                if (File.Exists(path))
+                {
+                    File.Delete(path);
+                }
+
+                File.Move(partial, path);
+            }
+            finally
+            {
+                if (File.Exists(partial))
+                {
+                    File.Delete(partial);
+                }
+            }
+        }
+
+        /// <summary>Deletes every object (all pages) and then the bucket.</summary>
+        public static async Task RemoveAsync(IAmazonS3 s3, string bucketName, CancellationToken ct)
+        {
+            while (true)
+            {
+                var page = await AwsErrors.Call(() => s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = bucketName }, ct), $"Listing bucket {bucketName}").ConfigureAwait(false);
+                var keys = page.S3Objects ?? new List<S3Object>();
+                if (keys.Count == 0)
+                {
+                    break;
+                }
+
+                await AwsErrors.Call(() => s3.DeleteObjectsAsync(new DeleteObjectsRequest
+                {
+                    BucketName = bucketName,
+                    Objects = keys.Select(o => new KeyVersion { Key = o.Key }).ToList(),
+                }, ct), $"Emptying bucket {bucketName}").ConfigureAwait(false);
+            }
+
+            await AwsErrors.Call(() => s3.DeleteBucketAsync(bucketName, ct), $"Deleting bucket {bucketName}").ConfigureAwait(false);
+        }
+
+        /// <summary>The region a bucket lives in.</summary>
+        public static async Task<string> GetRegionAsync(IAmazonS3 s3, string bucketName, CancellationToken ct)
+        {
+            var response = await AwsErrors.Call(() => s3.GetBucketLocationAsync(bucketName, ct), $"Finding bucket {bucketName}").ConfigureAwait(false);
+            var location = response.Location?.Value;
+            return string.IsNullOrEmpty(location) ? "us-east-1" : location == "EU" ? "eu-west-1" : location!;
+        }
+
+        /// <summary>The module's tag on a bucket, or null for a bucket the module did not create.</summary>
+        public static async Task<int?> TryGetIndexTagAsync(IAmazonS3 s3, string bucketName, CancellationToken ct)
+        {
+            try
+            {
+                var tags = await s3.GetBucketTaggingAsync(new GetBucketTaggingRequest { BucketName = bucketName }, ct).ConfigureAwait(false);
+                var tag = tags.TagSet?.FirstOrDefault(t => t.Key == IndexTag);
+                return tag != null && int.TryParse(tag.Value, out var index) ? index : (int?)null;
+            }
+            catch (AmazonS3Exception ex) when (ex.ErrorCode == "NoSuchTagSet" || ex.ErrorCode == "NoSuchTagSetError")
+            {
+                return null;
+            }
+            catch (Exception ex)
+            {
+                throw AwsErrors.Explain(ex, $"Reading the tags of bucket {bucketName}");
+            }
+        }
+
+        /// <summary>The local folder recorded on the archive, if any.</summary>
+        public static async Task<string?> TryGetRecordedFolderAsync(IAmazonS3 s3, string bucketName, string key, CancellationToken ct)
+        {
+            try
+            {
+                var meta = await s3.GetObjectMetadataAsync(bucketName, key, ct).ConfigureAwait(false);
+                var value = meta.Metadata[FolderMetadata];
+                return string.IsNullOrEmpty(value) ? null : Uri.UnescapeDataString(value);
+            }
+            catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+            {
+                return null;
+            }
+            catch (Exception ex)
+            {
+                throw AwsErrors.Explain(ex, $"Reading {key} in bucket {bucketName}");
+            }
+        }
+
+        public static async Task<List<S3Bucket>> ListBucketsAsync(IAmazonS3 s3, CancellationToken ct)
+        {
+            var buckets = new List<S3Bucket>();
+            var request = new ListBucketsRequest();
+            do
+            {
+                var response = await AwsErrors.Call(() => s3.ListBucketsAsync(request, ct), "Listing buckets").ConfigureAwait(false);
+                buckets.AddRange(response.Buckets ?? new List<S3Bucket>());
+                request.ContinuationToken = response.ContinuationToken;
+            }
+            while (!string.IsNullOrEmpty(request.ContinuationToken));
+            return buckets;
+        }
+    }
+}

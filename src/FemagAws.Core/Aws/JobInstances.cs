@@ -1,0 +1,166 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text;
+using System.Text.RegularExpressions;
+using System.Threading;
+using System.Threading.Tasks;
+using Amazon.EC2;
+using Amazon.EC2.Model;
+
+namespace FemagAws.Aws
+{
+    /// <summary>What one DescribeInstances row says about a job's instance.</summary>
+    public sealed class InstanceStatus
+    {
+        public InstanceStatus(string instanceId, string state, string? reason)
+        {
+            InstanceId = instanceId;
+            State = state;
+            Reason = reason;
+        }
+
+        public string InstanceId { get; }
+
+        /// <summary>pending, running, shutting-down, terminated, stopping, stopped, or "missing".</summary>
+        public string State { get; }
+
+        public string? Reason { get; }
+
+        /// <summary>True once the instance can no longer write to the bucket.</summary>
+        public bool HasEnded => State != "pending" && State != "running";
+    }
+
+    /// <summary>The EC2 side of a job: launch, batched status polls and termination.</summary>
+    public static class JobInstances
+    {
+        /// <summary>Tag that names the job's bucket on its instance and volume.</summary>
+        public const string BucketTag = "femag-aws:bucket";
+
+        /// <summary>DescribeInstances takes this many ids per call, so a poll costs ceil(N/1000) calls.</summary>
+        public const int DescribeBatch = 1000;
+
+        private static readonly Regex InstanceIdPattern = new Regex("i-[0-9a-f]+", RegexOptions.CultureInvariant);
+
+        public static async Task<string> LaunchAsync(IAmazonEC2 ec2, FemagJob job, string userData, CancellationToken ct)
+        {
+            var config = job.Config;
+            var tags = new List<Tag>
+            {
+                new Tag("Name", job.BucketName + "-" + config.CompanyName),
+                new Tag(BucketTag, job.BucketName),
+                new Tag(JobBuckets.IndexTag, job.Index.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            };
+            var request = new RunInstancesRequest
+            {
+                ImageId = config.ImageId,
+                InstanceType = InstanceType.FindValue(config.InstanceType),
+                MinCount = 1,
+                MaxCount = 1,
+                UserData = Convert.ToBase64String(Encoding.UTF8.GetBytes(userData)),
+                InstanceInitiatedShutdownBehavior = ShutdownBehavior.Terminate,
+                TagSpecifications = new List<TagSpecification>
+                {
+                    new TagSpecification { ResourceType = ResourceType.Instance, Tags = tags },
+                    new TagSpecification { ResourceType = ResourceType.Volume, Tags = tags },
+                },
+
+                // The SDK retries with the same token, so a retried launch never starts a second instance.
+                ClientToken = Guid.NewGuid().ToString("N"),
+                DryRun = config.DryRun,
+            };
+            if (config.KeyName != null)
+            {
+                request.KeyName = config.KeyName;
+            }
+
+            if (config.IamInstanceProfile != null)
+            {
+                request.IamInstanceProfile = new IamInstanceProfileSpecification { Name = config.IamInstanceProfile };
+            }
+
+            if (config.SecurityGroupIds.Count > 0)
+            {
+                request.SecurityGroupIds = config.SecurityGroupIds.ToList();
+            }
+
+            var response = await AwsErrors.Call(() => ec2.RunInstancesAsync(request, ct), $"Launching the instance for bucket {job.BucketName}").ConfigureAwait(false);
+            return response.Reservation.Instances[0].InstanceId;
+        }
+
+        /// <summary>The status of each id, in batches; ids EC2 no longer knows come back as "missing".</summary>
+        public static async Task<Dictionary<string, InstanceStatus>> DescribeAsync(IAmazonEC2 ec2, IReadOnlyCollection<string> instanceIds, CancellationToken ct)
+        {
+            var result = new Dictionary<string, InstanceStatus>(StringComparer.Ordinal);
+            foreach (var batch in Batches(instanceIds.Distinct().ToList(), DescribeBatch))
+            {
+                var remaining = batch;
+                while (remaining.Count > 0)
+                {
+                    try
+                    {
+                        var request = new DescribeInstancesRequest { InstanceIds = remaining };
+                        DescribeInstancesResponse response;
+                        do
+                        {
+                            response = await ec2.DescribeInstancesAsync(request, ct).ConfigureAwait(false);
+                            foreach (var instance in (response.Reservations ?? new List<Reservation>()).SelectMany(r => r.Instances ?? new List<Instance>()))
+                            {
+                                result[instance.InstanceId] = new InstanceStatus(instance.InstanceId, instance.State?.Name?.Value ?? "unknown", instance.StateReason?.Message);
+                            }
+
+                            request.NextToken = response.NextToken;
+                        }
+                        while (!string.IsNullOrEmpty(response.NextToken));
+
+                        foreach (var id in remaining.Where(id => !result.ContainsKey(id)))
+                        {
+                            result[id] = new InstanceStatus(id, "missing", "EC2 no longer knows the instance");
+                        }
+
+                        remaining = new List<string>();
+                    }
+                    catch (AmazonEC2Exception ex) when (ex.ErrorCode == "InvalidInstanceID.NotFound")
+                    {
+                        // One unknown id fails the whole call: note those and ask again for the rest.
+                        var missing = InstanceIdPattern.Matches(ex.Message).Cast<Match>().Select(m => m.Value).Where(remaining.Contains).ToList();
+                        if (missing.Count == 0)
+                        {
+                            throw AwsErrors.Explain(ex, "Describing instances");
+                        }
+
+                        foreach (var id in missing)
+                        {
+                            result[id] = new InstanceStatus(id, "missing", "EC2 no longer knows the instance");
+                        }
+
+                        remaining = remaining.Except(missing).ToList();
+                    }
+                    catch (Exception ex) when (!(ex is OperationCanceledException))
+                    {
+                        throw AwsErrors.Explain(ex, "Describing instances");
+                    }
+                }
+            }
+
+            return result;
+        }
+
+        public static async Task TerminateAsync(IAmazonEC2 ec2, IReadOnlyCollection<string> instanceIds, CancellationToken ct)
+        {
+            foreach (var batch in Batches(instanceIds.Distinct().ToList(), DescribeBatch))
+            {
+                await AwsErrors.Call(() => ec2.TerminateInstancesAsync(new TerminateInstancesRequest { InstanceIds = batch }, ct),
+                    "Terminating " + string.Join(", ", batch)).ConfigureAwait(false);
+            }
+        }
+
+        private static IEnumerable<List<string>> Batches(List<string> ids, int size)
+        {
+            for (var i = 0; i < ids.Count; i += size)
+            {
+                yield return ids.GetRange(i, Math.Min(size, ids.Count - i));
+            }
+        }
+    }
+}

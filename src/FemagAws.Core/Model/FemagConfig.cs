@@ -1,0 +1,243 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text.RegularExpressions;
+using FemagAws.Config;
+
+namespace FemagAws
+{
+    /// <summary>
+    /// The [amazon] section of a femagtools engine configuration, typed. Every key, known or not, is kept in
+    /// <see cref="Settings"/> because the cloud-init <c>{{ENV}}</c> line exports them all.
+    /// </summary>
+    public sealed class FemagConfig
+    {
+        public const string DefaultServerLocation = "eu-central-1";
+        public const string DefaultInstanceType = "t2.micro";
+        public const string DefaultImageId = "ami-b0cc23df";
+        public const string DefaultCompanyName = "femag";
+        public const string DefaultFinishTaskFilename = "exit_code";
+
+        private static readonly Regex ShellName = new Regex("^[A-Za-z_][A-Za-z0-9_]*$", RegexOptions.CultureInvariant);
+        private static readonly Regex RegionName = new Regex("^[a-z]{2}(-[a-z0-9]+)+-[0-9]+$", RegexOptions.CultureInvariant);
+
+        private readonly SortedDictionary<string, string> _settings;
+
+        private FemagConfig(SortedDictionary<string, string> settings, string? sourcePath)
+        {
+            _settings = settings;
+            SourcePath = sourcePath;
+        }
+
+        /// <summary>The INI file this came from, or null.</summary>
+        public string? SourcePath { get; }
+
+        /// <summary>Every key (lower case) with its value, defaults included; <c>cloud_init</c> holds the resolved path.</summary>
+        public IReadOnlyDictionary<string, string> Settings => _settings;
+
+        public string ServerLocation => Get("server_location") ?? DefaultServerLocation;
+
+        public string InstanceType => Get("instance_type") ?? DefaultInstanceType;
+
+        public string ImageId => Get("image_id") ?? string.Empty;
+
+        public string CompanyName => Get("company_name") ?? DefaultCompanyName;
+
+        public string FinishTaskFilename => Get("finish_task_filename") ?? DefaultFinishTaskFilename;
+
+        public string? IamInstanceProfile => Get("iam_instance_profile");
+
+        public string? KeyName => Get("key_name");
+
+        public IReadOnlyList<string> SecurityGroupIds => SplitList(Get("security_group_ids"));
+
+        /// <summary>Full path of the cloud-init script, resolved against the config file's folder.</summary>
+        public string? CloudInit => Get("cloud_init");
+
+        public bool DeleteBuckets => ParseBool(Get("delete_buckets")) ?? false;
+
+        public bool DryRun => ParseBool(Get("dry_run")) ?? false;
+
+        /// <summary>An S3/EC2-compatible endpoint such as a local test cloud; null for real AWS.</summary>
+        public string? EndpointUrl => Get("endpoint_url");
+
+        /// <summary>A named profile from ~/.aws/credentials or ~/.aws/config.</summary>
+        public string? Profile => Get("profile");
+
+        /// <summary>Reads the [amazon] (or [AMAZON]) section of an INI file.</summary>
+        public static FemagConfig Load(string path)
+        {
+            var fullPath = System.IO.Path.GetFullPath(path);
+            var doc = IniDocument.Load(fullPath);
+            var sections = doc.SectionNames.Where(s => string.Equals(s, "amazon", StringComparison.OrdinalIgnoreCase)).ToList();
+            if (sections.Count == 0)
+            {
+                throw new FemagConfigException(fullPath, 0, "there is no [amazon] section. Start the engine settings with a line '[amazon]'.");
+            }
+
+            if (sections.Count > 1)
+            {
+                throw new FemagConfigException(fullPath, doc.SectionLine(sections[1]),
+                    $"sections [{sections[0]}] and [{sections[1]}] both configure the engine; keep one.");
+            }
+
+            var entries = doc.Entries(sections[0]);
+            var settings = new SortedDictionary<string, string>(StringComparer.Ordinal);
+            foreach (var entry in entries)
+            {
+                settings[entry.Key] = entry.Value;
+            }
+
+            return Build(settings, fullPath, key => entries.FirstOrDefault(e => e.Key == key)?.Line ?? 0);
+        }
+
+        /// <summary>Builds a config from key/value pairs, e.g. those of a deserialized job; validated like a file.</summary>
+        public static FemagConfig FromSettings(IEnumerable<KeyValuePair<string, string>> settings, string? sourcePath = null)
+        {
+            var copy = new SortedDictionary<string, string>(StringComparer.Ordinal);
+            foreach (var pair in settings)
+            {
+                copy[pair.Key.ToLowerInvariant()] = pair.Value ?? string.Empty;
+            }
+
+            return Build(copy, sourcePath, _ => 0);
+        }
+
+        /// <summary>A copy with some settings replaced (an empty or null value removes the key).</summary>
+        public FemagConfig With(IEnumerable<KeyValuePair<string, string?>> changes)
+        {
+            var copy = new SortedDictionary<string, string>(_settings, StringComparer.Ordinal);
+            foreach (var change in changes)
+            {
+                if (string.IsNullOrEmpty(change.Value))
+                {
+                    copy.Remove(change.Key);
+                }
+                else
+                {
+                    copy[change.Key] = change.Value!;
+                }
+            }
+
+            return Build(copy, SourcePath, _ => 0);
+        }
+
+        public override string ToString() => SourcePath ?? "FemagConfig";
+
+        internal static IReadOnlyList<string> SplitList(string? value) =>
+            string.IsNullOrWhiteSpace(value)
+                ? Array.Empty<string>()
+                : value!.Split(',').Select(s => s.Trim()).Where(s => s.Length > 0).ToArray();
+
+        private static bool? ParseBool(string? value)
+        {
+            switch (value?.Trim().ToLowerInvariant())
+            {
+                case null:
+                case "":
+                    return null;
+                case "1":
+                case "true":
+                case "yes":
+                case "on":
+                    return true;
+                case "0":
+                case "false":
+                case "no":
+                case "off":
+                    return false;
+                default:
+                    throw new FormatException();
+            }
+        }
+
+        private static FemagConfig Build(SortedDictionary<string, string> settings, string? path, Func<string, int> lineOf)
+        {
+            void Fail(string key, string problem) => throw new FemagConfigException(path, lineOf(key), problem);
+
+            foreach (var key in settings.Keys)
+            {
+                // {{ENV}} turns every key into 'export KEY=...', so it must be a shell variable name.
+                if (!ShellName.IsMatch(key))
+                {
+                    Fail(key, $"key '{key}' cannot be exported to the cloud-init script; use letters, digits and '_' only.");
+                }
+            }
+
+            SetDefault(settings, "server_location", DefaultServerLocation);
+            SetDefault(settings, "instance_type", DefaultInstanceType);
+            SetDefault(settings, "image_id", DefaultImageId);
+            SetDefault(settings, "company_name", DefaultCompanyName);
+            SetDefault(settings, "finish_task_filename", DefaultFinishTaskFilename);
+
+            foreach (var key in new[] { "delete_buckets", "dry_run" })
+            {
+                if (settings.TryGetValue(key, out var value))
+                {
+                    try
+                    {
+                        ParseBool(value);
+                    }
+                    catch (FormatException)
+                    {
+                        Fail(key, $"{key} = '{value}' is not a yes/no value; use 1, 0, true, false, yes or no.");
+                    }
+                }
+            }
+
+            if (!RegionName.IsMatch(settings["server_location"]))
+            {
+                Fail("server_location", $"server_location = '{settings["server_location"]}' is not an AWS region name such as eu-central-1.");
+            }
+
+            if (settings.TryGetValue("security_group_ids", out var groups))
+            {
+                // Trailing commas (the femagtools idiom for one group) and spaces are fine; store the clean list.
+                settings["security_group_ids"] = string.Join(",", SplitList(groups));
+            }
+
+            if (settings.TryGetValue("endpoint_url", out var endpoint) && endpoint.Length > 0 &&
+                (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)))
+            {
+                Fail("endpoint_url", $"endpoint_url = '{endpoint}' is not an http:// or https:// URL.");
+            }
+
+            if (settings.TryGetValue("finish_task_filename", out var finish) && (finish.Length == 0 || finish.Contains("/")))
+            {
+                Fail("finish_task_filename", "finish_task_filename must be a plain object name such as exit_code.");
+            }
+
+            if (settings.TryGetValue("cloud_init", out var cloudInit) && cloudInit.Length > 0)
+            {
+                settings["cloud_init"] = ResolvePath(cloudInit, path);
+            }
+
+            return new FemagConfig(settings, path);
+        }
+
+        private static void SetDefault(IDictionary<string, string> settings, string key, string value)
+        {
+            if (!settings.TryGetValue(key, out var current) || current.Length == 0)
+            {
+                settings[key] = value;
+            }
+        }
+
+        /// <summary>A relative path means relative to the config file: scheduled tasks start in another folder.</summary>
+        private static string ResolvePath(string value, string? configPath)
+        {
+            var expanded = PathUtil.ExpandHome(value);
+            if (System.IO.Path.IsPathRooted(expanded))
+            {
+                return System.IO.Path.GetFullPath(expanded);
+            }
+
+            var baseDir = configPath != null ? System.IO.Path.GetDirectoryName(configPath)! : Directory.GetCurrentDirectory();
+            return System.IO.Path.GetFullPath(System.IO.Path.Combine(baseDir, expanded));
+        }
+
+        private string? Get(string key) =>
+            _settings.TryGetValue(key, out var value) && value.Length > 0 ? value : null;
+    }
+}

@@ -1,0 +1,73 @@
+using System;
+
+namespace FemagAws
+{
+    /// <summary>Where a job is in its life.</summary>
+    public enum FemagJobState
+    {
+        /// <summary>The folder is packed into its bucket; no instance yet.</summary>
+        Uploaded,
+
+        /// <summary>An instance was launched and the finish file has not been seen yet.</summary>
+        Running,
+
+        /// <summary>The finish file holds 0 and the results are complete in the bucket.</summary>
+        Succeeded,
+
+        /// <summary>FEMAG returned another exit code, the instance ended without one, or the launch failed.</summary>
+        Failed,
+
+        /// <summary>Wait-FemagJob gave up waiting; the instance may still run.</summary>
+        TimedOut,
+    }
+
+    /// <summary>
+    /// One FEMAG calculation: a local folder, its S3 bucket and the EC2 instance that runs it.
+    /// It carries its config, region and endpoint so that each cmdlet, even in a new session, can go on with it.
+    /// </summary>
+    public sealed class FemagJob
+    {
+        /// <summary>Position in the parameter variation; the archive is <c>&lt;Index&gt;.tar.gz</c>.</summary>
+        public int Index { get; set; }
+
+        public string BucketName { get; set; } = string.Empty;
+
+        /// <summary>Full path of the local folder the job came from and its results go to.</summary>
+        public string? Folder { get; set; }
+
+        /// <summary>The region of the bucket and of the instance; it wins over the SDK's default region.</summary>
+        public string Region { get; set; } = FemagConfig.DefaultServerLocation;
+
+        /// <summary>An S3/EC2-compatible endpoint, or null for AWS itself.</summary>
+        public string? EndpointUrl { get; set; }
+
+        /// <summary>The AWS profile used to create the job, or null for the SDK's default chain.</summary>
+        public string? ProfileName { get; set; }
+
+        public string? InstanceId { get; set; }
+
+        public FemagJobState State { get; set; }
+
+        /// <summary>What FEMAG returned, read from the finish file; null until it exists.</summary>
+        public int? ExitCode { get; set; }
+
+        /// <summary>Why the job failed or timed out; null otherwise.</summary>
+        public string? Reason { get; set; }
+
+        public DateTime? LaunchTime { get; set; }
+
+        public DateTime? FinishTime { get; set; }
+
+        public FemagConfig Config { get; set; } = FemagConfig.FromSettings(Array.Empty<System.Collections.Generic.KeyValuePair<string, string>>());
+
+        /// <summary>The object that holds the packed folder.</summary>
+        public string ArchiveKey => ArchiveKeyFor(Index);
+
+        /// <summary>True once the job has reached an end state.</summary>
+        public bool IsFinished => State == FemagJobState.Succeeded || State == FemagJobState.Failed;
+
+        public static string ArchiveKeyFor(int index) => index.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".tar.gz";
+
+        public override string ToString() => BucketName;
+    }
+}

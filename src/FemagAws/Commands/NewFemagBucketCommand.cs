@@ -1,0 +1,98 @@
+using System;
+using System.IO;
+using System.Management.Automation;
+using FemagAws.Jobs;
+
+namespace FemagAws.Commands
+{
+    /// <summary>
+    /// <para type="synopsis">Creates one S3 bucket per calculation folder and uploads the folder into it as a tar.gz.</para>
+    /// <para type="description">New-FemagBucket takes the folders of a parameter variation from the pipeline, each holding a femag.fsl and its model files. For each folder it creates a bucket named '&lt;uuid&gt;-&lt;index&gt;' in the configured region (index 0, 1, 2… in pipeline order), blocks public access, and uploads the folder's files, relative to the folder, as '&lt;index&gt;.tar.gz' at the bucket root. It emits one FemagJob per folder, ready for Start-FemagInstance. Folders are packed and uploaded in parallel, at most -ThrottleLimit at a time.</para>
+    /// </summary>
+    /// <example>
+    ///   <code>Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start-FemagInstance | Wait-FemagJob | Receive-FemagResult</code>
+    ///   <para>Runs a whole parameter variation: one bucket and one instance per folder, results downloaded into each folder.</para>
+    /// </example>
+    /// <example>
+    ///   <code>$jobs = 'parvar/0', 'parvar/1' | New-FemagBucket -ConfigFile config.ini -WhatIf</code>
+    ///   <para>Shows which buckets would be created, creating nothing.</para>
+    /// </example>
+    [Cmdlet(VerbsCommon.New, "FemagBucket", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = ConfigFileSet)]
+    [OutputType(typeof(FemagJob))]
+    public sealed class NewFemagBucketCommand : FemagAwsCmdlet
+    {
+        private const string ConfigFileSet = "ConfigFile";
+        private const string ConfigSet = "Config";
+        private const string Activity = "Uploading FEMAG jobs";
+        private WorkQueue<FemagJob, FemagJob>? _queue;
+        private FemagConfig? _config;
+        private int _nextIndex;
+
+        /// <summary>
+        /// <para type="description">A calculation folder. Accepts strings, DirectoryInfo objects (by FullName or PSPath) and objects with a LiteralPath property.</para>
+        /// </summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [Alias("FullName", "PSPath", "LiteralPath")]
+        [ValidateNotNullOrEmpty]
+        public string[] Path { get; set; } = new string[0];
+
+        /// <summary>
+        /// <para type="description">The femagtools INI file with the [amazon] section.</para>
+        /// </summary>
+        [Parameter(Mandatory = true, ParameterSetName = ConfigFileSet)]
+        [ValidateNotNullOrEmpty]
+        public string? ConfigFile { get; set; }
+
+        /// <summary>
+        /// <para type="description">A configuration read with Import-FemagConfig.</para>
+        /// </summary>
+        [Parameter(Mandatory = true, ParameterSetName = ConfigSet)]
+        public FemagConfig? Config { get; set; }
+
+        /// <summary>
+        /// <para type="description">How many folders are packed and uploaded at once. The default, 8, suits a laptop on office Wi-Fi.</para>
+        /// </summary>
+        [Parameter]
+        [ValidateRange(1, 64)]
+        public int ThrottleLimit { get; set; } = 8;
+
+        protected override void BeginProcessing()
+        {
+            _config = OrTerminate(() => LoadConfig(ConfigFile, Config), ConfigFile);
+            _queue = new WorkQueue<FemagJob, FemagJob>(ThrottleLimit);
+        }
+
+        protected override void ProcessRecord()
+        {
+            foreach (var path in Path)
+            {
+                var index = _nextIndex++;
+                var full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
+                var folder = new DirectoryInfo(full);
+                if (!folder.Exists)
+                {
+                    WriteError(ErrorRecords.Create("FemagFolderNotFound", ErrorCategory.ObjectNotFound,
+                        $"Folder '{full}' does not exist. Pass the folders of a parameter variation, e.g. Get-ChildItem parvar -Directory.", path));
+                    continue;
+                }
+
+                var target = TargetOf(_config!);
+                if (!ShouldProcess($"folder {full} → new bucket <uuid>-{index}/{FemagJob.ArchiveKeyFor(index)} in {target}", "Create bucket and upload"))
+                {
+                    continue;
+                }
+
+                var clients = OrTerminate(() => ClientsFor(target), target);
+                var config = _config!;
+                _queue!.Start(new FemagJob { Index = index, Folder = full, Region = target.Region }, _ => JobUploader.CreateAsync(clients, folder, index, config, Cancellation));
+                Drain(_queue, false, Activity, item => WriteObject(item.Result));
+            }
+        }
+
+        protected override void EndProcessing()
+        {
+            Drain(_queue!, true, Activity, item => WriteObject(item.Result));
+            CompleteProgress(Activity);
+        }
+    }
+}

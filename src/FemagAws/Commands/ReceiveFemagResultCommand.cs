@@ -1,0 +1,109 @@
+using System.Management.Automation;
+using FemagAws.Jobs;
+
+namespace FemagAws.Commands
+{
+    /// <summary>
+    /// <para type="synopsis">Downloads every object of each job's bucket into the job's folder.</para>
+    /// <para type="description">Receive-FemagResult downloads all objects of a finished job's bucket (any number of pages, creating subfolders for keys with '/') into the job's folder or -Destination. Each file is written beside its target and renamed when complete. A key that would land outside the destination ('..', an absolute path) is refused with an error and never written. When the config sets delete_buckets, or with -RemoveBucket, the bucket and its objects are deleted after everything arrived. Jobs are received in parallel, at most -ThrottleLimit at a time.</para>
+    /// </summary>
+    /// <example>
+    ///   <code>$jobs | Wait-FemagJob | Receive-FemagResult</code>
+    ///   <para>Downloads each job's results into its folder as soon as the job is done.</para>
+    /// </example>
+    /// <example>
+    ///   <code>$jobs | Receive-FemagResult -Destination D:\results -RemoveBucket</code>
+    ///   <para>Downloads into D:\results and deletes the buckets afterwards.</para>
+    /// </example>
+    [Cmdlet(VerbsCommunications.Receive, "FemagResult", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [OutputType(typeof(FemagJob))]
+    public sealed class ReceiveFemagResultCommand : FemagAwsCmdlet
+    {
+        private const string Activity = "Receiving FEMAG results";
+        private WorkQueue<FemagJob, ReceiveOutcome>? _queue;
+
+        /// <summary>
+        /// <para type="description">The jobs whose results to download, usually from Wait-FemagJob.</para>
+        /// </summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+        [Alias("InputObject")]
+        public FemagJob[] Job { get; set; } = new FemagJob[0];
+
+        /// <summary>
+        /// <para type="description">A folder for the results instead of the job's own folder. With several jobs, each goes into a subfolder named after its index.</para>
+        /// </summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? Destination { get; set; }
+
+        /// <summary>
+        /// <para type="description">Deletes each bucket and its objects after the download, whatever delete_buckets says.</para>
+        /// </summary>
+        [Parameter]
+        public SwitchParameter RemoveBucket { get; set; }
+
+        /// <summary>
+        /// <para type="description">Downloads even from jobs that have not finished.</para>
+        /// </summary>
+        [Parameter]
+        public SwitchParameter Force { get; set; }
+
+        /// <summary>
+        /// <para type="description">How many jobs are downloaded at once (default 4).</para>
+        /// </summary>
+        [Parameter]
+        [ValidateRange(1, 64)]
+        public int ThrottleLimit { get; set; } = 4;
+
+        protected override void BeginProcessing()
+        {
+            _queue = new WorkQueue<FemagJob, ReceiveOutcome>(ThrottleLimit);
+        }
+
+        protected override void ProcessRecord()
+        {
+            foreach (var job in Job)
+            {
+                if (!job.IsFinished && !Force)
+                {
+                    WriteError(ErrorRecords.Create("FemagJobNotFinished", ErrorCategory.InvalidOperation,
+                        $"Job {job.Index} (bucket {job.BucketName}) is {job.State}; its results may be incomplete. Wait for it with Wait-FemagJob, or use -Force to download anyway.", job));
+                    continue;
+                }
+
+                var destination = Destination != null
+                    ? System.IO.Path.Combine(SessionState.Path.GetUnresolvedProviderPathFromPSPath(Destination), job.Index.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                    : job.Folder;
+                if (destination == null)
+                {
+                    WriteError(ErrorRecords.Create("FemagNoDestination", ErrorCategory.InvalidArgument,
+                        $"Job {job.Index} (bucket {job.BucketName}) has no folder. Pass -Destination.", job));
+                    continue;
+                }
+
+                var remove = (RemoveBucket || job.Config.DeleteBuckets) && ShouldProcess($"bucket {job.BucketName}", "Delete bucket and its objects after download");
+                var target = TargetOf(job);
+                var clients = OrTerminate(() => ClientsFor(target), target);
+                _queue!.Start(job, j => ResultReceiver.ReceiveAsync(clients, j, destination, remove, 8, Cancellation));
+                Drain(_queue, false, Activity, Emit);
+            }
+        }
+
+        protected override void EndProcessing()
+        {
+            Drain(_queue!, true, Activity, Emit);
+            CompleteProgress(Activity);
+        }
+
+        private void Emit(WorkItem<FemagJob, ReceiveOutcome> item)
+        {
+            foreach (var refused in item.Result.Refused)
+            {
+                WriteFailure(refused, item.Input);
+            }
+
+            WriteVerbose($"Job {item.Input.Index}: {item.Result.Files} file(s), {item.Result.Bytes} bytes received{(item.Result.BucketRemoved ? "; bucket removed" : string.Empty)}.");
+            WriteObject(item.Input);
+        }
+    }
+}

@@ -1,0 +1,83 @@
+using System.Management.Automation;
+using FemagAws.Jobs;
+
+namespace FemagAws.Commands
+{
+    /// <summary>
+    /// <para type="synopsis">Launches one EC2 instance per job to run its cloud-init script.</para>
+    /// <para type="description">Start-FemagInstance launches, for each job, one instance with the configured image, instance type, key, security groups and instance profile. Its user data is the config's cloud-init script in which every line starting with {{ENV}} is replaced by shell-quoted 'export KEY=value' lines, one per config key, then BUCKET_NAME. The instance terminates itself when it shuts down, and is tagged at launch with Name = &lt;bucket&gt;-&lt;company_name&gt; and femag-aws:bucket = &lt;bucket&gt;. Everything that can be checked locally (the image, the cloud-init file, the 16 KB user data limit) is checked before anything is launched. A launch that fails is an error record for that job; the other jobs go on.</para>
+    /// </summary>
+    /// <example>
+    ///   <code>Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start-FemagInstance | Wait-FemagJob | Receive-FemagResult</code>
+    ///   <para>Runs a whole parameter variation.</para>
+    /// </example>
+    /// <example>
+    ///   <code>$jobs | Start-FemagInstance -WhatIf -Verbose</code>
+    ///   <para>Shows which instances would be launched and the rendered user data, launching nothing.</para>
+    /// </example>
+    [Cmdlet(VerbsLifecycle.Start, "FemagInstance", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [OutputType(typeof(FemagJob))]
+    public sealed class StartFemagInstanceCommand : FemagAwsCmdlet
+    {
+        private const string Activity = "Launching FEMAG instances";
+        private readonly WorkQueue<FemagJob, FemagJob> _queue = new WorkQueue<FemagJob, FemagJob>(8);
+        private bool _warnedSmall;
+
+        /// <summary>
+        /// <para type="description">The jobs to start, from New-FemagBucket or Get-FemagBucket (also read back with Import-Clixml).</para>
+        /// </summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+        [Alias("InputObject")]
+        public FemagJob[] Job { get; set; } = new FemagJob[0];
+
+        protected override void ProcessRecord()
+        {
+            foreach (var job in Job)
+            {
+                string userData;
+                try
+                {
+                    userData = InstanceStarter.PrepareUserData(job);
+                }
+                catch (FemagException ex)
+                {
+                    WriteFailure(ex, job);
+                    continue;
+                }
+
+                WarnIfTooSmall(job.Config);
+                WriteVerbose($"User data for bucket {job.BucketName}:\n{userData}");
+                var target = TargetOf(job);
+                if (!ShouldProcess($"bucket {job.BucketName}: {job.Config.InstanceType} instance of {job.Config.ImageId} in {target}", "Launch EC2 instance"))
+                {
+                    continue;
+                }
+
+                var clients = OrTerminate(() => ClientsFor(target), target);
+                _queue.Start(job, j => InstanceStarter.StartAsync(clients, j, userData, Cancellation));
+                Drain(_queue, false, Activity, Emit);
+            }
+        }
+
+        protected override void EndProcessing()
+        {
+            Drain(_queue, true, Activity, Emit);
+            CompleteProgress(Activity);
+        }
+
+        private void Emit(WorkItem<FemagJob, FemagJob> item)
+        {
+            WriteVerbose($"Job {item.Result.Index}: instance {item.Result.InstanceId} launched for bucket {item.Result.BucketName}.");
+            WriteObject(item.Result);
+        }
+
+        private void WarnIfTooSmall(FemagConfig config)
+        {
+            if (!_warnedSmall && (config.InstanceType == "t2.micro" || config.InstanceType == "t2.nano"))
+            {
+                _warnedSmall = true;
+                WriteWarning($"instance_type is {config.InstanceType}; FEMAG needs at least t2.small. Set instance_type in {config}.");
+            }
+        }
+    }
+}

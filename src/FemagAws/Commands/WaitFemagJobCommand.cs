@@ -1,0 +1,154 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using FemagAws.Jobs;
+
+namespace FemagAws.Commands
+{
+    /// <summary>
+    /// <para type="synopsis">Waits for FEMAG jobs to finish and terminates their instances.</para>
+    /// <para type="description">Wait-FemagJob polls the jobs' buckets for the finish file (exit_code) and emits each job as soon as it is done, so Receive-FemagResult can download the first results while other jobs still run. A job is done when its finish file is in the bucket and its results have stopped arriving: the instance has shut down, or the bucket has held still for -SettleTime seconds with no upload in progress. Then its instance is terminated (unless -KeepInstance). An instance that ends without writing the finish file makes its job Failed with the reason. With -Timeout, unfinished jobs are emitted as TimedOut and their instances keep running. Each poll describes the instances in batches of up to 1,000.</para>
+    /// </summary>
+    /// <example>
+    ///   <code>$jobs = Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start-FemagInstance | Wait-FemagJob -Timeout 7200 | Receive-FemagResult</code>
+    ///   <para>Runs a parameter variation and waits at most two hours.</para>
+    /// </example>
+    /// <example>
+    ///   <code>[System.Management.Automation.PSSerializer]::Deserialize((Get-Content jobs.xml -Raw)) | Wait-FemagJob | Receive-FemagResult</code>
+    ///   <para>Resumes waiting for jobs saved earlier with Export-Clixml (or PSSerializer), for example in a scheduled task after a reboot.</para>
+    /// </example>
+    [Cmdlet(VerbsLifecycle.Wait, "FemagJob")]
+    [OutputType(typeof(FemagJob))]
+    public sealed class WaitFemagJobCommand : FemagAwsCmdlet
+    {
+        private const string Activity = "Waiting for FEMAG jobs";
+        private readonly List<FemagJob> _jobs = new List<FemagJob>();
+
+        /// <summary>
+        /// <para type="description">The jobs to wait for, from Start-FemagInstance (also read back with Import-Clixml).</para>
+        /// </summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+        [Alias("InputObject")]
+        public FemagJob[] Job { get; set; } = new FemagJob[0];
+
+        /// <summary>
+        /// <para type="description">Seconds to wait in all, like Wait-Job -Timeout. -1, the default, waits until every job has finished.</para>
+        /// </summary>
+        [Parameter]
+        [ValidateRange(-1, int.MaxValue)]
+        public int Timeout { get; set; } = -1;
+
+        /// <summary>
+        /// <para type="description">Seconds between two polls. The default, 20, keeps AWS requests few; tests use 1.</para>
+        /// </summary>
+        [Parameter]
+        [ValidateRange(0.1, 3600)]
+        public double PollInterval { get; set; } = 20;
+
+        /// <summary>
+        /// <para type="description">Seconds the bucket must hold still, after the finish file appeared, before a job whose instance still runs counts as complete. A cloud-init script that ends with 'shutdown -h now' makes this wait unnecessary.</para>
+        /// </summary>
+        [Parameter]
+        [ValidateRange(0, 3600)]
+        public double SettleTime { get; set; } = 30;
+
+        /// <summary>
+        /// <para type="description">Leaves finished instances running instead of terminating them, e.g. to log in and look around.</para>
+        /// </summary>
+        [Parameter]
+        public SwitchParameter KeepInstance { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            foreach (var job in Job)
+            {
+                if (job.IsFinished)
+                {
+                    WriteObject(job);
+                }
+                else if (job.InstanceId == null)
+                {
+                    WriteError(ErrorRecords.Create("FemagJobNotStarted", ErrorCategory.InvalidOperation,
+                        $"Job {job.Index} (bucket {job.BucketName}) has no instance to wait for. Start it with Start-FemagInstance first.", job));
+                }
+                else if (!_jobs.Contains(job))
+                {
+                    _jobs.Add(job);
+                }
+            }
+        }
+
+        protected override void EndProcessing()
+        {
+            if (_jobs.Count == 0)
+            {
+                return;
+            }
+
+            foreach (var target in _jobs.Select(TargetOf).Distinct())
+            {
+                OrTerminate(() => ClientsFor(target), target);
+            }
+
+            // The cmdlet's -EndpointUrl/-ProfileName apply to every job it waits for.
+            foreach (var job in _jobs)
+            {
+                var target = TargetOf(job);
+                job.EndpointUrl = target.EndpointUrl;
+                job.ProfileName = target.ProfileName;
+            }
+
+            var waiter = new JobWaiter(_jobs, Clients, TimeSpan.FromSeconds(SettleTime), KeepInstance, 16);
+            var started = DateTime.UtcNow;
+            var total = _jobs.Count;
+            int succeeded = 0, failed = 0;
+            while (waiter.Pending.Count > 0)
+            {
+                foreach (var job in Await(waiter.PollAsync(Cancellation)))
+                {
+                    if (job.State == FemagJobState.Succeeded)
+                    {
+                        succeeded++;
+                    }
+                    else
+                    {
+                        failed++;
+                    }
+
+                    WriteVerbose($"Job {job.Index} {job.State}{(job.ExitCode != null ? " with exit code " + job.ExitCode : string.Empty)}{(job.Reason != null ? ": " + job.Reason : string.Empty)}.");
+                    WriteObject(job);
+                }
+
+                var pending = waiter.Pending.Count;
+                var status = $"{succeeded + failed} of {total} done, {pending} running, {failed} failed";
+                Progress(Activity, status, 100 * (succeeded + failed) / total, force: true);
+                if (pending == 0)
+                {
+                    break;
+                }
+
+                var waited = DateTime.UtcNow - started;
+                if (Timeout >= 0 && waited >= TimeSpan.FromSeconds(Timeout))
+                {
+                    var left = waiter.TimeOut(waited);
+                    WriteWarning($"Timed out after {waited.TotalSeconds:0} s; {left.Count} instance(s) keep running and billing: {string.Join(", ", left.Select(j => j.InstanceId))}. " +
+                                 "Pipe the jobs into Wait-FemagJob again to go on waiting, or terminate the instances.");
+                    WriteObject(left, enumerateCollection: true);
+                    break;
+                }
+
+                var nap = TimeSpan.FromSeconds(PollInterval);
+                if (Timeout >= 0)
+                {
+                    var remaining = TimeSpan.FromSeconds(Timeout) - waited;
+                    nap = remaining < nap ? remaining : nap;
+                }
+
+                Sleep(nap);
+            }
+
+            CompleteProgress(Activity);
+        }
+    }
+}

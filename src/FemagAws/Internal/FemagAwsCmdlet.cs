@@ -1,0 +1,81 @@
+using System.Collections.Generic;
+using System.Management.Automation;
+using FemagAws.Aws;
+
+namespace FemagAws.Commands
+{
+    /// <summary>Base of the cmdlets that talk to AWS: the common -Region, -ProfileName and -EndpointUrl, and the clients.</summary>
+    public abstract class FemagAwsCmdlet : FemagCmdlet
+    {
+        private readonly HashSet<AwsTarget> _announced = new HashSet<AwsTarget>();
+        private AwsClientCache? _clients;
+
+        /// <summary>
+        /// <para type="description">The AWS region, e.g. eu-central-1. For new jobs it overrides server_location; a job keeps its own region afterwards.</para>
+        /// </summary>
+        [Parameter]
+        [Alias("RegionToCall")]
+        [ValidateNotNullOrEmpty]
+        public string? Region { get; set; }
+
+        /// <summary>
+        /// <para type="description">A profile in ~/.aws/credentials or ~/.aws/config. A name that does not exist is an error. Without it, the SDK's default chain is used.</para>
+        /// </summary>
+        [Parameter]
+        [Alias("StoredCredentials", "AWSProfileName")]
+        [ValidateNotNullOrEmpty]
+        public string? ProfileName { get; set; }
+
+        /// <summary>
+        /// <para type="description">An S3/EC2-compatible endpoint URL, such as a local test cloud. Overrides endpoint_url from the config.</para>
+        /// </summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? EndpointUrl { get; set; }
+
+        protected AwsClientCache Clients => _clients ??= new AwsClientCache();
+
+        /// <summary>Where a job's requests go: the job's own region, and this call's endpoint and profile where given.</summary>
+        protected AwsTarget TargetOf(FemagJob job) =>
+            new AwsTarget(job.Region, EndpointUrl ?? job.EndpointUrl, ProfileName ?? job.ProfileName);
+
+        /// <summary>Where new jobs go: parameters first, then the config file.</summary>
+        protected AwsTarget TargetOf(FemagConfig config) =>
+            new AwsTarget(Region ?? config.ServerLocation, EndpointUrl ?? config.EndpointUrl, ProfileName ?? config.Profile);
+
+        /// <summary>The clients for a target; says once, with -Debug, where credentials came from.</summary>
+        protected AwsClients ClientsFor(AwsTarget target)
+        {
+            var clients = Clients.Get(target);
+            if (_announced.Add(target))
+            {
+                WriteDebug($"FemagAws: {target}: credentials from {clients.CredentialSource}; region {target.Region} from {(Region != null ? "-Region" : "the job or config")}.");
+            }
+
+            return clients;
+        }
+
+        /// <summary>The config from -Config, or read from -ConfigFile (a PowerShell path).</summary>
+        protected FemagConfig LoadConfig(string? configFile, FemagConfig? config)
+        {
+            if (config != null)
+            {
+                return config;
+            }
+
+            var path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(configFile);
+            return FemagConfig.Load(path);
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _clients?.Dispose();
+                _clients = null;
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+}

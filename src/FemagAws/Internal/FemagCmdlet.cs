@@ -1,0 +1,136 @@
+using System;
+using System.Management.Automation;
+using System.Threading;
+using System.Threading.Tasks;
+using FemagAws.Jobs;
+
+namespace FemagAws.Commands
+{
+    /// <summary>Base of every FemagAws cmdlet: error records, cancellation (Ctrl+C) and progress from worker tasks.</summary>
+    public abstract class FemagCmdlet : PSCmdlet, IDisposable
+    {
+        private readonly CancellationTokenSource _stop = new CancellationTokenSource();
+        private DateTime _lastProgress = DateTime.MinValue;
+        private int? _progressId;
+
+        /// <summary>Cancelled when the user presses Ctrl+C or the pipeline stops.</summary>
+        protected CancellationToken Cancellation => _stop.Token;
+
+        /// <summary>A progress id per cmdlet call, so bars of a pipeline's cmdlets do not overwrite each other.</summary>
+        protected int ProgressId => _progressId ??= (GetHashCode() & 0x3FFF) + 1;
+
+        public void Dispose()
+        {
+            Dispose(true);
+            GC.SuppressFinalize(this);
+        }
+
+        protected virtual void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _stop.Dispose();
+            }
+        }
+
+        protected override void StopProcessing() => _stop.Cancel();
+
+        /// <summary>Waits on the pipeline thread for work started with <see cref="Cancellation"/>.</summary>
+        protected T Await<T>(Task<T> task)
+        {
+            try
+            {
+                return task.GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
+            {
+                throw new PipelineStoppedException();
+            }
+        }
+
+        /// <summary>Sleeps, waking at once on Ctrl+C.</summary>
+        protected void Sleep(TimeSpan time)
+        {
+            if (Cancellation.WaitHandle.WaitOne(time))
+            {
+                throw new PipelineStoppedException();
+            }
+        }
+
+        protected void ThrowIfStopping()
+        {
+            if (Cancellation.IsCancellationRequested)
+            {
+                throw new PipelineStoppedException();
+            }
+        }
+
+        /// <summary>Writes a failure as a non-terminating error record; a stop request ends the pipeline instead.</summary>
+        protected void WriteFailure(Exception ex, object? target)
+        {
+            if (ex is OperationCanceledException && Cancellation.IsCancellationRequested)
+            {
+                throw new PipelineStoppedException();
+            }
+
+            WriteError(ErrorRecords.From(ex, target));
+        }
+
+        /// <summary>Runs set-up that the whole call depends on (config, credentials); its failure ends the call.</summary>
+        protected T OrTerminate<T>(Func<T> setUp, object? target)
+        {
+            try
+            {
+                return setUp();
+            }
+            catch (FemagException ex)
+            {
+                ThrowTerminatingError(ErrorRecords.From(ex, target));
+                throw; // not reached: ThrowTerminatingError always throws
+            }
+        }
+
+        /// <summary>Hands finished work from a queue to <paramref name="emit"/> (or errors), optionally waiting for all of it.</summary>
+        protected void Drain<TInput, TResult>(WorkQueue<TInput, TResult> queue, bool all, string activity, Action<WorkItem<TInput, TResult>> emit)
+        {
+            do
+            {
+                var wait = all || queue.IsFull ? TimeSpan.FromMilliseconds(250) : TimeSpan.Zero;
+                foreach (var item in queue.TakeFinished(wait, Cancellation))
+                {
+                    ThrowIfStopping();
+                    if (item.Error != null)
+                    {
+                        WriteFailure(item.Error, item.Input);
+                    }
+                    else
+                    {
+                        emit(item);
+                    }
+                }
+
+                ThrowIfStopping();
+                Progress(activity, $"{queue.Finished} of {queue.Started} done", queue.Started == 0 ? 0 : 100 * queue.Finished / queue.Started);
+            }
+            while ((all && queue.Count > 0) || queue.IsFull);
+        }
+
+        /// <summary>Writes progress at most four times a second.</summary>
+        protected void Progress(string activity, string status, int percent, bool force = false)
+        {
+            var now = DateTime.UtcNow;
+            if (!force && now - _lastProgress < TimeSpan.FromMilliseconds(250))
+            {
+                return;
+            }
+
+            _lastProgress = now;
+            WriteProgress(new ProgressRecord(ProgressId, activity, status) { PercentComplete = Math.Max(0, Math.Min(100, percent)) });
+        }
+
+        protected void CompleteProgress(string activity)
+        {
+            WriteProgress(new ProgressRecord(ProgressId, activity, "Done") { RecordType = ProgressRecordType.Completed });
+        }
+    }
+}

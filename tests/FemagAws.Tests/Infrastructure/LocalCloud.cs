@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using Amazon.EC2;
+using Amazon.EC2.Model;
+using Amazon.Runtime;
+using Amazon.S3;
+
+namespace FemagAws.Tests.Infrastructure;
+
+/// <summary>
+/// A local AWS for one test class: moto on a free loopback port plus the instance runner that plays EC2
+/// (tools/localcloud/localcloud.py). It dies with its stdin, so nothing outlives the test process.
+/// </summary>
+public sealed class LocalCloud : IDisposable
+{
+    public const string KeyPair = "test-key-pair-eucentral-1";
+    public const string InstanceProfile = "ecsInstanceRole";
+    public const string SecurityGroup = "sg-8475b5dd";
+
+    private readonly Process _process;
+
+    static LocalCloud()
+    {
+        // The module finds these through the SDK's own credential chain, like real users' environment.
+        Environment.SetEnvironmentVariable("AWS_ACCESS_KEY_ID", "testing");
+        Environment.SetEnvironmentVariable("AWS_SECRET_ACCESS_KEY", "testing");
+        Environment.SetEnvironmentVariable("AWS_EC2_METADATA_DISABLED", "true");
+    }
+
+    public LocalCloud()
+    {
+        Sandbox = Directory.CreateTempSubdirectory("femag-cloud-").FullName;
+        var start = new ProcessStartInfo("python3")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[]
+                 {
+                     Repo.LocalCloudScript, "--sandbox", Sandbox, "--port", "0", "--key-pair", KeyPair,
+                     "--instance-profile", InstanceProfile, "--security-group", SecurityGroup,
+                 })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        _process = Process.Start(start)!;
+        _process.ErrorDataReceived += (_, e) => { if (e.Data != null) { lock (_stderr) { _stderr.AppendLine(e.Data); } } };
+        _process.BeginErrorReadLine();
+        var ready = _process.StandardOutput.ReadLineAsync();
+        if (!ready.Wait(TimeSpan.FromSeconds(60)) || ready.Result == null || !ready.Result.StartsWith("READY ", StringComparison.Ordinal))
+        {
+            Dispose();
+            throw new InvalidOperationException("The local cloud did not start: " + ready.Result + "\n" + StdErr);
+        }
+
+        Endpoint = ready.Result.Substring("READY ".Length).Trim();
+    }
+
+    private readonly System.Text.StringBuilder _stderr = new();
+
+    public string Endpoint { get; }
+
+    public string Sandbox { get; }
+
+    public string StdErr { get { lock (_stderr) { return _stderr.ToString(); } } }
+
+    public string RunnerLog => File.Exists(Path.Combine(Sandbox, "runner.log")) ? File.ReadAllText(Path.Combine(Sandbox, "runner.log")) : string.Empty;
+
+    public AmazonS3Client S3(string region = "eu-central-1") =>
+        new(new BasicAWSCredentials("testing", "testing"),
+            new AmazonS3Config { ServiceURL = Endpoint, ForcePathStyle = true, AuthenticationRegion = region });
+
+    public AmazonEC2Client Ec2(string region = "eu-central-1") =>
+        new(new BasicAWSCredentials("testing", "testing"),
+            new AmazonEC2Config { ServiceURL = Endpoint, AuthenticationRegion = region });
+
+    /// <summary>Every instance in the region with its state name.</summary>
+    public async Task<List<Instance>> InstancesAsync(string region = "eu-central-1")
+    {
+        using var ec2 = Ec2(region);
+        var response = await ec2.DescribeInstancesAsync(new DescribeInstancesRequest());
+        return (response.Reservations ?? new()).SelectMany(r => r.Instances ?? new()).ToList();
+    }
+
+    public async Task<List<string>> BucketNamesAsync()
+    {
+        using var s3 = S3();
+        var response = await s3.ListBucketsAsync();
+        return (response.Buckets ?? new()).Select(b => b.BucketName).ToList();
+    }
+
+    /// <summary>Terminates whatever a test left running, so the runner stops its scripts.</summary>
+    public async Task TerminateAllAsync(string region = "eu-central-1")
+    {
+        var live = (await InstancesAsync(region)).Where(i => i.State.Name != InstanceStateName.Terminated).Select(i => i.InstanceId).ToList();
+        if (live.Count > 0)
+        {
+            using var ec2 = Ec2(region);
+            await ec2.TerminateInstancesAsync(new TerminateInstancesRequest { InstanceIds = live });
+        }
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.StandardInput.Close();
+                if (!_process.WaitForExit(10_000))
+                {
+                    _process.Kill(entireProcessTree: true);
+                    _process.WaitForExit();
+                }
+            }
+        }
+        finally
+        {
+            _process.Dispose();
+            try
+            {
+                Directory.Delete(Sandbox, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A script the runner just killed may still be releasing a file; the OS temp cleaner gets the rest.
+            }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+using System.Management.Automation;
+using System.Text;
+using Amazon.EC2;
+using Amazon.EC2.Model;
+using FemagAws.Tests.Infrastructure;
+
+namespace FemagAws.Tests.Pipeline;
+
+public sealed class HappyPathTests : IClassFixture<LocalCloudFixture>
+{
+    private readonly LocalCloud _cloud;
+
+    public HappyPathTests(LocalCloudFixture fixture) => _cloud = fixture.Cloud;
+
+    [Fact]
+    public async Task Whole_pipeline_runs_every_folder_and_leaves_nothing_behind()
+    {
+        using var ws = new Workspace(_cloud);
+        var grusse = "-- Grüße aus Zürich: Ωμέγα\nexit_on_end = true\n";
+        ws.AddJob("0", "-- job 0\n");
+        var one = ws.AddJob("1", grusse);
+        File.WriteAllBytes(Path.Combine(one.FullName, "Kennlinie µ.mcv"), new byte[] { 0, 1, 2, 255, 0xC3, 0xBC });
+        Directory.CreateDirectory(Path.Combine(one.FullName, "curves"));
+        File.WriteAllText(Path.Combine(one.FullName, "curves", "M270.mcv"), "curve\n");
+        ws.AddJob("2", "-- job 2\n");
+
+        using var ps = new PsSession();
+        var result = ps.Run(
+            "$jobs = [IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] | Start-FemagInstance | " +
+            "Wait-FemagJob -PollInterval 1 -SettleTime 1 -Timeout 180 | Receive-FemagResult; $jobs",
+            Directory.GetDirectories(Path.Combine(ws.Root, "parvar")).Order().ToArray(), ws.ConfigFile);
+
+        Assert.True(result.Errors.Count == 0 && result.Terminating == null, result.Describe() + _cloud.RunnerLog);
+        var jobs = result.Output.OrderBy(j => (int)j.Properties["Index"].Value).ToList();
+        Assert.Equal(new[] { 0, 1, 2 }, jobs.Select(j => (int)j.Properties["Index"].Value));
+        foreach (var job in jobs)
+        {
+            Assert.Equal("Succeeded", job.Properties["State"].Value.ToString());
+            Assert.Equal(0, job.Properties["ExitCode"].Value);
+            Assert.Matches("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-" + job.Properties["Index"].Value + "$", (string)job.Properties["BucketName"].Value);
+            var folder = (string)job.Properties["Folder"].Value;
+            Assert.Equal("0", File.ReadAllText(Path.Combine(folder, "exit_code")).Trim());
+            Assert.Contains("fake xfemag -b femag.fsl", File.ReadAllText(Path.Combine(folder, "femag.log")));
+        }
+
+        // The fsl and a binary model file with non-ASCII names reached the instance byte for byte.
+        var log = File.ReadAllText(Path.Combine(one.FullName, "femag.log"));
+        Assert.Contains(Sha256(Encoding.UTF8.GetBytes(grusse)), log);
+        Assert.True(File.Exists(Path.Combine(one.FullName, "1.tar.gz")));
+
+        // No instance is left running, and with delete_buckets = 1 no bucket is left either.
+        var instances = await _cloud.InstancesAsync();
+        var ours = instances.Where(i => jobs.Any(j => (string)j.Properties["InstanceId"].Value == i.InstanceId)).ToList();
+        Assert.Equal(3, ours.Count);
+        Assert.All(ours, i => Assert.Equal(InstanceStateName.Terminated, i.State.Name));
+        var buckets = await _cloud.BucketNamesAsync();
+        Assert.DoesNotContain(buckets, b => jobs.Any(j => (string)j.Properties["BucketName"].Value == b));
+
+        // Launch parameters and tags as the femagtools contract asks.
+        var first = ours.Single(i => i.InstanceId == (string)jobs[0].Properties["InstanceId"].Value);
+        Assert.Equal("ami-6d4ceb03", first.ImageId);
+        Assert.Equal("t2.small", first.InstanceType.Value);
+        Assert.Equal(LocalCloud.KeyPair, first.KeyName);
+        Assert.Contains(first.SecurityGroups, g => g.GroupId == LocalCloud.SecurityGroup);
+        Assert.Contains(first.Tags, t => t.Key == "Name" && t.Value == (string)jobs[0].Properties["BucketName"].Value + "-femag");
+        Assert.Contains(first.Tags, t => t.Key == "femag-aws:bucket" && t.Value == (string)jobs[0].Properties["BucketName"].Value);
+        using var ec2 = _cloud.Ec2();
+        var behaviour = await ec2.DescribeInstanceAttributeAsync(new DescribeInstanceAttributeRequest { InstanceId = first.InstanceId, Attribute = InstanceAttributeName.InstanceInitiatedShutdownBehavior });
+        Assert.Equal("terminate", behaviour.InstanceAttribute.InstanceInitiatedShutdownBehavior);
+
+        // The table view shows one row per job with bucket, instance, state and exit code.
+        ps.Run("$args[0] | Out-Host", new object[] { jobs.ToArray() });
+        var text = ps.HostOutput.ToString();
+        Assert.Contains("State", text);
+        Assert.Contains("ExitCode", text);
+        Assert.Equal(3, text.Split('\n').Count(l => l.Contains("Succeeded")));
+    }
+
+    private static string Sha256(byte[] data) => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(data)).ToLowerInvariant();
+}

@@ -1,0 +1,529 @@
+#!/usr/bin/env python3
+"""localcloud: a local AWS account (moto) whose EC2 instances really run their user data.
+
+Usage:
+  python3 tools/localcloud/localcloud.py --sandbox DIR [--port 0] [--region R]...
+      [--key-pair NAME]... [--instance-profile NAME]... [--security-group sg-xxxxxxxx]...
+
+Starts moto on 127.0.0.1, provisions the account (key pairs, instance profiles, security
+groups with the given ids, in every --region), prints exactly one line
+`READY http://127.0.0.1:PORT` to stdout, then plays EC2: every instance that reaches
+`running` gets its user data run with bash (cwd/HOME = DIR/<instance-id>/home, output in
+DIR/<instance-id>/console.log, /usr/local/bin replaced by a private bind mount holding the
+fake `xfemag`). Fake `shutdown` halts the instance like EC2 does (InstanceInitiatedShutdownBehavior
+is applied). Runs until stdin reaches EOF or SIGTERM/SIGINT; then kills every instance
+process group, stops moto and exits 0. After READY all output goes to DIR/runner.log.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_REGIONS = ["eu-central-1", "us-east-1"]
+POLL_SECONDS = 0.3
+CUSTOM_ID_TAG = "_custom_id_"
+
+# The runner's own boto3 must never pick up real credentials or config.
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_EC2_METADATA_DISABLED="true",
+    AWS_CONFIG_FILE=os.devnull,
+    AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+)
+for _var in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
+    os.environ.pop(_var, None)
+
+import boto3  # noqa: E402
+import moto.ec2.models.security_groups as _moto_sg  # noqa: E402
+from moto.server import ThreadedMotoServer  # noqa: E402
+
+log = logging.getLogger("localcloud")
+
+
+# --- moto patch -------------------------------------------------------------------------
+# moto 5.2.1 always gives security groups a random id. A real account already has groups
+# with fixed ids (the client is configured with them), so CreateSecurityGroup here honours
+# a tag `_custom_id_` (tags arrive as a plain {key: value} dict from TagSpecifications).
+# The group is re-keyed under that id; its tags (stored by resource id) move along and the
+# helper tag itself is dropped so the group looks like a normal one.
+_orig_create_sg = _moto_sg.SecurityGroupBackend.create_security_group
+
+
+def _create_sg_with_custom_id(self, name, description, vpc_id=None, tags=None, **kwargs):
+    group = _orig_create_sg(self, name, description, vpc_id=vpc_id, tags=tags, **kwargs)
+    custom_id = (tags or {}).get(CUSTOM_ID_TAG)
+    if custom_id and custom_id != group.id:
+        old_id = group.id
+        self.groups[group.vpc_id][custom_id] = self.groups[group.vpc_id].pop(old_id)
+        group.id = group.group_id = custom_id
+        group.arn = group.arn.replace(old_id, custom_id)
+        for rule in group.egress_rules + group.ingress_rules:
+            rule.group_id = custom_id
+        moved = self.tags.pop(old_id, {})
+        moved.pop(CUSTOM_ID_TAG, None)
+        if moved:
+            self.tags[custom_id] = moved
+    return group
+
+
+_moto_sg.SecurityGroupBackend.create_security_group = _create_sg_with_custom_id
+# -----------------------------------------------------------------------------------------
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description="Local AWS account whose EC2 instances run their user data.")
+    p.add_argument("--sandbox", required=True, help="directory for instance dirs and runner.log")
+    p.add_argument("--port", type=int, default=0, help="moto port (0 = any free port)")
+    p.add_argument("--region", action="append", dest="regions", help="repeatable; default eu-central-1 and us-east-1")
+    p.add_argument("--key-pair", action="append", default=[], dest="key_pairs")
+    p.add_argument("--instance-profile", action="append", default=[], dest="instance_profiles")
+    p.add_argument("--security-group", action="append", default=[], dest="security_groups")
+    a = p.parse_args(argv)
+    a.regions = a.regions or list(DEFAULT_REGIONS)
+    return a
+
+
+def client(service, region, endpoint):
+    return boto3.client(service, region_name=region, endpoint_url=endpoint)
+
+
+def provision(endpoint, args):
+    ec2_trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+    iam = client("iam", "us-east-1", endpoint)  # IAM is global
+    for name in args.instance_profiles:
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(ec2_trust))
+        iam.create_instance_profile(InstanceProfileName=name)
+        iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
+    for region in args.regions:
+        ec2 = client("ec2", region, endpoint)
+        for name in args.key_pairs:
+            ec2.create_key_pair(KeyName=name)
+        for sg_id in args.security_groups:
+            got = ec2.create_security_group(
+                GroupName=sg_id,
+                Description=f"localcloud {sg_id}",
+                TagSpecifications=[{"ResourceType": "security-group", "Tags": [{"Key": CUSTOM_ID_TAG, "Value": sg_id}]}],
+            )["GroupId"]
+            if got != sg_id:
+                raise RuntimeError(f"security group id patch failed: asked {sg_id}, got {got}")
+
+
+def find_aws_dir():
+    """Directory holding the real `aws` program (not a pyenv shim) and PYENV_ROOT if any."""
+    pyenv_root = os.environ.get("PYENV_ROOT")
+    candidates = [Path(sys.executable).parent]
+    found = shutil.which("aws")
+    if found:
+        found_path = Path(found)
+        if found_path.parent.name == "shims":
+            pyenv_root = pyenv_root or str(found_path.parent.parent)
+            try:
+                real = subprocess.run(["pyenv", "which", "aws"], capture_output=True, text=True, timeout=20)
+                if real.returncode == 0 and real.stdout.strip():
+                    candidates.append(Path(real.stdout.strip()).parent)
+            except (OSError, subprocess.SubprocessError):
+                pass
+        candidates.append(found_path.parent)
+    for d in candidates:
+        if (d / "aws").is_file() and os.access(d / "aws", os.X_OK):
+            return str(d), pyenv_root
+    return None, pyenv_root
+
+
+SHUTDOWN_TEMPLATE = r"""#!/bin/bash
+# localcloud fake shutdown: behaves like `shutdown` on an EC2 instance.
+#   shutdown [-h|-H|-P] now|+0  -> halt at once: record it, SIGKILL the instance's process group
+#   shutdown [-h|-H|-P] +N|hh:mm -> halt later (the runner does it at the deadline)
+#   shutdown -c                  -> cancel a scheduled halt
+INSTANCE_DIR=@INSTANCE_DIR@
+echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) shutdown $*" >> "$INSTANCE_DIR/shutdown"
+when=""
+for a in "$@"; do
+  case "$a" in
+    -c) rm -f "$INSTANCE_DIR/halt-at"; echo "localcloud: scheduled shutdown cancelled"; exit 0 ;;
+    -r|--reboot) echo "localcloud: reboot is not supported" >&2; exit 1 ;;
+    -k) echo "localcloud: shutdown -k (wall only), nothing done"; exit 0 ;;
+    -*) ;;
+    *) [ -z "$when" ] && when="$a" ;;
+  esac
+done
+[ -z "$when" ] && when="+1"
+case "$when" in
+  now|+0) delay=0 ;;
+  +[0-9]*) delay=$(( ${when#+} * 60 )) ;;
+  [0-9]*:[0-9]*)
+    delay=$(( $(date -d "$when" +%s) - $(date +%s) ))
+    [ "$delay" -lt 0 ] && delay=$(( delay + 86400 )) ;;
+  *) echo "shutdown: invalid time: $when" >&2; exit 1 ;;
+esac
+if [ "$delay" -gt 0 ]; then
+  echo $(( $(date +%s) + delay )) > "$INSTANCE_DIR/halt-at"
+  echo "localcloud: shutdown scheduled in $delay s"
+  exit 0
+fi
+echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) halt" > "$INSTANCE_DIR/halt"
+echo "localcloud: system halting now"
+stat=$(< /proc/$$/stat); stat=${stat##*) }; set -- $stat   # fields after "(comm) ": state ppid pgrp
+kill -KILL -- "-$3"
+sleep 60
+"""
+
+FAKE_COMMANDS = {
+    "yum": "#!/bin/bash\n# localcloud fake yum: packages are already there\nexit 0\n",
+    "sudo": (
+        "#!/bin/bash\n# localcloud fake sudo: already root\n"
+        "while [ $# -gt 0 ]; do case \"$1\" in -u|-g) shift 2 ;; --) shift; break ;; -*) shift ;; *) break ;; esac; done\n"
+        "exec \"$@\"\n"
+    ),
+    "poweroff": '#!/bin/bash\nexec "$(dirname "$0")/shutdown" -P now\n',
+    "halt": '#!/bin/bash\nexec "$(dirname "$0")/shutdown" -H now\n',
+}
+
+# Runs inside the new mount namespace: hide the host's /usr/local/bin behind the instance's own.
+BOOT_WRAPPER = (
+    'mount --bind "$1" /usr/local/bin || { echo "localcloud: mount --bind $1 /usr/local/bin failed" >&2; exit 1; }\n'
+    ': > "$3"\n'
+    'exec bash "$2"\n'
+)
+
+
+def shell_quote(s):
+    return "'" + s.replace("'", "'\\''") + "'"
+
+
+class Instance:
+    def __init__(self, region, iid, sandbox):
+        self.region = region
+        self.id = iid
+        self.dir = sandbox / iid
+        self.proc = None
+        self.pgid = None
+        self.started_at = None
+        self.exit_logged = False
+        self.done = False  # halted, stopped or terminated: nothing more to do for it
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill_group(self):
+        if self.pgid is None:
+            return False
+        try:
+            os.killpg(self.pgid, signal.SIGKILL)
+            return True
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return False
+
+
+class Runner:
+    def __init__(self, endpoint, sandbox, regions):
+        self.endpoint = endpoint
+        self.sandbox = sandbox
+        self.regions = regions
+        self.ec2 = {r: client("ec2", r, endpoint) for r in regions}
+        self.instances: dict[tuple[str, str], Instance] = {}
+        self.unshare = shutil.which("unshare")
+        self.aws_dir, self.pyenv_root = find_aws_dir()
+        self.xfemag = HERE / "xfemag"
+        log.info("regions %s; unshare=%s; aws dir=%s; PYENV_ROOT=%s", regions, self.unshare, self.aws_dir, self.pyenv_root)
+        if self.aws_dir is None:
+            log.warning("no real `aws` found: instances will not be able to use the aws CLI")
+
+    # -- instance life ------------------------------------------------------------------
+    def instance_env(self, inst, home, bindir):
+        path = [str(bindir), "/usr/local/bin"]
+        if self.aws_dir:
+            path.append(self.aws_dir)
+        path += ["/usr/local/sbin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+        env = {
+            "HOME": str(home),
+            "PATH": ":".join(dict.fromkeys(path)),
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "INSTANCE_ID": inst.id,
+        }
+        if self.pyenv_root:
+            env["PYENV_ROOT"] = self.pyenv_root
+        return env
+
+    def start(self, inst):
+        ec2 = self.ec2[inst.region]
+        value = ec2.describe_instance_attribute(InstanceId=inst.id, Attribute="userData").get("UserData", {}).get("Value")
+        user_data = base64.b64decode(value) if value else b""
+        home, bindir, ulb = inst.dir / "home", inst.dir / "bin", inst.dir / "usr-local-bin"
+        for d in (home, bindir, ulb):
+            d.mkdir(parents=True, exist_ok=True)
+        ud_path = inst.dir / "user-data"
+        ud_path.write_bytes(user_data)
+        if not user_data.strip():
+            log.info("%s %s: running, no user data: nothing to run", inst.region, inst.id)
+            return
+        (bindir / "shutdown").write_text(SHUTDOWN_TEMPLATE.replace("@INSTANCE_DIR@", shell_quote(str(inst.dir))))
+        for name, text in FAKE_COMMANDS.items():
+            (bindir / name).write_text(text)
+        shutil.copyfile(self.xfemag, ulb / "xfemag")
+        for f in list(bindir.iterdir()) + [ulb / "xfemag"]:
+            f.chmod(0o755)
+        console = open(inst.dir / "console.log", "ab")
+        cmd = [
+            self.unshare or "unshare", "-m", "--propagation", "private", "--",
+            "bash", "-c", BOOT_WRAPPER, "runner", str(ulb), str(ud_path), str(inst.dir / "booted"),
+        ]
+        try:
+            inst.proc = subprocess.Popen(
+                cmd, cwd=home, env=self.instance_env(inst, home, bindir),
+                stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        except OSError as e:
+            console.write(f"localcloud: cannot boot instance: {cmd[0]}: {e}\n".encode())
+            console.close()
+            log.error("%s %s: cannot start: %s", inst.region, inst.id, e)
+            self.boot_failed(inst)
+            return
+        finally:
+            if not console.closed:
+                console.close()
+        inst.pgid = inst.proc.pid  # new session: pgid == pid (unshare execs without forking)
+        inst.started_at = time.monotonic()
+        log.info("%s %s: started user data (pid/pgid %d, %d bytes)", inst.region, inst.id, inst.pgid, len(user_data))
+
+    def boot_failed(self, inst):
+        with open(inst.dir / "console.log", "ab") as f:
+            f.write(b"localcloud: the instance could not boot (private mount namespace for /usr/local/bin failed, "
+                    b"see above); the user data did not run; terminating the instance\n")
+        inst.done = True
+        inst.kill_group()
+        try:
+            self.ec2[inst.region].terminate_instances(InstanceIds=[inst.id])
+            log.info("%s %s: boot failed -> TerminateInstances", inst.region, inst.id)
+        except Exception as e:  # noqa: BLE001
+            log.error("%s %s: boot failed, TerminateInstances failed: %s", inst.region, inst.id, e)
+
+    def halt(self, inst, why):
+        """The instance shut itself down: apply InstanceInitiatedShutdownBehavior."""
+        inst.done = True
+        inst.kill_group()
+        ec2 = self.ec2[inst.region]
+        try:
+            behavior = ec2.describe_instance_attribute(
+                InstanceId=inst.id, Attribute="instanceInitiatedShutdownBehavior"
+            )["InstanceInitiatedShutdownBehavior"]["Value"]
+        except Exception as e:  # noqa: BLE001
+            log.error("%s %s: cannot read shutdown behavior (%s), assuming stop", inst.region, inst.id, e)
+            behavior = "stop"
+        try:
+            if behavior == "terminate":
+                ec2.terminate_instances(InstanceIds=[inst.id])
+                log.info("%s %s: halted (%s) -> TerminateInstances", inst.region, inst.id, why)
+            else:
+                ec2.stop_instances(InstanceIds=[inst.id])
+                log.info("%s %s: halted (%s) -> StopInstances (behavior %s)", inst.region, inst.id, why, behavior)
+        except Exception as e:  # noqa: BLE001
+            log.error("%s %s: halt (%s) failed to change state: %s", inst.region, inst.id, why, e)
+
+    # -- loop ---------------------------------------------------------------------------
+    def tick(self):
+        for region, ec2 in self.ec2.items():
+            try:
+                states = {}
+                for page in ec2.get_paginator("describe_instances").paginate():
+                    for res in page["Reservations"]:
+                        for i in res["Instances"]:
+                            states[i["InstanceId"]] = i["State"]["Name"]
+            except Exception as e:  # noqa: BLE001
+                log.error("%s: DescribeInstances failed: %s", region, e)
+                continue
+            for iid, state in states.items():
+                inst = self.instances.get((region, iid))
+                if inst is None:
+                    if state != "running":
+                        continue
+                    inst = self.instances[(region, iid)] = Instance(region, iid, self.sandbox)
+                    try:
+                        self.start(inst)
+                    except Exception as e:  # noqa: BLE001
+                        log.exception("%s %s: start failed: %s", region, iid, e)
+                        inst.done = True
+                elif state != "running" and not inst.done:
+                    inst.done = True
+                    was_alive = inst.alive()
+                    killed = inst.kill_group()
+                    if was_alive or killed:
+                        log.info("%s %s: state %s while user data still runs -> SIGKILL process group %s",
+                                 region, iid, state, inst.pgid)
+                    else:
+                        log.info("%s %s: state %s", region, iid, state)
+        for inst in list(self.instances.values()):
+            self.check(inst)
+        self.reap()
+
+    def check(self, inst):
+        if inst.proc is not None and not inst.exit_logged and inst.proc.poll() is not None:
+            inst.exit_logged = True
+            rc = inst.proc.returncode
+            how = f"killed by signal {-rc}" if rc < 0 else f"exit status {rc}"
+            log.info("%s %s: user data ended: %s after %.1f s", inst.region, inst.id, how,
+                     time.monotonic() - inst.started_at)
+            if not inst.done and not (inst.dir / "booted").exists() and not (inst.dir / "halt").exists():
+                self.boot_failed(inst)
+                return
+        if inst.done or inst.proc is None:
+            return
+        if (inst.dir / "halt").exists():
+            self.halt(inst, "shutdown now")
+            return
+        halt_at = inst.dir / "halt-at"
+        try:
+            deadline = float(halt_at.read_text().strip())
+        except (OSError, ValueError):
+            return
+        if time.time() >= deadline:
+            (inst.dir / "halt").write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ scheduled halt\n", time.gmtime()))
+            self.halt(inst, "scheduled shutdown")
+
+    def reap(self):
+        """We are a child subreaper: reap orphaned instance processes (zombies) promptly."""
+        procs = {i.proc.pid: i.proc for i in self.instances.values() if i.proc is not None and i.proc.returncode is None}
+        while True:
+            try:
+                info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:
+                return
+            if info is None or info.si_pid == 0:
+                return
+            if info.si_pid in procs:
+                procs.pop(info.si_pid).poll()  # Popen keeps the exit status
+            else:
+                try:
+                    os.waitpid(info.si_pid, 0)
+                except ChildProcessError:
+                    pass
+
+    def kill_all(self):
+        for inst in self.instances.values():
+            if inst.kill_group():
+                log.info("%s %s: localcloud stopping -> SIGKILL process group %s", inst.region, inst.id, inst.pgid)
+        # Instance processes that left their group (setsid) were re-parented to us: kill them too.
+        me = str(os.getpid())
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    ppid = f.read().rsplit(")", 1)[1].split()[1]
+                if ppid == me:
+                    os.kill(int(pid), signal.SIGKILL)
+            except (OSError, IndexError):
+                pass
+        for inst in self.instances.values():
+            if inst.proc is not None:
+                try:
+                    inst.proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    log.error("%s %s: process %s did not die", inst.region, inst.id, inst.proc.pid)
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            self.reap()
+            try:
+                os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:
+                break  # no children left
+            time.sleep(0.05)
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    sandbox = Path(args.sandbox).resolve()
+    sandbox.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(
+        filename=sandbox / "runner.log", level=logging.INFO,
+        format="%(asctime)s.%(msecs)03d %(levelname)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S",
+    )
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+    for noisy in ("botocore", "boto3", "urllib3", "moto"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    try:  # PR_SET_CHILD_SUBREAPER: orphaned instance processes become our children (reaped at once)
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
+    except Exception:  # noqa: BLE001
+        log.warning("could not become a child subreaper")
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
+    server.start()
+    port = server.get_host_and_port()[1]
+    endpoint = f"http://127.0.0.1:{port}"
+    log.info("moto listening on %s", endpoint)
+    try:
+        provision(endpoint, args)
+        runner = Runner(endpoint, sandbox, args.regions)
+    except Exception as e:  # noqa: BLE001
+        log.exception("provisioning failed")
+        print(f"localcloud: provisioning failed: {e}", file=sys.stderr, flush=True)
+        server.stop()
+        return 1
+    log.info("provisioned: key pairs %s, instance profiles %s, security groups %s",
+             args.key_pairs, args.instance_profiles, args.security_groups)
+
+    sys.stdout.write(f"READY {endpoint}\n")
+    sys.stdout.flush()
+    # From here on nothing may reach stdout, and a parent that does not drain stderr must not
+    # block us: both now go to runner.log.
+    logfd = os.open(sandbox / "runner.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.dup2(logfd, 1)
+    os.dup2(logfd, 2)
+    os.close(logfd)
+
+    def watch_stdin():
+        try:  # os.read, not sys.stdin: a daemon thread must not hold the stdin buffer lock at exit
+            while os.read(0, 65536):
+                pass
+        except OSError:
+            pass
+        log.info("stdin closed")
+        stop.set()
+
+    threading.Thread(target=watch_stdin, name="stdin-watch", daemon=True).start()
+
+    while not stop.is_set():
+        t0 = time.monotonic()
+        try:
+            runner.tick()
+        except Exception:  # noqa: BLE001
+            log.exception("runner tick failed")
+        if time.monotonic() - t0 > 0.5:
+            log.warning("slow runner tick: %.2f s", time.monotonic() - t0)
+        stop.wait(POLL_SECONDS)
+
+    log.info("stopping: killing instance process groups")
+    runner.kill_all()
+    server.stop()
+    log.info("moto stopped; bye")
+    logging.shutdown()
+    os._exit(0)  # the stdin thread may still block in read(); do not wait for interpreter teardown
+
+
+if __name__ == "__main__":
+    sys.exit(main())
