@@ -1,0 +1,58 @@
+using Amazon.S3.Model;
+using FemagAws.Tests.Infrastructure;
+
+namespace FemagAws.Tests.Pipeline;
+
+/// <summary>Values and keys that would hurt a careless tool.</summary>
+public sealed class SafetyTests : IClassFixture<LocalCloudFixture>
+{
+    private readonly LocalCloud _cloud;
+
+    public SafetyTests(LocalCloudFixture fixture) => _cloud = fixture.Cloud;
+
+    [Fact]
+    public void Shell_hostile_config_values_reach_the_instance_unchanged()
+    {
+        const string hostile = "it's \"quoted\" $HOME `id` ; rm -rf / && echo \\ end";
+        using var ws = new Workspace(_cloud, extraConfig: "comment = " + hostile + "\n");
+
+        // The seed script plus one line that shows what the instance's shell saw.
+        var seed = File.ReadAllText(Path.Combine(ws.Root, "cloud_init.txt"));
+        File.WriteAllText(Path.Combine(ws.Root, "cloud_init.txt"), seed.Replace("echo $? > ~/data/exit_code", "echo $? > ~/data/exit_code\nprintf '%s' \"$COMMENT\" > ~/data/comment.txt"));
+        var folder = ws.AddJob("0", "-- job\n");
+        using var ps = new PsSession();
+
+        var result = ps.Run("[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] | Start-FemagInstance | Wait-FemagJob -PollInterval 1 -SettleTime 1 -Timeout 120 | Receive-FemagResult",
+            new[] { folder.FullName }, ws.ConfigFile);
+
+        Assert.True(result.Errors.Count == 0, result.Describe());
+        Assert.Equal("Succeeded", Assert.Single(result.Output).State());
+        Assert.Equal(hostile, File.ReadAllText(Path.Combine(folder.FullName, "comment.txt")));
+    }
+
+    [Fact]
+    public async Task A_result_key_that_escapes_the_folder_is_refused_and_never_written()
+    {
+        using var ws = new Workspace(_cloud);
+        var folder = ws.AddJob("0", "-- job\n");
+        using var ps = new PsSession();
+        var created = ps.Run("[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1]", new[] { folder.FullName }, ws.ConfigFile);
+        var job = Assert.Single(created.Output);
+        using (var s3 = _cloud.S3())
+        {
+            await s3.PutObjectAsync(new PutObjectRequest { BucketName = job.Bucket(), Key = "../escaped.txt", ContentBody = "bad" });
+            await s3.PutObjectAsync(new PutObjectRequest { BucketName = job.Bucket(), Key = "sub/../../escaped2.txt", ContentBody = "bad" });
+            await s3.PutObjectAsync(new PutObjectRequest { BucketName = job.Bucket(), Key = "plots/torque.dat", ContentBody = "good" });
+        }
+
+        var received = ps.Run("$args[0] | Receive-FemagResult -Force", job);
+
+        Assert.Equal(2, received.Errors.Count(e => e.FullyQualifiedErrorId.StartsWith("FemagUnsafeResultKey,", StringComparison.Ordinal)));
+        Assert.False(File.Exists(Path.Combine(ws.Root, "parvar", "escaped.txt")));
+        Assert.False(File.Exists(Path.Combine(ws.Root, "parvar", "escaped2.txt")));
+        Assert.Equal("good", File.ReadAllText(Path.Combine(folder.FullName, "plots", "torque.dat")));
+
+        // With something refused, the bucket is kept even though delete_buckets = 1.
+        Assert.Contains(job.Bucket(), await _cloud.BucketNamesAsync());
+    }
+}
