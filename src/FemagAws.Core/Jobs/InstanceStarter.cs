@@ -24,6 +24,12 @@ namespace FemagAws.Jobs
                     $"The configuration {job.Config} sets an empty image_id. Set image_id in its [amazon] section to an AMI with FEMAG installed.");
             }
 
+            if (string.IsNullOrWhiteSpace(job.Config.InstanceType))
+            {
+                throw new FemagException("FemagInstanceTypeMissing", FemagErrorKind.InvalidArgument,
+                    $"The configuration {job.Config} sets an empty instance_type. Set it to t2.small or larger; FEMAG does not run on smaller types.");
+            }
+
             return UserData.Render(job.Config, job.BucketName);
         }
 

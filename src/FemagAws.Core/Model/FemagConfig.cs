@@ -38,11 +38,11 @@ namespace FemagAws
 
         public string ServerLocation => Get("server_location") ?? DefaultServerLocation;
 
-        public string InstanceType => Get("instance_type") ?? DefaultInstanceType;
+        public string InstanceType => Get("instance_type") ?? string.Empty;
 
         public string ImageId => Get("image_id") ?? string.Empty;
 
-        public string CompanyName => Get("company_name") ?? DefaultCompanyName;
+        public string CompanyName => Get("company_name") ?? string.Empty;
 
         public string FinishTaskFilename => Get("finish_task_filename") ?? DefaultFinishTaskFilename;
 
@@ -165,6 +165,7 @@ namespace FemagAws
                 }
             }
 
+            // As in femagtools, a default fills a key that is absent; a key set empty stays empty and is caught on use.
             SetDefault(settings, "server_location", DefaultServerLocation);
             SetDefault(settings, "instance_type", DefaultInstanceType);
             SetDefault(settings, "image_id", DefaultImageId);
@@ -218,7 +219,7 @@ namespace FemagAws
 
         private static void SetDefault(IDictionary<string, string> settings, string key, string value)
         {
-            if (!settings.TryGetValue(key, out var current) || current.Length == 0)
+            if (!settings.ContainsKey(key))
             {
                 settings[key] = value;
             }

@@ -78,3 +78,30 @@ public sealed class HappyPathTests : IClassFixture<LocalCloudFixture>
 
     private static string Sha256(byte[] data) => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(data)).ToLowerInvariant();
 }
+
+public sealed class BindingTests : IClassFixture<LocalCloudFixture>
+{
+    private readonly LocalCloud _cloud;
+
+    public BindingTests(LocalCloudFixture fixture) => _cloud = fixture.Cloud;
+
+    [Fact]
+    public void Folders_bind_as_strings_DirectoryInfo_PSPath_and_LiteralPath_objects_in_pipeline_order()
+    {
+        using var ws = new Workspace(_cloud);
+        var dirs = Enumerable.Range(0, 4).Select(i => ws.AddJob(i.ToString(), "-- job\n")).ToArray();
+        using var ps = new PsSession();
+
+        // A Get-ChildItem row carries PSPath (provider-qualified); Import-Csv rows carry plain properties.
+        var result = ps.Run(
+            "$args[0], [IO.DirectoryInfo]$args[1], [pscustomobject]@{ PSPath = 'Microsoft.PowerShell.Core\\FileSystem::' + $args[2] }, [pscustomobject]@{ LiteralPath = $args[3] } | " +
+            "New-FemagBucket -ConfigFile $args[4]",
+            dirs[0].FullName, dirs[1].FullName, dirs[2].FullName, dirs[3].FullName, ws.ConfigFile);
+
+        Assert.True(result.Errors.Count == 0, result.Describe());
+        var jobs = result.Output.OrderBy(j => j.Index()).ToList();
+        Assert.Equal(dirs.Select(d => d.FullName), jobs.Select(j => j.Folder()));
+        Assert.Equal(new[] { 0, 1, 2, 3 }, jobs.Select(j => j.Index()));
+        Assert.All(jobs, j => Assert.Equal("Uploaded", j.State()));
+    }
+}

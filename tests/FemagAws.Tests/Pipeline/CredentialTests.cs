@@ -1,0 +1,72 @@
+using System.Management.Automation;
+using FemagAws.Tests.Infrastructure;
+
+namespace FemagAws.Tests.Pipeline;
+
+/// <summary>Changes process-wide environment variables, so it runs alone.</summary>
+[CollectionDefinition(nameof(CredentialTests), DisableParallelization = true)]
+public sealed class CredentialCollection
+{
+}
+
+[Collection(nameof(CredentialTests))]
+public sealed class CredentialTests : IClassFixture<LocalCloudFixture>
+{
+    private static readonly string[] Variables =
+        { "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE" };
+
+    private readonly LocalCloud _cloud;
+
+    public CredentialTests(LocalCloudFixture fixture) => _cloud = fixture.Cloud;
+
+    [Fact]
+    public async Task Without_credentials_the_error_says_how_to_configure_them()
+    {
+        using var ws = new Workspace(_cloud);
+        var folder = ws.AddJob("0", "-- job\n");
+        var before = await _cloud.BucketNamesAsync();
+        var saved = Variables.ToDictionary(v => v, Environment.GetEnvironmentVariable);
+        try
+        {
+            foreach (var v in Variables)
+            {
+                Environment.SetEnvironmentVariable(v, null);
+            }
+
+            Environment.SetEnvironmentVariable("AWS_SHARED_CREDENTIALS_FILE", Path.Combine(ws.Root, "no-credentials"));
+            Environment.SetEnvironmentVariable("AWS_CONFIG_FILE", Path.Combine(ws.Root, "no-config"));
+            using var ps = new PsSession();
+
+            var result = ps.Run("[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1]", new[] { folder.FullName }, ws.ConfigFile);
+
+            var error = Assert.Single(result.Errors);
+            Assert.StartsWith("FemagNoCredentials,", error.FullyQualifiedErrorId);
+            Assert.Equal(ErrorCategory.AuthenticationError, error.CategoryInfo.Category);
+            Assert.Contains("aws configure", error.Exception.Message);
+            Assert.Empty(result.Output);
+        }
+        finally
+        {
+            foreach (var pair in saved)
+            {
+                Environment.SetEnvironmentVariable(pair.Key, pair.Value);
+            }
+        }
+
+        Assert.Equal(before, await _cloud.BucketNamesAsync());
+    }
+
+    [Fact]
+    public void A_named_profile_that_does_not_exist_is_an_error_not_a_fall_back()
+    {
+        using var ws = new Workspace(_cloud);
+        var folder = ws.AddJob("0", "-- job\n");
+        using var ps = new PsSession();
+
+        var result = ps.Run("[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] -ProfileName femag-no-such-profile", new[] { folder.FullName }, ws.ConfigFile);
+
+        var error = Assert.Single(result.Errors);
+        Assert.StartsWith("FemagProfileNotFound,", error.FullyQualifiedErrorId);
+        Assert.Contains("femag-no-such-profile", error.Exception.Message);
+    }
+}
