@@ -2,12 +2,17 @@ using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using FemagAws.ScriptHost;
 
-// Usage: FemagAws.ScriptHost <script.ps1> [arguments...]
+// Usage: FemagAws.ScriptHost <script.ps1> [-Name value | -Switch | positional]...
 // Runs the script in the PowerShell 7 engine and renders its output as a console would (format views included).
 if (args.Length == 0)
 {
     Console.Error.WriteLine("usage: FemagAws.ScriptHost <script.ps1> [arguments...]");
     return 2;
+}
+
+if (Console.IsOutputRedirected)
+{
+    PSStyle.Instance.OutputRendering = OutputRendering.PlainText;
 }
 
 var host = new TextHost(Console.Out);
@@ -16,9 +21,24 @@ runspace.Open();
 using var ps = PowerShell.Create();
 ps.Runspace = runspace;
 ps.AddCommand(Path.GetFullPath(args[0]));
-foreach (var arg in args.Skip(1))
+for (var i = 1; i < args.Length; i++)
 {
-    ps.AddArgument(arg);
+    if (args[i].Length > 1 && args[i][0] == '-')
+    {
+        var name = args[i].Substring(1);
+        if (i + 1 < args.Length && !args[i + 1].StartsWith('-'))
+        {
+            ps.AddParameter(name, args[++i]);
+        }
+        else
+        {
+            ps.AddParameter(name);
+        }
+    }
+    else
+    {
+        ps.AddArgument(args[i]);
+    }
 }
 
 // Errors, warnings and verbose messages are rendered in line with the output, as in a console.

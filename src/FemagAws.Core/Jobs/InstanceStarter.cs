@@ -42,6 +42,12 @@ namespace FemagAws.Jobs
                 await JobBuckets.DeleteObjectAsync(clients.S3, job.BucketName, job.Config.FinishTaskFilename, ct).ConfigureAwait(false);
                 instanceId = await JobInstances.LaunchAsync(clients.Ec2, job, userData, ct).ConfigureAwait(false);
             }
+            catch (FemagException ex) when (ex.ErrorId == "AwsDryRunOperation")
+            {
+                // dry_run = 1: EC2 checked the request and permissions and launched nothing.
+                job.Reason = "Dry run: EC2 says the launch would succeed; nothing was launched.";
+                return job;
+            }
             catch (Exception ex) when (!(ex is OperationCanceledException))
             {
                 job.State = FemagJobState.Failed;

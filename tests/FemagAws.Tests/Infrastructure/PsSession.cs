@@ -30,6 +30,12 @@ public sealed class PsSession : IDisposable
 {
     private readonly Runspace _runspace;
 
+    static PsSession()
+    {
+        // Tests read rendered tables as plain text.
+        PSStyle.Instance.OutputRendering = OutputRendering.PlainText;
+    }
+
     public PsSession()
     {
         _runspace = RunspaceFactory.CreateRunspace(new FemagAws.ScriptHost.TextHost(HostOutput), InitialSessionState.CreateDefault2());

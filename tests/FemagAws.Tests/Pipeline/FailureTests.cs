@@ -56,7 +56,6 @@ public sealed class FailureTests : IClassFixture<LocalCloudFixture>
 
         try
         {
-            var started = DateTime.UtcNow;
             var result = ps.Run("[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] | Start-FemagInstance | Wait-FemagJob -PollInterval 1 -Timeout 3",
                 new[] { folder.FullName }, ws.ConfigFile);
 
@@ -64,7 +63,6 @@ public sealed class FailureTests : IClassFixture<LocalCloudFixture>
             var job = Assert.Single(result.Output);
             Assert.Equal("TimedOut", job.State());
             Assert.Contains(job.InstanceId()!, Assert.Single(result.Warnings));
-            Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(30));
             var instance = (await _cloud.InstancesAsync()).Single(i => i.InstanceId == job.InstanceId());
             Assert.Equal(InstanceStateName.Running, instance.State.Name);
         }

@@ -105,3 +105,30 @@ public sealed class BindingTests : IClassFixture<LocalCloudFixture>
         Assert.All(jobs, j => Assert.Equal("Uploaded", j.State()));
     }
 }
+
+public sealed class RecommendedCloudInitTests : IClassFixture<LocalCloudFixture>
+{
+    private readonly LocalCloud _cloud;
+
+    public RecommendedCloudInitTests(LocalCloudFixture fixture) => _cloud = fixture.Cloud;
+
+    [Fact]
+    public async Task The_READMEs_cloud_init_finishes_without_a_settle_wait_and_terminates_itself()
+    {
+        using var ws = new Workspace(_cloud);
+        File.Copy(Path.Combine(Repo.Root, "examples", "cloud_init_recommended.txt"), Path.Combine(ws.Root, "cloud_init.txt"), overwrite: true);
+        var folder = ws.AddJob("0", "-- fake-femag: result-mb 20\n");
+        using var ps = new PsSession();
+        // A settle time far beyond -Timeout: only the instance's own shutdown can make the job finish in time.
+        var result = ps.Run("[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] | Start-FemagInstance | Wait-FemagJob -PollInterval 1 -SettleTime 3600 -Timeout 120 | Receive-FemagResult",
+            new[] { folder.FullName }, ws.ConfigFile);
+
+        Assert.True(result.Errors.Count == 0, result.Describe() + _cloud.RunnerLog);
+        var job = Assert.Single(result.Output);
+        Assert.Equal("Succeeded", job.State());
+        Assert.Equal(20L * 1024 * 1024, new FileInfo(Path.Combine(folder.FullName, "result.bin")).Length);
+        var instance = (await _cloud.InstancesAsync()).Single(i => i.InstanceId == job.InstanceId());
+        Assert.Equal(Amazon.EC2.InstanceStateName.Terminated, instance.State.Name);
+        Assert.Contains("shutdown", File.ReadAllText(Path.Combine(_cloud.Sandbox, job.InstanceId()!, "shutdown")));
+    }
+}
