@@ -20,7 +20,7 @@ namespace FemagAws.Commands
     public sealed class StartFemagInstanceCommand : FemagAwsCmdlet
     {
         private const string Activity = "Launching FEMAG instances";
-        private readonly WorkQueue<FemagJob, FemagJob> _queue = new WorkQueue<FemagJob, FemagJob>(8);
+        private WorkQueue<FemagJob, FemagJob>? _queue;
         private bool _warnedSmall;
 
         /// <summary>
@@ -29,6 +29,18 @@ namespace FemagAws.Commands
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
         [Alias("InputObject")]
         public FemagJob[] Job { get; set; } = new FemagJob[0];
+
+        /// <summary>
+        /// <para type="description">How many launches run at once (default 8).</para>
+        /// </summary>
+        [Parameter]
+        [ValidateRange(1, 64)]
+        public int ThrottleLimit { get; set; } = 8;
+
+        protected override void BeginProcessing()
+        {
+            _queue = new WorkQueue<FemagJob, FemagJob>(ThrottleLimit);
+        }
 
         protected override void ProcessRecord()
         {
@@ -54,14 +66,14 @@ namespace FemagAws.Commands
                 }
 
                 var clients = OrTerminate(() => ClientsFor(target), target);
-                _queue.Start(job, j => InstanceStarter.StartAsync(clients, j, userData, Cancellation));
+                _queue!.Start(job, j => InstanceStarter.StartAsync(clients, j, userData, Cancellation));
                 Drain(_queue, false, Activity, Emit);
             }
         }
 
         protected override void EndProcessing()
         {
-            Drain(_queue, true, Activity, Emit);
+            Drain(_queue!, true, Activity, Emit);
             CompleteProgress(Activity);
         }
 

@@ -50,6 +50,8 @@ public sealed class PsSession : IDisposable
     /// <summary>What Out-Host wrote, rendered with the module's format views.</summary>
     public StringWriter HostOutput { get; } = new();
 
+    public Runspace Runspace => _runspace;
+
     public void Set(string name, object? value) => _runspace.SessionStateProxy.SetVariable(name, value);
 
     public object? Get(string name) => _runspace.SessionStateProxy.GetVariable(name);
