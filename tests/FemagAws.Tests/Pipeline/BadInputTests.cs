@@ -5,18 +5,19 @@ using FemagAws.Tests.Infrastructure;
 namespace FemagAws.Tests.Pipeline;
 
 /// <summary>Bad input gets a clear error record and loses nothing else.</summary>
-public sealed class BadInputTests : IClassFixture<LocalCloudFixture>
+public sealed class BadInputTests : CloudTest
 {
-    private readonly LocalCloud _cloud;
-
-    public BadInputTests(LocalCloudFixture fixture) => _cloud = fixture.Cloud;
+    public BadInputTests(LocalCloudFixture fixture)
+        : base(fixture)
+    {
+    }
 
     [Fact]
     public async Task A_missing_config_file_stops_before_anything_is_created()
     {
-        using var ws = new Workspace(_cloud);
+        using var ws = new Workspace(Cloud);
         var folder = ws.AddJob("0", "-- job\n");
-        var before = await _cloud.BucketNamesAsync();
+        var before = await Cloud.BucketNamesAsync();
         using var ps = new PsSession();
 
         var result = ps.Run("[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1]", new[] { folder.FullName }, Path.Combine(ws.Root, "nope.ini"));
@@ -26,13 +27,13 @@ public sealed class BadInputTests : IClassFixture<LocalCloudFixture>
         Assert.Empty(result.Output);
         Assert.StartsWith("FemagConfigNotFound,", error.FullyQualifiedErrorId);
         Assert.Contains("nope.ini", error.Exception.Message);
-        Assert.Equal(before, await _cloud.BucketNamesAsync());
+        Assert.Equal(before, await Cloud.BucketNamesAsync());
     }
 
     [Fact]
     public void A_missing_folder_is_an_error_for_that_folder_and_the_others_go_on()
     {
-        using var ws = new Workspace(_cloud);
+        using var ws = new Workspace(Cloud);
         var a = ws.AddJob("0", "-- job\n");
         var c = ws.AddJob("2", "-- job\n");
         var missing = Path.Combine(ws.Root, "parvar", "1");
@@ -48,12 +49,12 @@ public sealed class BadInputTests : IClassFixture<LocalCloudFixture>
     }
 
     [Fact]
-    public async Task A_missing_cloud_init_launches_nothing_and_says_which_file()
+    public async Task A_missingCloud_init_launches_nothing_and_says_which_file()
     {
-        using var ws = new Workspace(_cloud);
+        using var ws = new Workspace(Cloud);
         File.Delete(Path.Combine(ws.Root, "cloud_init.txt"));
         var folder = ws.AddJob("0", "-- job\n");
-        var before = (await _cloud.InstancesAsync()).Count;
+        var before = (await Cloud.InstancesAsync()).Count;
         using var ps = new PsSession();
 
         var result = ps.Run("[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] | Start-FemagInstance", new[] { folder.FullName }, ws.ConfigFile);
@@ -62,13 +63,13 @@ public sealed class BadInputTests : IClassFixture<LocalCloudFixture>
         Assert.StartsWith("FemagCloudInitUnreadable,", error.FullyQualifiedErrorId);
         Assert.Contains(Path.Combine(ws.Root, "cloud_init.txt"), error.Exception.Message);
         Assert.Empty(result.Output);
-        Assert.Equal(before, (await _cloud.InstancesAsync()).Count);
+        Assert.Equal(before, (await Cloud.InstancesAsync()).Count);
     }
 
     [Fact]
     public void A_malformed_config_stops_New_FemagBucket_with_the_line()
     {
-        using var ws = new Workspace(_cloud);
+        using var ws = new Workspace(Cloud);
         File.AppendAllText(ws.ConfigFile, "this is not an ini line\n");
         var folder = ws.AddJob("0", "-- job\n");
         using var ps = new PsSession();
@@ -84,7 +85,7 @@ public sealed class BadInputTests : IClassFixture<LocalCloudFixture>
     [Fact]
     public async Task A_launch_failure_is_an_error_for_that_job_and_the_other_jobs_go_on()
     {
-        using var ws = new Workspace(_cloud);
+        using var ws = new Workspace(Cloud);
         var good = ws.AddJob("0", "-- fake-femag: sleep 30\n");
         var bad = ws.AddJob("1", "-- job\n");
         var badConfig = Path.Combine(ws.Root, "bad.ini");
@@ -106,14 +107,14 @@ public sealed class BadInputTests : IClassFixture<LocalCloudFixture>
         }
         finally
         {
-            await _cloud.TerminateAllAsync();
+            await Cloud.TerminateAllAsync();
         }
     }
 
     [Fact]
     public void An_empty_image_id_is_caught_before_launch()
     {
-        using var ws = new Workspace(_cloud);
+        using var ws = new Workspace(Cloud);
         File.WriteAllText(ws.ConfigFile, File.ReadAllText(ws.ConfigFile).Replace("image_id =  ami-6d4ceb03", "image_id ="));
         var folder = ws.AddJob("0", "-- job\n");
         using var ps = new PsSession();

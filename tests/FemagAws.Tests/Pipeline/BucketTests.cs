@@ -7,16 +7,17 @@ using FemagAws.Tests.Infrastructure;
 namespace FemagAws.Tests.Pipeline;
 
 /// <summary>What New-FemagBucket leaves in S3.</summary>
-public sealed class BucketTests : IClassFixture<LocalCloudFixture>
+public sealed class BucketTests : CloudTest
 {
-    private readonly LocalCloud _cloud;
-
-    public BucketTests(LocalCloudFixture fixture) => _cloud = fixture.Cloud;
+    public BucketTests(LocalCloudFixture fixture)
+        : base(fixture)
+    {
+    }
 
     [Fact]
     public async Task The_archive_holds_the_folder_relative_and_byte_for_byte_in_a_private_bucket()
     {
-        using var ws = new Workspace(_cloud);
+        using var ws = new Workspace(Cloud);
         var fsl = "-- Drehmoment für µ-Variante ✓\n";
         var folder = ws.AddJob("0", fsl);
         var model = new byte[300_000];
@@ -27,11 +28,8 @@ public sealed class BucketTests : IClassFixture<LocalCloudFixture>
         File.WriteAllText(Path.Combine(folder.FullName, "mc", longName), "curve");
         using var ps = new PsSession();
 
-        var result = ps.Run("[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1]", new[] { folder.FullName }, ws.ConfigFile);
-
-        Assert.True(result.Errors.Count == 0, result.Describe());
-        var bucket = Assert.Single(result.Output).Bucket();
-        using var s3 = _cloud.S3();
+        var bucket = Assert.Single(NewBuckets(ps, ws, folder)).Bucket();
+        using var s3 = Cloud.S3();
         var listing = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = bucket });
         Assert.Equal(new[] { "0.tar.gz" }, listing.S3Objects.Select(o => o.Key));
 
@@ -62,7 +60,7 @@ public sealed class BucketTests : IClassFixture<LocalCloudFixture>
     [Fact]
     public async Task In_us_east_1_the_bucket_is_created_without_a_location_constraint()
     {
-        using var ws = new Workspace(_cloud);
+        using var ws = new Workspace(Cloud);
         var folder = ws.AddJob("0", "-- job\n");
         using var ps = new PsSession();
 
@@ -71,7 +69,7 @@ public sealed class BucketTests : IClassFixture<LocalCloudFixture>
         Assert.True(result.Errors.Count == 0, result.Describe());
         var job = Assert.Single(result.Output);
         Assert.Equal("us-east-1", job.Properties["Region"].Value);
-        using var s3 = _cloud.S3("us-east-1");
+        using var s3 = Cloud.S3("us-east-1");
         var location = await s3.GetBucketLocationAsync(job.Bucket());
         Assert.True(string.IsNullOrEmpty(location.Location?.Value) || location.Location.Value == "us-east-1");
     }

@@ -10,21 +10,22 @@ public sealed class CredentialCollection
 }
 
 [Collection(nameof(CredentialTests))]
-public sealed class CredentialTests : IClassFixture<LocalCloudFixture>
+public sealed class CredentialTests : CloudTest
 {
     private static readonly string[] Variables =
         { "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE" };
 
-    private readonly LocalCloud _cloud;
-
-    public CredentialTests(LocalCloudFixture fixture) => _cloud = fixture.Cloud;
+    public CredentialTests(LocalCloudFixture fixture)
+        : base(fixture)
+    {
+    }
 
     [Fact]
     public async Task Without_credentials_the_error_says_how_to_configure_them()
     {
-        using var ws = new Workspace(_cloud);
+        using var ws = new Workspace(Cloud);
         var folder = ws.AddJob("0", "-- job\n");
-        var before = await _cloud.BucketNamesAsync();
+        var before = await Cloud.BucketNamesAsync();
         var saved = Variables.ToDictionary(v => v, Environment.GetEnvironmentVariable);
         try
         {
@@ -53,13 +54,13 @@ public sealed class CredentialTests : IClassFixture<LocalCloudFixture>
             }
         }
 
-        Assert.Equal(before, await _cloud.BucketNamesAsync());
+        Assert.Equal(before, await Cloud.BucketNamesAsync());
     }
 
     [Fact]
     public void A_named_profile_that_does_not_exist_is_an_error_not_a_fall_back()
     {
-        using var ws = new Workspace(_cloud);
+        using var ws = new Workspace(Cloud);
         var folder = ws.AddJob("0", "-- job\n");
         using var ps = new PsSession();
 

@@ -4,17 +4,19 @@ using FemagAws.Tests.Infrastructure;
 namespace FemagAws.Tests.Pipeline;
 
 /// <summary>Jobs that end badly: FEMAG's own failure, a dying instance, a timeout.</summary>
-public sealed class FailureTests : IClassFixture<LocalCloudFixture>
+public sealed class FailureTests : CloudTest
 {
     private const string Run = "[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] | Start-FemagInstance | Wait-FemagJob -PollInterval 1 -SettleTime 1 -Timeout 120";
-    private readonly LocalCloud _cloud;
 
-    public FailureTests(LocalCloudFixture fixture) => _cloud = fixture.Cloud;
+    public FailureTests(LocalCloudFixture fixture)
+        : base(fixture)
+    {
+    }
 
     [Fact]
     public void A_FEMAG_exit_code_other_than_0_fails_the_job_and_still_brings_results_back()
     {
-        using var ws = new Workspace(_cloud);
+        using var ws = new Workspace(Cloud);
         var folder = ws.AddJob("0", "-- fake-femag: exit 3\n");
         using var ps = new PsSession();
 
@@ -32,7 +34,7 @@ public sealed class FailureTests : IClassFixture<LocalCloudFixture>
     [Fact]
     public async Task An_instance_that_dies_without_exit_code_is_a_failed_job_with_the_reason()
     {
-        using var ws = new Workspace(_cloud);
+        using var ws = new Workspace(Cloud);
         var folder = ws.AddJob("0", "-- fake-femag: halt\n");
         using var ps = new PsSession();
 
@@ -43,14 +45,14 @@ public sealed class FailureTests : IClassFixture<LocalCloudFixture>
         Assert.Equal("Failed", job.State());
         Assert.Null(job.ExitCode());
         Assert.Contains("without writing exit_code", job.Reason());
-        var instance = (await _cloud.InstancesAsync()).Single(i => i.InstanceId == job.InstanceId());
+        var instance = (await Cloud.InstancesAsync()).Single(i => i.InstanceId == job.InstanceId());
         Assert.Equal(InstanceStateName.Terminated, instance.State.Name);
     }
 
     [Fact]
     public async Task A_timeout_emits_the_unfinished_job_as_timed_out_and_says_the_instance_still_runs()
     {
-        using var ws = new Workspace(_cloud);
+        using var ws = new Workspace(Cloud);
         var folder = ws.AddJob("0", "-- fake-femag: sleep 60\n");
         using var ps = new PsSession();
 
@@ -63,12 +65,12 @@ public sealed class FailureTests : IClassFixture<LocalCloudFixture>
             var job = Assert.Single(result.Output);
             Assert.Equal("TimedOut", job.State());
             Assert.Contains(job.InstanceId()!, Assert.Single(result.Warnings));
-            var instance = (await _cloud.InstancesAsync()).Single(i => i.InstanceId == job.InstanceId());
+            var instance = (await Cloud.InstancesAsync()).Single(i => i.InstanceId == job.InstanceId());
             Assert.Equal(InstanceStateName.Running, instance.State.Name);
         }
         finally
         {
-            await _cloud.TerminateAllAsync();
+            await Cloud.TerminateAllAsync();
         }
     }
 
@@ -76,11 +78,12 @@ public sealed class FailureTests : IClassFixture<LocalCloudFixture>
     public void Results_still_uploading_after_exit_code_are_not_cut_off()
     {
         // The seed script writes exit_code before its final 'aws s3 sync', which then uploads a 40 MiB result.
-        using var ws = new Workspace(_cloud);
+        using var ws = new Workspace(Cloud);
         var folder = ws.AddJob("0", "-- fake-femag: result-mb 40\n");
         using var ps = new PsSession();
 
-        var result = ps.Run(Run + " | Receive-FemagResult", new[] { folder.FullName }, ws.ConfigFile);
+        // Polling fast, so a waiter that trusted exit_code alone would terminate the instance mid-upload.
+        var result = ps.Run(Run.Replace("-PollInterval 1", "-PollInterval 0.2") + " | Receive-FemagResult", new[] { folder.FullName }, ws.ConfigFile);
 
         Assert.True(result.Errors.Count == 0, result.Describe());
         var job = Assert.Single(result.Output);

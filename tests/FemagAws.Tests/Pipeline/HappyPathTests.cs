@@ -6,16 +6,17 @@ using FemagAws.Tests.Infrastructure;
 
 namespace FemagAws.Tests.Pipeline;
 
-public sealed class HappyPathTests : IClassFixture<LocalCloudFixture>
+public sealed class HappyPathTests : CloudTest
 {
-    private readonly LocalCloud _cloud;
-
-    public HappyPathTests(LocalCloudFixture fixture) => _cloud = fixture.Cloud;
+    public HappyPathTests(LocalCloudFixture fixture)
+        : base(fixture)
+    {
+    }
 
     [Fact]
     public async Task Whole_pipeline_runs_every_folder_and_leaves_nothing_behind()
     {
-        using var ws = new Workspace(_cloud);
+        using var ws = new Workspace(Cloud);
         var grusse = "-- Grüße aus Zürich: Ωμέγα\nexit_on_end = true\n";
         ws.AddJob("0", "-- job 0\n");
         var one = ws.AddJob("1", grusse);
@@ -30,7 +31,7 @@ public sealed class HappyPathTests : IClassFixture<LocalCloudFixture>
             "Wait-FemagJob -PollInterval 1 -SettleTime 1 -Timeout 180 | Receive-FemagResult; $jobs",
             Directory.GetDirectories(Path.Combine(ws.Root, "parvar")).Order().ToArray(), ws.ConfigFile);
 
-        Assert.True(result.Errors.Count == 0 && result.Terminating == null, result.Describe() + _cloud.RunnerLog);
+        Assert.True(result.Errors.Count == 0 && result.Terminating == null, result.Describe() + Cloud.RunnerLog);
         var jobs = result.Output.OrderBy(j => (int)j.Properties["Index"].Value).ToList();
         Assert.Equal(new[] { 0, 1, 2 }, jobs.Select(j => (int)j.Properties["Index"].Value));
         foreach (var job in jobs)
@@ -47,13 +48,15 @@ public sealed class HappyPathTests : IClassFixture<LocalCloudFixture>
         var log = File.ReadAllText(Path.Combine(one.FullName, "femag.log"));
         Assert.Contains(Sha256(Encoding.UTF8.GetBytes(grusse)), log);
         Assert.True(File.Exists(Path.Combine(one.FullName, "1.tar.gz")));
+        Assert.Equal(new byte[] { 0, 1, 2, 255, 0xC3, 0xBC }, File.ReadAllBytes(Path.Combine(one.FullName, "Kennlinie µ.mcv")));
+        Assert.Equal("curve\n", File.ReadAllText(Path.Combine(one.FullName, "curves", "M270.mcv")));
 
         // No instance is left running, and with delete_buckets = 1 no bucket is left either.
-        var instances = await _cloud.InstancesAsync();
+        var instances = await Cloud.InstancesAsync();
         var ours = instances.Where(i => jobs.Any(j => (string)j.Properties["InstanceId"].Value == i.InstanceId)).ToList();
         Assert.Equal(3, ours.Count);
         Assert.All(ours, i => Assert.Equal(InstanceStateName.Terminated, i.State.Name));
-        var buckets = await _cloud.BucketNamesAsync();
+        var buckets = await Cloud.BucketNamesAsync();
         Assert.DoesNotContain(buckets, b => jobs.Any(j => (string)j.Properties["BucketName"].Value == b));
 
         // Launch parameters and tags as the femagtools contract asks.
@@ -64,7 +67,7 @@ public sealed class HappyPathTests : IClassFixture<LocalCloudFixture>
         Assert.Contains(first.SecurityGroups, g => g.GroupId == LocalCloud.SecurityGroup);
         Assert.Contains(first.Tags, t => t.Key == "Name" && t.Value == (string)jobs[0].Properties["BucketName"].Value + "-femag");
         Assert.Contains(first.Tags, t => t.Key == "femag-aws:bucket" && t.Value == (string)jobs[0].Properties["BucketName"].Value);
-        using var ec2 = _cloud.Ec2();
+        using var ec2 = Cloud.Ec2();
         var behaviour = await ec2.DescribeInstanceAttributeAsync(new DescribeInstanceAttributeRequest { InstanceId = first.InstanceId, Attribute = InstanceAttributeName.InstanceInitiatedShutdownBehavior });
         Assert.Equal("terminate", behaviour.InstanceAttribute.InstanceInitiatedShutdownBehavior);
 
@@ -79,16 +82,17 @@ public sealed class HappyPathTests : IClassFixture<LocalCloudFixture>
     private static string Sha256(byte[] data) => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(data)).ToLowerInvariant();
 }
 
-public sealed class BindingTests : IClassFixture<LocalCloudFixture>
+public sealed class BindingTests : CloudTest
 {
-    private readonly LocalCloud _cloud;
-
-    public BindingTests(LocalCloudFixture fixture) => _cloud = fixture.Cloud;
+    public BindingTests(LocalCloudFixture fixture)
+        : base(fixture)
+    {
+    }
 
     [Fact]
     public void Folders_bind_as_strings_DirectoryInfo_PSPath_and_LiteralPath_objects_in_pipeline_order()
     {
-        using var ws = new Workspace(_cloud);
+        using var ws = new Workspace(Cloud);
         var dirs = Enumerable.Range(0, 4).Select(i => ws.AddJob(i.ToString(), "-- job\n")).ToArray();
         using var ps = new PsSession();
 
@@ -106,16 +110,17 @@ public sealed class BindingTests : IClassFixture<LocalCloudFixture>
     }
 }
 
-public sealed class RecommendedCloudInitTests : IClassFixture<LocalCloudFixture>
+public sealed class RecommendedCloudInitTests : CloudTest
 {
-    private readonly LocalCloud _cloud;
-
-    public RecommendedCloudInitTests(LocalCloudFixture fixture) => _cloud = fixture.Cloud;
+    public RecommendedCloudInitTests(LocalCloudFixture fixture)
+        : base(fixture)
+    {
+    }
 
     [Fact]
-    public async Task The_READMEs_cloud_init_finishes_without_a_settle_wait_and_terminates_itself()
+    public async Task The_READMEsCloud_init_finishes_without_a_settle_wait_and_terminates_itself()
     {
-        using var ws = new Workspace(_cloud);
+        using var ws = new Workspace(Cloud);
         File.Copy(Path.Combine(Repo.Root, "examples", "cloud_init_recommended.txt"), Path.Combine(ws.Root, "cloud_init.txt"), overwrite: true);
         var folder = ws.AddJob("0", "-- fake-femag: result-mb 20\n");
         using var ps = new PsSession();
@@ -123,12 +128,12 @@ public sealed class RecommendedCloudInitTests : IClassFixture<LocalCloudFixture>
         var result = ps.Run("[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] | Start-FemagInstance | Wait-FemagJob -PollInterval 1 -SettleTime 3600 -Timeout 120 | Receive-FemagResult",
             new[] { folder.FullName }, ws.ConfigFile);
 
-        Assert.True(result.Errors.Count == 0, result.Describe() + _cloud.RunnerLog);
+        Assert.True(result.Errors.Count == 0, result.Describe() + Cloud.RunnerLog);
         var job = Assert.Single(result.Output);
         Assert.Equal("Succeeded", job.State());
         Assert.Equal(20L * 1024 * 1024, new FileInfo(Path.Combine(folder.FullName, "result.bin")).Length);
-        var instance = (await _cloud.InstancesAsync()).Single(i => i.InstanceId == job.InstanceId());
+        var instance = (await Cloud.InstancesAsync()).Single(i => i.InstanceId == job.InstanceId());
         Assert.Equal(Amazon.EC2.InstanceStateName.Terminated, instance.State.Name);
-        Assert.Contains("shutdown", File.ReadAllText(Path.Combine(_cloud.Sandbox, job.InstanceId()!, "shutdown")));
+        Assert.Contains("shutdown", File.ReadAllText(Path.Combine(Cloud.Sandbox, job.InstanceId()!, "shutdown")));
     }
 }

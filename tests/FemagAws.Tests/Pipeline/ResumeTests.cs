@@ -5,16 +5,17 @@ using FemagAws.Tests.Infrastructure;
 namespace FemagAws.Tests.Pipeline;
 
 /// <summary>Jobs that outlive a session (Clixml) and buckets that are used again.</summary>
-public sealed class ResumeTests : IClassFixture<LocalCloudFixture>
+public sealed class ResumeTests : CloudTest
 {
-    private readonly LocalCloud _cloud;
-
-    public ResumeTests(LocalCloudFixture fixture) => _cloud = fixture.Cloud;
+    public ResumeTests(LocalCloudFixture fixture)
+        : base(fixture)
+    {
+    }
 
     [Fact]
     public void Jobs_saved_as_Clixml_pipe_on_in_a_new_session_at_every_step()
     {
-        using var ws = new Workspace(_cloud);
+        using var ws = new Workspace(Cloud);
         var folder = ws.AddJob("0", "-- fake-femag: exit 0\n");
 
         // Each step runs in a fresh runspace that knows the jobs only from their serialized form.
@@ -32,19 +33,17 @@ public sealed class ResumeTests : IClassFixture<LocalCloudFixture>
     [Fact]
     public async Task A_reused_bucket_runs_again_and_a_stale_exit_code_does_not_finish_it()
     {
-        using var ws = new Workspace(_cloud, deleteBuckets: false);
+        using var ws = new Workspace(Cloud, deleteBuckets: false);
         var folder = ws.AddJob("0", "-- fake-femag: exit 0\n");
         using var ps = new PsSession();
-        var first = ps.Run("[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1]", new[] { folder.FullName }, ws.ConfigFile);
-        var bucket = Assert.Single(first.Output).Bucket();
+        var bucket = Assert.Single(NewBuckets(ps, ws, folder)).Bucket();
 
         // An earlier run left exit_code = 0; this run's FEMAG takes a while and returns 4.
-        using (var s3 = _cloud.S3())
+        using (var s3 = Cloud.S3())
         {
             await s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = "exit_code", ContentBody = "0\n" });
             var other = ws.AddJob("tmp", "-- fake-femag: sleep 3\n-- fake-femag: exit 4\n");
-            var repack = ps.Run("[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1]", new[] { other.FullName }, ws.ConfigFile);
-            var scratch = Assert.Single(repack.Output).Bucket();
+            var scratch = Assert.Single(NewBuckets(ps, ws, other)).Bucket();
             using var archive = await s3.GetObjectAsync(scratch, "0.tar.gz");
             using var copy = new MemoryStream();
             await archive.ResponseStream.CopyToAsync(copy);
@@ -70,11 +69,10 @@ public sealed class ResumeTests : IClassFixture<LocalCloudFixture>
     [Fact]
     public void Get_FemagBucket_lists_the_modules_buckets_with_their_folders()
     {
-        using var ws = new Workspace(_cloud, deleteBuckets: false);
+        using var ws = new Workspace(Cloud, deleteBuckets: false);
         var folder = ws.AddJob("0", "-- job\n");
         using var ps = new PsSession();
-        var created = ps.Run("[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1]", new[] { folder.FullName }, ws.ConfigFile);
-        var bucket = Assert.Single(created.Output).Bucket();
+        var bucket = Assert.Single(NewBuckets(ps, ws, folder)).Bucket();
 
         var listed = ps.Run("Get-FemagBucket -ConfigFile $args[0]", ws.ConfigFile);
 
@@ -82,6 +80,20 @@ public sealed class ResumeTests : IClassFixture<LocalCloudFixture>
         var job = Assert.Single(listed.Output, j => j.Bucket() == bucket);
         Assert.Equal(folder.FullName, job.Folder());
         Assert.Equal("Uploaded", job.State());
+    }
+
+    [Fact]
+    public void A_bucket_that_does_not_exist_is_an_object_not_found_error()
+    {
+        using var ws = new Workspace(Cloud);
+        using var ps = new PsSession();
+
+        var result = ps.Run("Get-FemagBucket -Name 00000000-0000-0000-0000-000000000000-0 -ConfigFile $args[0]", ws.ConfigFile);
+
+        var error = Assert.Single(result.Errors);
+        Assert.Equal(System.Management.Automation.ErrorCategory.ObjectNotFound, error.CategoryInfo.Category);
+        Assert.Contains("00000000-0000-0000-0000-000000000000-0", error.Exception.Message);
+        Assert.Empty(result.Output);
     }
 
     private static string Step(string script, params object[] args)

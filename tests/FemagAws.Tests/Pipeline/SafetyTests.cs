@@ -4,17 +4,18 @@ using FemagAws.Tests.Infrastructure;
 namespace FemagAws.Tests.Pipeline;
 
 /// <summary>Values and keys that would hurt a careless tool.</summary>
-public sealed class SafetyTests : IClassFixture<LocalCloudFixture>
+public sealed class SafetyTests : CloudTest
 {
-    private readonly LocalCloud _cloud;
-
-    public SafetyTests(LocalCloudFixture fixture) => _cloud = fixture.Cloud;
+    public SafetyTests(LocalCloudFixture fixture)
+        : base(fixture)
+    {
+    }
 
     [Fact]
     public void Shell_hostile_config_values_reach_the_instance_unchanged()
     {
         const string hostile = "it's \"quoted\" $HOME `id` ; rm -rf / && echo \\ end";
-        using var ws = new Workspace(_cloud, extraConfig: "comment = " + hostile + "\n");
+        using var ws = new Workspace(Cloud, extraConfig: "comment = " + hostile + "\n");
 
         // The seed script plus one line that shows what the instance's shell saw.
         var seed = File.ReadAllText(Path.Combine(ws.Root, "cloud_init.txt"));
@@ -22,7 +23,7 @@ public sealed class SafetyTests : IClassFixture<LocalCloudFixture>
         var folder = ws.AddJob("0", "-- job\n");
         using var ps = new PsSession();
 
-        var result = ps.Run("[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] | Start-FemagInstance | Wait-FemagJob -PollInterval 1 -SettleTime 1 -Timeout 120 | Receive-FemagResult",
+        var result = ps.Run(WholePipeline,
             new[] { folder.FullName }, ws.ConfigFile);
 
         Assert.True(result.Errors.Count == 0, result.Describe());
@@ -33,12 +34,11 @@ public sealed class SafetyTests : IClassFixture<LocalCloudFixture>
     [Fact]
     public async Task A_result_key_that_escapes_the_folder_is_refused_and_never_written()
     {
-        using var ws = new Workspace(_cloud);
+        using var ws = new Workspace(Cloud);
         var folder = ws.AddJob("0", "-- job\n");
         using var ps = new PsSession();
-        var created = ps.Run("[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1]", new[] { folder.FullName }, ws.ConfigFile);
-        var job = Assert.Single(created.Output);
-        using (var s3 = _cloud.S3())
+        var job = Assert.Single(NewBuckets(ps, ws, folder));
+        using (var s3 = Cloud.S3())
         {
             await s3.PutObjectAsync(new PutObjectRequest { BucketName = job.Bucket(), Key = "../escaped.txt", ContentBody = "bad" });
             await s3.PutObjectAsync(new PutObjectRequest { BucketName = job.Bucket(), Key = "sub/../../escaped2.txt", ContentBody = "bad" });
@@ -53,6 +53,6 @@ public sealed class SafetyTests : IClassFixture<LocalCloudFixture>
         Assert.Equal("good", File.ReadAllText(Path.Combine(folder.FullName, "plots", "torque.dat")));
 
         // With something refused, the bucket is kept even though delete_buckets = 1.
-        Assert.Contains(job.Bucket(), await _cloud.BucketNamesAsync());
+        Assert.Contains(job.Bucket(), await Cloud.BucketNamesAsync());
     }
 }

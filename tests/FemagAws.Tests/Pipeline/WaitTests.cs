@@ -4,18 +4,19 @@ using FemagAws.Tests.Infrastructure;
 namespace FemagAws.Tests.Pipeline;
 
 /// <summary>What waiting costs, what it shows, and that it can be interrupted.</summary>
-public sealed class WaitTests : IClassFixture<LocalCloudFixture>
+public sealed class WaitTests : CloudTest
 {
-    private readonly LocalCloud _cloud;
-
-    public WaitTests(LocalCloudFixture fixture) => _cloud = fixture.Cloud;
+    public WaitTests(LocalCloudFixture fixture)
+        : base(fixture)
+    {
+    }
 
     [Fact]
     public async Task A_poll_cycle_describes_all_instances_in_one_call_and_progress_counts_the_jobs()
     {
-        await using var proxy = new CountingProxy(_cloud.Endpoint);
-        using var ws = new Workspace(_cloud);
-        File.WriteAllText(ws.ConfigFile, File.ReadAllText(ws.ConfigFile).Replace(_cloud.Endpoint, proxy.Endpoint));
+        await using var proxy = new CountingProxy(Cloud.Endpoint);
+        using var ws = new Workspace(Cloud);
+        File.WriteAllText(ws.ConfigFile, File.ReadAllText(ws.ConfigFile).Replace(Cloud.Endpoint, proxy.Endpoint));
         var folders = Enumerable.Range(0, 6).Select(i => ws.AddJob(i.ToString(), i == 5 ? "-- fake-femag: exit 2\n" : "-- fake-femag: sleep " + (i + 1) + "\n")).Select(d => d.FullName).ToArray();
         using var ps = new PsSession();
         var started = ps.Run("$script:jobs = [IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] | Start-FemagInstance; $script:jobs", folders, ws.ConfigFile);
@@ -40,7 +41,7 @@ public sealed class WaitTests : IClassFixture<LocalCloudFixture>
     [Fact]
     public async Task Stopping_the_pipeline_ends_a_long_wait_and_leaves_the_instance_running()
     {
-        using var ws = new Workspace(_cloud);
+        using var ws = new Workspace(Cloud);
         var folder = ws.AddJob("0", "-- fake-femag: sleep 60\n");
         using var ps = new PsSession();
         var started = ps.Run("$script:jobs = [IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] | Start-FemagInstance; $script:jobs", new[] { folder.FullName }, ws.ConfigFile);
@@ -60,12 +61,12 @@ public sealed class WaitTests : IClassFixture<LocalCloudFixture>
             // Ctrl+C is PowerShell.Stop(); a 600 s poll interval ends only if the stop reaches the sleep.
             Assert.True(Task.Run(wait.Stop).Wait(TimeSpan.FromSeconds(30)), "Stop did not end Wait-FemagJob");
             Assert.Equal(PSInvocationState.Stopped, wait.InvocationStateInfo.State);
-            var instance = (await _cloud.InstancesAsync()).Single(i => i.InstanceId == job.InstanceId());
+            var instance = (await Cloud.InstancesAsync()).Single(i => i.InstanceId == job.InstanceId());
             Assert.Equal(Amazon.EC2.InstanceStateName.Running, instance.State.Name);
         }
         finally
         {
-            await _cloud.TerminateAllAsync();
+            await Cloud.TerminateAllAsync();
         }
     }
 }

@@ -1,0 +1,24 @@
+using System.Management.Automation;
+
+namespace FemagAws.Tests.Infrastructure;
+
+/// <summary>Base of the test classes that run pipelines against their class's local cloud.</summary>
+public abstract class CloudTest : IClassFixture<LocalCloudFixture>
+{
+    /// <summary>The whole pipeline with test-sized waits; <c>$args[0]</c> = folders, <c>$args[1]</c> = config file.</summary>
+    protected const string WholePipeline =
+        "[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] | Start-FemagInstance | " +
+        "Wait-FemagJob -PollInterval 1 -SettleTime 1 -Timeout 120 | Receive-FemagResult";
+
+    protected CloudTest(LocalCloudFixture fixture) => Cloud = fixture.Cloud;
+
+    protected LocalCloud Cloud { get; }
+
+    /// <summary>New-FemagBucket for some folders of a workspace; asserts it worked and returns the jobs.</summary>
+    protected static List<PSObject> NewBuckets(PsSession ps, Workspace ws, params DirectoryInfo[] folders)
+    {
+        var result = ps.Run("[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1]", folders.Select(f => f.FullName).ToArray(), ws.ConfigFile);
+        Assert.True(result.Errors.Count == 0 && result.Terminating == null, result.Describe());
+        return result.Output.ToList();
+    }
+}
