@@ -149,6 +149,11 @@ namespace FemagAws.Commands
             }
 
             CompleteProgress(Activity);
+            var kept = _jobs.Where(j => KeepInstance && j.IsFinished).Select(j => j.InstanceId).ToList();
+            if (kept.Count > 0)
+            {
+                WriteWarning($"-KeepInstance: {kept.Count} finished instance(s) keep running and billing unless they shut themselves down: {string.Join(", ", kept)}. Terminate them when you are done.");
+            }
         }
     }
 }

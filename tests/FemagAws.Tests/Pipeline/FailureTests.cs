@@ -75,6 +75,30 @@ public sealed class FailureTests : CloudTest
     }
 
     [Fact]
+    public async Task KeepInstance_leaves_the_finished_instance_running_and_says_so()
+    {
+        using var ws = new Workspace(Cloud);
+        var folder = ws.AddJob("0", "-- job\n");
+        using var ps = new PsSession();
+
+        try
+        {
+            var result = ps.Run(Run + " -KeepInstance", new[] { folder.FullName }, ws.ConfigFile);
+
+            Assert.True(result.Errors.Count == 0, result.Describe());
+            var job = Assert.Single(result.Output);
+            Assert.Equal("Succeeded", job.State());
+            Assert.Contains(job.InstanceId()!, Assert.Single(result.Warnings));
+            var instance = (await Cloud.InstancesAsync()).Single(i => i.InstanceId == job.InstanceId());
+            Assert.Equal(InstanceStateName.Running, instance.State.Name);
+        }
+        finally
+        {
+            await Cloud.TerminateAllAsync();
+        }
+    }
+
+    [Fact]
     public void Results_still_uploading_after_exit_code_are_not_cut_off()
     {
         // The seed script writes exit_code before its final 'aws s3 sync', which then uploads a 40 MiB result.
