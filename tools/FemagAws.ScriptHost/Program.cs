@@ -10,12 +10,8 @@ if (args.Length == 0)
     return 2;
 }
 
-if (Console.IsOutputRedirected)
-{
-    PSStyle.Instance.OutputRendering = OutputRendering.PlainText;
-}
-
-var host = new TextHost(Console.Out);
+// No colour codes in files and pipes, as in a console host.
+var host = new TextHost(Console.Out, plainText: Console.IsOutputRedirected);
 using var runspace = RunspaceFactory.CreateRunspace(host, InitialSessionState.CreateDefault2());
 runspace.Open();
 using var ps = PowerShell.Create();

@@ -13,7 +13,10 @@ public sealed class TextHost : PSHost
 {
     private readonly TextUserInterface _ui;
 
-    public TextHost(TextWriter output, int width = 160) => _ui = new TextUserInterface(output, width);
+    /// <param name="output">Where everything the host shows goes.</param>
+    /// <param name="plainText">Strips the colour codes PowerShell puts into tables, for files and pipes.</param>
+    /// <param name="width">The console width tables are laid out for.</param>
+    public TextHost(TextWriter output, bool plainText, int width = 160) => _ui = new TextUserInterface(output, plainText, width);
 
     public override string Name => "FemagAws.ScriptHost";
 
@@ -45,12 +48,15 @@ public sealed class TextHost : PSHost
 
     private sealed class TextUserInterface : PSHostUserInterface
     {
+        private static readonly System.Text.RegularExpressions.Regex Ansi = new("\u001b\\[[0-9;]*[A-Za-z]");
         private readonly TextWriter _out;
+        private readonly bool _plain;
         private readonly TextRawUserInterface _raw;
 
-        public TextUserInterface(TextWriter output, int width)
+        public TextUserInterface(TextWriter output, bool plainText, int width)
         {
             _out = output;
+            _plain = plainText;
             _raw = new TextRawUserInterface(width);
         }
 
@@ -60,23 +66,23 @@ public sealed class TextHost : PSHost
 
         public override SecureString ReadLineAsSecureString() => throw NonInteractive();
 
-        public override void Write(string value) => _out.Write(value);
+        public override void Write(string value) => _out.Write(Plain(value));
 
-        public override void Write(ConsoleColor foregroundColor, ConsoleColor backgroundColor, string value) => _out.Write(value);
+        public override void Write(ConsoleColor foregroundColor, ConsoleColor backgroundColor, string value) => _out.Write(Plain(value));
 
-        public override void WriteLine(string value) => _out.WriteLine(value);
+        public override void WriteLine(string value) => _out.WriteLine(Plain(value));
 
-        public override void WriteErrorLine(string value) => _out.WriteLine("ERROR: " + value);
+        public override void WriteErrorLine(string value) => _out.WriteLine("ERROR: " + Plain(value));
 
-        public override void WriteDebugLine(string message) => _out.WriteLine("DEBUG: " + message);
+        public override void WriteDebugLine(string message) => _out.WriteLine("DEBUG: " + Plain(message));
 
         public override void WriteProgress(long sourceId, ProgressRecord record)
         {
         }
 
-        public override void WriteVerboseLine(string message) => _out.WriteLine("VERBOSE: " + message);
+        public override void WriteVerboseLine(string message) => _out.WriteLine("VERBOSE: " + Plain(message));
 
-        public override void WriteWarningLine(string message) => _out.WriteLine("WARNING: " + message);
+        public override void WriteWarningLine(string message) => _out.WriteLine("WARNING: " + Plain(message));
 
         public override Dictionary<string, PSObject> Prompt(string caption, string message, System.Collections.ObjectModel.Collection<FieldDescription> descriptions) => throw NonInteractive();
 
@@ -85,6 +91,8 @@ public sealed class TextHost : PSHost
         public override PSCredential PromptForCredential(string caption, string message, string userName, string targetName, PSCredentialTypes allowedCredentialTypes, PSCredentialUIOptions options) => throw NonInteractive();
 
         public override int PromptForChoice(string caption, string message, System.Collections.ObjectModel.Collection<ChoiceDescription> choices, int defaultChoice) => throw NonInteractive();
+
+        private string Plain(string text) => _plain ? Ansi.Replace(text, string.Empty) : text;
 
         private static PSInvalidOperationException NonInteractive() => new("This host is non-interactive; pass -Force or -Confirm:$false instead of answering prompts.");
     }

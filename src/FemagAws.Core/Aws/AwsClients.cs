@@ -32,16 +32,14 @@ namespace FemagAws.Aws
         public static AwsClients Create(AwsTarget target)
         {
             var credentials = ResolveCredentials(target.ProfileName, out var source);
-            RegionEndpoint region;
-            try
-            {
-                region = RegionEndpoint.GetBySystemName(target.Region);
-            }
-            catch (ArgumentException ex)
+            // The SDK accepts any name and would only fail on the first request; say so before.
+            if (!FemagConfig.IsRegionName(target.Region))
             {
                 throw new FemagException("FemagRegionInvalid", FemagErrorKind.InvalidArgument,
-                    $"'{target.Region}' is not an AWS region. Use a name such as eu-central-1 (-Region or server_location).", ex);
+                    $"'{target.Region}' is not an AWS region. Use a name such as eu-central-1 (-Region or server_location).");
             }
+
+            var region = RegionEndpoint.GetBySystemName(target.Region);
 
             var s3Config = new AmazonS3Config { RegionEndpoint = region };
             var ec2Config = new AmazonEC2Config { RegionEndpoint = region };

@@ -20,7 +20,7 @@ namespace FemagAws.Aws
         /// <summary>Archive metadata that remembers the local folder, URL-escaped to stay ASCII.</summary>
         public const string FolderMetadata = "femag-folder";
 
-        public static async Task CreateAsync(IAmazonS3 s3, string bucketName, string region, int index, CancellationToken ct)
+        public static async Task CreateAsync(IAmazonS3 s3, string bucketName, string region, CancellationToken ct)
         {
             var request = new PutBucketRequest
             {
@@ -36,6 +36,11 @@ namespace FemagAws.Aws
             }
 
             await AwsErrors.Call(() => s3.PutBucketAsync(request, ct), $"Creating bucket {bucketName}").ConfigureAwait(false);
+        }
+
+        /// <summary>Blocks public access to a new bucket and tags it as the module's.</summary>
+        public static async Task ProtectAndTagAsync(IAmazonS3 s3, string bucketName, int index, CancellationToken ct)
+        {
             await AwsErrors.Call(() => s3.PutPublicAccessBlockAsync(new PutPublicAccessBlockRequest
             {
                 BucketName = bucketName,
@@ -118,6 +123,25 @@ namespace FemagAws.Aws
             var response = await AwsErrors.Call(() => s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = bucketName, MaxUploads = 1 }, ct),
                 $"Listing uploads in bucket {bucketName}").ConfigureAwait(false);
             return response.MultipartUploads != null && response.MultipartUploads.Count > 0;
+        }
+
+        /// <summary>Aborts every upload into the bucket that was started and never completed.</summary>
+        public static async Task AbortUploadsAsync(IAmazonS3 s3, string bucketName, CancellationToken ct)
+        {
+            var request = new ListMultipartUploadsRequest { BucketName = bucketName };
+            ListMultipartUploadsResponse response;
+            do
+            {
+                response = await AwsErrors.Call(() => s3.ListMultipartUploadsAsync(request, ct), $"Listing uploads in bucket {bucketName}").ConfigureAwait(false);
+                foreach (var upload in response.MultipartUploads ?? new List<MultipartUpload>())
+                {
+                    await AwsErrors.Call(() => s3.AbortMultipartUploadAsync(bucketName, upload.Key, upload.UploadId, ct), $"Aborting an old upload of {upload.Key} in bucket {bucketName}").ConfigureAwait(false);
+                }
+
+                request.KeyMarker = response.NextKeyMarker;
+                request.UploadIdMarker = response.NextUploadIdMarker;
+            }
+            while (response.IsTruncated == true);
         }
 
         public static async Task DownloadAsync(IAmazonS3 s3, string bucketName, string key, string path, CancellationToken ct)

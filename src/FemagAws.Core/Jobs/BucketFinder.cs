@@ -37,7 +37,7 @@ namespace FemagAws.Jobs
                 Region = region,
                 EndpointUrl = target.EndpointUrl,
                 ProfileName = target.ProfileName,
-                Config = config,
+                Config = config.ForRegion(region),
                 State = FemagJobState.Uploaded,
             };
         }

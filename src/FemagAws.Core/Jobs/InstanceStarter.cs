@@ -9,7 +9,17 @@ namespace FemagAws.Jobs
     /// <summary>Start-FemagInstance's work for one job.</summary>
     public static class InstanceStarter
     {
-        /// <summary>Checks what can be checked locally, so a bad config fails before anything is launched.</summary>
+        /// <summary>
+        /// Checks, before anything is created, what a launch will need from the config: image, instance type and a
+        /// readable cloud-init script that fits EC2's user data limit.
+        /// </summary>
+        public static void CheckConfig(FemagConfig config)
+        {
+            CheckLaunchSettings(config);
+            UserData.Render(config, BucketNames.New(0));
+        }
+
+        /// <summary>The job's user data, once everything that can be checked locally is right.</summary>
         public static string PrepareUserData(FemagJob job)
         {
             if (job.State == FemagJobState.Running || job.State == FemagJobState.TimedOut)
@@ -18,28 +28,21 @@ namespace FemagAws.Jobs
                     $"Job {job.Index} (bucket {job.BucketName}) already has instance {job.InstanceId}. Wait for it with Wait-FemagJob, or terminate it before starting the job again.");
             }
 
-            if (string.IsNullOrWhiteSpace(job.Config.ImageId))
-            {
-                throw new FemagException("FemagImageMissing", FemagErrorKind.InvalidArgument,
-                    $"The configuration {job.Config} sets an empty image_id. Set image_id in its [amazon] section to an AMI with FEMAG installed.");
-            }
-
-            if (string.IsNullOrWhiteSpace(job.Config.InstanceType))
-            {
-                throw new FemagException("FemagInstanceTypeMissing", FemagErrorKind.InvalidArgument,
-                    $"The configuration {job.Config} sets an empty instance_type. Set it to t2.small or larger; FEMAG does not run on smaller types.");
-            }
-
+            CheckLaunchSettings(job.Config);
             return UserData.Render(job.Config, job.BucketName);
         }
 
-        /// <summary>Launches the job's instance; a stale finish file from an earlier run is deleted first.</summary>
+        /// <summary>
+        /// Launches the job's instance. What an earlier run left in a reused bucket goes first: its finish file, and
+        /// uploads it never completed, which would otherwise look like results still arriving.
+        /// </summary>
         public static async Task<FemagJob> StartAsync(AwsClients clients, FemagJob job, string userData, CancellationToken ct)
         {
             string instanceId;
             try
             {
                 await JobBuckets.DeleteObjectAsync(clients.S3, job.BucketName, job.Config.FinishTaskFilename, ct).ConfigureAwait(false);
+                await JobBuckets.AbortUploadsAsync(clients.S3, job.BucketName, ct).ConfigureAwait(false);
                 instanceId = await JobInstances.LaunchAsync(clients.Ec2, job, userData, ct).ConfigureAwait(false);
             }
             catch (FemagException ex) when (ex.ErrorId == "AwsDryRunOperation")
@@ -52,7 +55,9 @@ namespace FemagAws.Jobs
             {
                 job.State = FemagJobState.Failed;
                 job.Reason = ex.Message;
-                throw;
+                throw new FemagException(ex is FemagException f ? f.ErrorId : "FemagLaunchFailed", ex is FemagException g ? g.Kind : FemagErrorKind.InvalidOperation,
+                    $"{ex.Message} Bucket {job.BucketName} keeps the upload: fix the cause and start the job again (Get-FemagBucket -Name {job.BucketName} | Start-FemagInstance), or delete the bucket.",
+                    ex);
             }
 
             job.InstanceId = instanceId;
@@ -62,6 +67,21 @@ namespace FemagAws.Jobs
             job.LaunchTime = DateTime.UtcNow;
             job.FinishTime = null;
             return job;
+        }
+
+        private static void CheckLaunchSettings(FemagConfig config)
+        {
+            if (string.IsNullOrWhiteSpace(config.ImageId))
+            {
+                throw new FemagException("FemagImageMissing", FemagErrorKind.InvalidArgument,
+                    $"The configuration {config} sets an empty image_id. Set image_id in its [amazon] section to an AMI with FEMAG installed.");
+            }
+
+            if (string.IsNullOrWhiteSpace(config.InstanceType))
+            {
+                throw new FemagException("FemagInstanceTypeMissing", FemagErrorKind.InvalidArgument,
+                    $"The configuration {config} sets an empty instance_type. Set it to t2.small or larger; FEMAG does not run on smaller types.");
+            }
         }
     }
 }

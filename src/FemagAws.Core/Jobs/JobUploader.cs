@@ -20,7 +20,8 @@ namespace FemagAws.Jobs
                 Region = clients.Target.Region,
                 EndpointUrl = clients.Target.EndpointUrl,
                 ProfileName = clients.Target.ProfileName,
-                Config = config,
+                // The instance's script reads its region from SERVER_LOCATION: it must be the job's.
+                Config = config.ForRegion(clients.Target.Region),
                 State = FemagJobState.Uploaded,
             };
 
@@ -29,9 +30,10 @@ namespace FemagAws.Jobs
             {
                 JobArchive.Write(folder, archive, ct);
                 archive.Position = 0;
-                await JobBuckets.CreateAsync(clients.S3, job.BucketName, job.Region, index, ct).ConfigureAwait(false);
+                await JobBuckets.CreateAsync(clients.S3, job.BucketName, job.Region, ct).ConfigureAwait(false);
                 try
                 {
+                    await JobBuckets.ProtectAndTagAsync(clients.S3, job.BucketName, index, ct).ConfigureAwait(false);
                     await JobBuckets.PutArchiveAsync(clients.S3, job, archive, ct).ConfigureAwait(false);
                 }
                 catch (Exception uploadError)
@@ -53,7 +55,7 @@ namespace FemagAws.Jobs
             catch (Exception cleanupError)
             {
                 throw new FemagException("FemagUploadFailedBucketLeft", FemagErrorKind.InvalidOperation,
-                    $"Uploading folder '{job.Folder}' failed ({uploadError.Message}) and its empty bucket {job.BucketName} could not be removed ({cleanupError.Message}). Remove it with 'aws s3 rb s3://{job.BucketName}'.",
+                    $"Uploading folder '{job.Folder}' failed ({uploadError.Message}) and its bucket {job.BucketName} could not be removed ({cleanupError.Message}). Remove it with 'aws s3 rb s3://{job.BucketName} --force'.",
                     uploadError);
             }
         }

@@ -20,6 +20,11 @@ namespace FemagAws.Jobs
         private readonly Dictionary<FemagJob, Track> _tracks = new Dictionary<FemagJob, Track>();
         private readonly int _parallelism;
 
+        /// <summary>A job fails after this many polls in a row that could not check it.</summary>
+        public const int MaxFailedPolls = 5;
+
+        private static readonly TimeSpan LaunchGrace = TimeSpan.FromMinutes(5);
+
         public JobWaiter(IEnumerable<FemagJob> jobs, AwsClientCache clients, TimeSpan settleTime, bool keepInstances, int parallelism)
         {
             _clients = clients;
@@ -39,18 +44,31 @@ namespace FemagAws.Jobs
 
         public IReadOnlyCollection<FemagJob> Pending => _tracks.Keys.ToList();
 
-        /// <summary>Jobs whose finish file has been seen but whose results may still be arriving.</summary>
-        public int Finishing => _tracks.Values.Count(t => t.FinishSeen);
+        /// <summary>Problems met in the last poll that did not end a job, for the cmdlet to show as warnings.</summary>
+        public List<string> Warnings { get; } = new List<string>();
 
         /// <summary>One poll cycle; returns the jobs that reached an end state in it.</summary>
         public async Task<List<FemagJob>> PollAsync(CancellationToken ct)
         {
+            Warnings.Clear();
             var finished = new List<FemagJob>();
             foreach (var group in _tracks.Keys.GroupBy(AwsTarget.Of).ToList())
             {
                 var clients = _clients.Get(group.Key);
                 var jobs = group.ToList();
-                var statuses = await JobInstances.DescribeAsync(clients.Ec2, jobs.Select(j => j.InstanceId!).ToList(), ct).ConfigureAwait(false);
+                Dictionary<string, InstanceStatus> statuses;
+                try
+                {
+                    statuses = await JobInstances.DescribeAsync(clients.Ec2, jobs.Select(j => j.InstanceId!).ToList(), ct).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (!(ex is OperationCanceledException))
+                {
+                    Warnings.Add($"Could not describe the instances in {group.Key}: {ex.Message} Trying again at the next poll.");
+                    finished.AddRange(jobs.Where(job => GiveUpAfter(job, ex)));
+                    continue;
+                }
+
+                var done = new List<FemagJob>();
                 using (var slots = new SemaphoreSlim(_parallelism))
                 {
                     var checks = jobs.Select(async job =>
@@ -58,32 +76,43 @@ namespace FemagAws.Jobs
                         await slots.WaitAsync(ct).ConfigureAwait(false);
                         try
                         {
-                            return await CheckAsync(clients, job, statuses[job.InstanceId!], ct).ConfigureAwait(false) ? job : null;
+                            var finishedNow = await CheckAsync(clients, job, statuses[job.InstanceId!], ct).ConfigureAwait(false);
+                            _tracks[job].Errors = 0;
+                            return finishedNow;
+                        }
+                        catch (Exception ex) when (!(ex is OperationCanceledException))
+                        {
+                            return GiveUpAfter(job, ex);
                         }
                         finally
                         {
                             slots.Release();
                         }
-                    });
-                    var done = (await Task.WhenAll(checks).ConfigureAwait(false)).Where(j => j != null).Select(j => j!).ToList();
-                    if (done.Count == 0)
-                    {
-                        continue;
-                    }
+                    }).ToList();
+                    var results = await Task.WhenAll(checks).ConfigureAwait(false);
+                    done.AddRange(jobs.Where((job, i) => results[i]));
+                }
 
-                    var toTerminate = done.Where(j => !statuses[j.InstanceId!].HasEnded || statuses[j.InstanceId!].State == "stopped").Select(j => j.InstanceId!).ToList();
-                    if (!KeepInstances && toTerminate.Count > 0)
+                var toTerminate = done.Select(j => statuses[j.InstanceId!]).Where(i => !i.HasEnded || i.State == "stopped").Select(i => i.InstanceId).ToList();
+                if (!KeepInstances && toTerminate.Count > 0)
+                {
+                    try
                     {
                         await JobInstances.TerminateAsync(clients.Ec2, toTerminate, ct).ConfigureAwait(false);
                     }
-
-                    foreach (var job in done)
+                    catch (Exception ex) when (!(ex is OperationCanceledException))
                     {
-                        _tracks.Remove(job);
-                        job.FinishTime = DateTime.UtcNow;
-                        finished.Add(job);
+                        Warnings.Add($"{ex.Message} These instances may still be running and billing: terminate them in the EC2 console or with 'aws ec2 terminate-instances --instance-ids {string.Join(" ", toTerminate)}'.");
                     }
                 }
+
+                finished.AddRange(done);
+            }
+
+            foreach (var job in finished)
+            {
+                _tracks.Remove(job);
+                job.FinishTime = DateTime.UtcNow;
             }
 
             return finished;
@@ -103,6 +132,31 @@ namespace FemagAws.Jobs
             return left;
         }
 
+        /// <summary>
+        /// Counts a failed check. A permanent error (the bucket is gone, access denied) fails the job at once; others
+        /// (the SDK has already retried them) are tried again at the next poll, up to <see cref="MaxFailedPolls"/> in a row.
+        /// </summary>
+        private bool GiveUpAfter(FemagJob job, Exception ex)
+        {
+            var track = _tracks[job];
+            track.Errors++;
+            var permanent = ex is FemagException f && (f.Kind == FemagErrorKind.ObjectNotFound || f.Kind == FemagErrorKind.PermissionDenied ||
+                                                       f.Kind == FemagErrorKind.AuthenticationError || f.Kind == FemagErrorKind.InvalidArgument);
+            if (!permanent && track.Errors < MaxFailedPolls)
+            {
+                lock (Warnings)
+                {
+                    Warnings.Add($"Job {job.Index}: {ex.Message} Trying again at the next poll.");
+                }
+
+                return false;
+            }
+
+            job.State = FemagJobState.Failed;
+            job.Reason = $"{ex.Message} (instance {job.InstanceId} may still be running)";
+            return true;
+        }
+
         private async Task<bool> CheckAsync(AwsClients clients, FemagJob job, InstanceStatus instance, CancellationToken ct)
         {
             var track = _tracks[job];
@@ -111,7 +165,9 @@ namespace FemagAws.Jobs
                 var text = await JobBuckets.TryReadTextAsync(clients.S3, job.BucketName, job.Config.FinishTaskFilename, ct).ConfigureAwait(false);
                 if (text == null)
                 {
-                    if (!instance.HasEnded)
+                    // Right after RunInstances, EC2 may not know the new id yet (it is eventually consistent).
+                    var justLaunched = instance.State == "missing" && job.LaunchTime > DateTime.UtcNow - LaunchGrace;
+                    if (!instance.HasEnded || justLaunched)
                     {
                         return false;
                     }
@@ -179,6 +235,7 @@ namespace FemagAws.Jobs
             public bool FinishSeen;
             public string? FinishText;
             public string? Snapshot;
+            public int Errors;
             public DateTime SnapshotSince;
         }
     }

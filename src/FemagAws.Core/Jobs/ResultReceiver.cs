@@ -37,7 +37,7 @@ namespace FemagAws.Jobs
                 if (path == null)
                 {
                     outcome.Refused.Add(new FemagException("FemagUnsafeResultKey", FemagErrorKind.SecurityError,
-                        $"Bucket {job.BucketName} holds the key '{obj.Key}', which would be written outside '{root}'. It was not downloaded; check what the instance uploaded."));
+                        $"Bucket {job.BucketName} holds the key '{obj.Key}', which is not a plain relative path inside '{root}' ('..', a leading '/', '\\' or ':'). It was not downloaded and the bucket is kept; check what the instance uploaded."));
                     continue;
                 }
 

@@ -22,6 +22,9 @@ namespace FemagAws
         private static readonly Regex ShellName = new Regex("^[A-Za-z_][A-Za-z0-9_]*$", RegexOptions.CultureInvariant);
         private static readonly Regex RegionName = new Regex("^[a-z]{2}(-[a-z0-9]+)+-[0-9]+$", RegexOptions.CultureInvariant);
 
+        /// <summary>True for names shaped like AWS regions (eu-central-1, us-gov-west-1).</summary>
+        public static bool IsRegionName(string name) => RegionName.IsMatch(name);
+
         private readonly SortedDictionary<string, string> _settings;
 
         private FemagConfig(SortedDictionary<string, string> settings, string? sourcePath)
@@ -122,6 +125,10 @@ namespace FemagAws
 
             return Build(copy, SourcePath, _ => 0);
         }
+
+        /// <summary>This config with server_location set to <paramref name="region"/>, e.g. after -Region.</summary>
+        public FemagConfig ForRegion(string region) =>
+            region == ServerLocation ? this : With(new[] { new KeyValuePair<string, string?>("server_location", region) });
 
         public override string ToString() => SourcePath ?? "FemagConfig";
 

@@ -59,6 +59,9 @@ namespace FemagAws.Commands
         protected override void BeginProcessing()
         {
             _config = OrTerminate(() => LoadConfig(ConfigFile, Config), ConfigFile);
+
+            // A bucket whose job could never be launched would only be left behind.
+            OrTerminate(() => { InstanceStarter.CheckConfig(_config); return true; }, ConfigFile);
             _queue = new WorkQueue<FemagJob, FemagJob>(ThrottleLimit);
         }
 
@@ -77,7 +80,7 @@ namespace FemagAws.Commands
                 }
 
                 var target = TargetOf(_config!);
-                if (!ShouldProcess($"folder {full} → new bucket <uuid>-{index}/{FemagJob.ArchiveKeyFor(index)} in {target}", "Create bucket and upload"))
+                if (!ShouldProcess($"folder {full} into {FemagJob.ArchiveKeyFor(index)} of a new bucket <uuid>-{index} in {target}", "Create bucket and upload"))
                 {
                     continue;
                 }

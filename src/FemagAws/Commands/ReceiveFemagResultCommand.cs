@@ -30,7 +30,7 @@ namespace FemagAws.Commands
         public FemagJob[] Job { get; set; } = new FemagJob[0];
 
         /// <summary>
-        /// <para type="description">A folder for the results instead of the job's own folder. With several jobs, each goes into a subfolder named after its index.</para>
+        /// <para type="description">A folder for the results instead of the job's own folder; each job's results go into a subfolder named after its index.</para>
         /// </summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
@@ -43,7 +43,7 @@ namespace FemagAws.Commands
         public SwitchParameter RemoveBucket { get; set; }
 
         /// <summary>
-        /// <para type="description">Downloads even from jobs that have not finished.</para>
+        /// <para type="description">Downloads even from jobs that have not finished; their buckets are kept.</para>
         /// </summary>
         [Parameter]
         public SwitchParameter Force { get; set; }
@@ -81,7 +81,14 @@ namespace FemagAws.Commands
                     continue;
                 }
 
-                var remove = (RemoveBucket || job.Config.DeleteBuckets) && ShouldProcess($"bucket {job.BucketName}", "Delete bucket and its objects after download");
+                if (!ShouldProcess($"bucket {job.BucketName} into {destination}", "Download results"))
+                {
+                    continue;
+                }
+
+                // A bucket an instance may still write to is never deleted.
+                var remove = (RemoveBucket || job.Config.DeleteBuckets) && job.IsFinished &&
+                             ShouldProcess($"bucket {job.BucketName}", "Delete bucket and its objects after download");
                 var target = TargetOf(job);
                 var clients = OrTerminate(() => ClientsFor(target), target);
                 _queue!.Start(job, j => ResultReceiver.ReceiveAsync(clients, j, destination, remove, 8, Cancellation));

@@ -105,7 +105,13 @@ namespace FemagAws.Commands
             int succeeded = 0, failed = 0;
             while (waiter.Pending.Count > 0)
             {
-                foreach (var job in Await(waiter.PollAsync(Cancellation)))
+                var finished = Await(waiter.PollAsync(Cancellation));
+                foreach (var warning in waiter.Warnings)
+                {
+                    WriteWarning(warning);
+                }
+
+                foreach (var job in finished)
                 {
                     if (job.State == FemagJobState.Succeeded)
                     {

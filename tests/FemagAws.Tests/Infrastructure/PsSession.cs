@@ -30,15 +30,9 @@ public sealed class PsSession : IDisposable
 {
     private readonly Runspace _runspace;
 
-    static PsSession()
-    {
-        // Tests read rendered tables as plain text.
-        PSStyle.Instance.OutputRendering = OutputRendering.PlainText;
-    }
-
     public PsSession()
     {
-        _runspace = RunspaceFactory.CreateRunspace(new FemagAws.ScriptHost.TextHost(HostOutput), InitialSessionState.CreateDefault2());
+        _runspace = RunspaceFactory.CreateRunspace(new FemagAws.ScriptHost.TextHost(HostOutput, plainText: true), InitialSessionState.CreateDefault2());
         _runspace.Open();
         var import = Run("Import-Module $args[0] -ErrorAction Stop", Repo.ModuleManifest);
         if (import.Terminating != null || import.Errors.Count > 0)

@@ -55,6 +55,7 @@ public sealed class BadInputTests : CloudTest
         File.Delete(Path.Combine(ws.Root, "cloud_init.txt"));
         var folder = ws.AddJob("0", "-- job\n");
         var before = (await Cloud.InstancesAsync()).Count;
+        var buckets = await Cloud.BucketNamesAsync();
         using var ps = new PsSession();
 
         var result = ps.Run("[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] | Start-FemagInstance", new[] { folder.FullName }, ws.ConfigFile);
@@ -64,6 +65,7 @@ public sealed class BadInputTests : CloudTest
         Assert.Contains(Path.Combine(ws.Root, "cloud_init.txt"), error.Exception.Message);
         Assert.Empty(result.Output);
         Assert.Equal(before, (await Cloud.InstancesAsync()).Count);
+        Assert.Equal(buckets, await Cloud.BucketNamesAsync());
     }
 
     [Fact]
@@ -112,7 +114,22 @@ public sealed class BadInputTests : CloudTest
     }
 
     [Fact]
-    public void An_empty_image_id_is_caught_before_launch()
+    public void A_region_that_is_no_AWS_region_is_an_error_before_any_request()
+    {
+        using var ws = new Workspace(Cloud);
+        var folder = ws.AddJob("0", "-- job\n");
+        using var ps = new PsSession();
+
+        var result = ps.Run("[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] -Region Frankfurt", new[] { folder.FullName }, ws.ConfigFile);
+
+        var error = Assert.Single(result.Errors);
+        Assert.StartsWith("FemagRegionInvalid,", error.FullyQualifiedErrorId);
+        Assert.Contains("eu-central-1", error.Exception.Message);
+        Assert.Empty(result.Output);
+    }
+
+    [Fact]
+    public void An_empty_image_id_is_caught_before_anything_is_created()
     {
         using var ws = new Workspace(Cloud);
         File.WriteAllText(ws.ConfigFile, File.ReadAllText(ws.ConfigFile).Replace("image_id =  ami-6d4ceb03", "image_id ="));

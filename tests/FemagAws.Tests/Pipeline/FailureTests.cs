@@ -75,6 +75,37 @@ public sealed class FailureTests : CloudTest
     }
 
     [Fact]
+    public async Task A_job_whose_bucket_vanishes_fails_alone_and_the_others_finish()
+    {
+        using var ws = new Workspace(Cloud);
+        var keep = ws.AddJob("0", "-- fake-femag: sleep 3\n");
+        var lost = ws.AddJob("1", "-- fake-femag: sleep 30\n");
+        using var ps = new PsSession();
+        var started = ps.Run("$script:jobs = [IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] | Start-FemagInstance; $script:jobs", new[] { keep.FullName, lost.FullName }, ws.ConfigFile);
+        var lostBucket = started.Output.Single(j => j.Index() == 1).Bucket();
+        using (var s3 = Cloud.S3())
+        {
+            await s3.DeleteObjectAsync(lostBucket, "1.tar.gz");
+            await s3.DeleteBucketAsync(lostBucket);
+        }
+
+        try
+        {
+            var result = ps.Run("$script:jobs | Wait-FemagJob -PollInterval 1 -SettleTime 1 -Timeout 120");
+
+            Assert.Empty(result.Errors);
+            Assert.Equal("Succeeded", result.Output.Single(j => j.Index() == 0).State());
+            var failed = result.Output.Single(j => j.Index() == 1);
+            Assert.Equal("Failed", failed.State());
+            Assert.Contains("NoSuchBucket", failed.Reason());
+        }
+        finally
+        {
+            await Cloud.TerminateAllAsync();
+        }
+    }
+
+    [Fact]
     public async Task KeepInstance_leaves_the_finished_instance_running_and_says_so()
     {
         using var ws = new Workspace(Cloud);

@@ -110,6 +110,33 @@ public sealed class BindingTests : CloudTest
     }
 }
 
+public sealed class GetChildItemBindingTests : CloudTest
+{
+    public GetChildItemBindingTests(LocalCloudFixture fixture)
+        : base(fixture)
+    {
+    }
+
+    [Fact]
+    public void A_Get_ChildItem_row_with_FullName_and_PSPath_binds_its_folder()
+    {
+        using var ws = new Workspace(Cloud);
+        var folder = ws.AddJob("0", "-- job\n");
+        using var ps = new PsSession();
+
+        // What Get-ChildItem emits: a DirectoryInfo wrapped with the provider's PSPath and PSChildName notes.
+        var result = ps.Run(
+            "$row = [psobject][IO.DirectoryInfo]$args[0]; " +
+            "$row.PSObject.Properties.Add([psnoteproperty]::new('PSPath', 'Microsoft.PowerShell.Core\\FileSystem::' + $args[0])); " +
+            "$row.PSObject.Properties.Add([psnoteproperty]::new('PSChildName', '0')); " +
+            "$row | New-FemagBucket -ConfigFile $args[1]",
+            folder.FullName, ws.ConfigFile);
+
+        Assert.True(result.Errors.Count == 0, result.Describe());
+        Assert.Equal(folder.FullName, Assert.Single(result.Output).Folder());
+    }
+}
+
 public sealed class RecommendedCloudInitTests : CloudTest
 {
     public RecommendedCloudInitTests(LocalCloudFixture fixture)

@@ -38,10 +38,11 @@ public sealed class ResumeTests : CloudTest
         using var ps = new PsSession();
         var bucket = Assert.Single(NewBuckets(ps, ws, folder)).Bucket();
 
-        // An earlier run left exit_code = 0; this run's FEMAG takes a while and returns 4.
+        // An earlier run left exit_code = 0 and an upload it never completed; this run's FEMAG takes a while and returns 4.
         using (var s3 = Cloud.S3())
         {
             await s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = "exit_code", ContentBody = "0\n" });
+            await s3.InitiateMultipartUploadAsync(bucket, "result.bin");
             var other = ws.AddJob("tmp", "-- fake-femag: sleep 3\n-- fake-femag: exit 4\n");
             var scratch = Assert.Single(NewBuckets(ps, ws, other)).Bucket();
             using var archive = await s3.GetObjectAsync(scratch, "0.tar.gz");

@@ -55,4 +55,24 @@ public sealed class SafetyTests : CloudTest
         // With something refused, the bucket is kept even though delete_buckets = 1.
         Assert.Contains(job.Bucket(), await Cloud.BucketNamesAsync());
     }
+
+    [Theory]
+    [InlineData("/etc/passwd")]
+    [InlineData("..")]
+    [InlineData("a/../../b")]
+    [InlineData("..\\evil.txt")]
+    [InlineData("C:/Windows/evil.txt")]
+    [InlineData("a//b")]
+    public void Keys_that_S3_allows_but_a_folder_must_not_take_are_refused(string key)
+    {
+        // S3 (and so a misbehaving instance) can store such keys; the local cloud cannot, so ask the resolver directly.
+        using var ps = new PsSession();
+
+        var result = ps.Run(
+            "$core = [System.Reflection.Assembly]::LoadFrom($args[2]); $core.GetType('FemagAws.Jobs.ResultReceiver')::ResolveKeyPath($args[0], $args[1])",
+            Path.GetTempPath(), key, Path.Combine(Path.GetDirectoryName(Repo.ModuleManifest)!, "FemagAws.Core.dll"));
+
+        Assert.True(result.Errors.Count == 0, result.Describe());
+        Assert.Null(Assert.Single(result.Output));
+    }
 }
