@@ -76,7 +76,9 @@ namespace FemagAws.Aws
 
             if (config.IamInstanceProfile != null)
             {
-                request.IamInstanceProfile = new IamInstanceProfileSpecification { Name = config.IamInstanceProfile };
+                request.IamInstanceProfile = config.IamInstanceProfile.StartsWith("arn:", StringComparison.Ordinal)
+                    ? new IamInstanceProfileSpecification { Arn = config.IamInstanceProfile }
+                    : new IamInstanceProfileSpecification { Name = config.IamInstanceProfile };
             }
 
             if (config.SecurityGroupIds.Count > 0)

@@ -7,7 +7,7 @@ namespace FemagAws.Commands
 {
     /// <summary>
     /// <para type="synopsis">Creates one S3 bucket per calculation folder and uploads the folder into it as a tar.gz.</para>
-    /// <para type="description">New-FemagBucket takes the folders of a parameter variation from the pipeline, each holding a femag.fsl and its model files. For each folder it creates a bucket named '&lt;uuid&gt;-&lt;index&gt;' in the configured region (index 0, 1, 2… in pipeline order), blocks public access, and uploads the folder's files, relative to the folder, as '&lt;index&gt;.tar.gz' at the bucket root. It emits one FemagJob per folder, ready for Start-FemagInstance. Folders are packed and uploaded in parallel, at most -ThrottleLimit at a time.</para>
+    /// <para type="description">New-FemagBucket takes the folders of a parameter variation from the pipeline, each holding a femag.fsl and its model files. For each folder it creates a bucket named '&lt;uuid&gt;-&lt;index&gt;' in the configured region (index 0, 1, 2… by position in the input, so a folder that fails keeps its number from the others), blocks public access, and uploads the folder's files, relative to the folder, as '&lt;index&gt;.tar.gz' at the bucket root. It emits one FemagJob per folder, ready for Start-FemagInstance. Folders are packed and uploaded in parallel, at most -ThrottleLimit at a time.</para>
     /// </summary>
     /// <example>
     ///   <code>Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start-FemagInstance | Wait-FemagJob | Receive-FemagResult</code>
