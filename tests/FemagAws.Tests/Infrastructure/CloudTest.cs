@@ -2,8 +2,11 @@ using System.Management.Automation;
 
 namespace FemagAws.Tests.Infrastructure;
 
-/// <summary>Base of the test classes that run pipelines against their class's local cloud.</summary>
-public abstract class CloudTest : IClassFixture<LocalCloudFixture>
+/// <summary>
+/// Base of the test classes that run pipelines against their class's local cloud. After each test, whatever
+/// instance it left running is terminated, so the next test starts with an idle cloud.
+/// </summary>
+public abstract class CloudTest : IClassFixture<LocalCloudFixture>, IAsyncLifetime
 {
     /// <summary>The whole pipeline with test-sized waits; <c>$args[0]</c> = folders, <c>$args[1]</c> = config file.</summary>
     protected const string WholePipeline =
@@ -13,6 +16,10 @@ public abstract class CloudTest : IClassFixture<LocalCloudFixture>
     protected CloudTest(LocalCloudFixture fixture) => Cloud = fixture.Cloud;
 
     protected LocalCloud Cloud { get; }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => Cloud.TerminateAllAsync();
 
     /// <summary>New-FemagBucket for some folders of a workspace; asserts it worked and returns the jobs.</summary>
     protected static List<PSObject> NewBuckets(PsSession ps, Workspace ws, params DirectoryInfo[] folders)

@@ -84,6 +84,9 @@ public sealed class LocalCloud : IDisposable
         return (response.Reservations ?? new()).SelectMany(r => r.Instances ?? new()).ToList();
     }
 
+    public async Task<InstanceStateName> InstanceStateAsync(string? instanceId) =>
+        (await InstancesAsync()).Single(i => i.InstanceId == instanceId).State.Name;
+
     public async Task<List<string>> BucketNamesAsync()
     {
         using var s3 = S3();

@@ -94,23 +94,16 @@ public sealed class BadInputTests : CloudTest
         File.WriteAllText(badConfig, File.ReadAllText(ws.ConfigFile).Replace("sg-8475b5dd,", "sg-0000000000000dead,"));
         using var ps = new PsSession();
 
-        try
-        {
-            var result = ps.Run(
-                "$a = [IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[2]; $b = [IO.DirectoryInfo[]]$args[1] | New-FemagBucket -ConfigFile $args[3]; @($b) + @($a) | Start-FemagInstance",
-                new[] { good.FullName }, new[] { bad.FullName }, ws.ConfigFile, badConfig);
+        var result = ps.Run(
+            "$a = [IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[2]; $b = [IO.DirectoryInfo[]]$args[1] | New-FemagBucket -ConfigFile $args[3]; @($b) + @($a) | Start-FemagInstance",
+            new[] { good.FullName }, new[] { bad.FullName }, ws.ConfigFile, badConfig);
 
-            var error = Assert.Single(result.Errors);
-            Assert.Contains("sg-0000000000000dead", error.Exception.Message);
-            Assert.Equal("Failed", PSObject.AsPSObject(error.TargetObject).State());
-            var started = Assert.Single(result.Output);
-            Assert.Equal(good.FullName, started.Folder());
-            Assert.Equal("Running", started.State());
-        }
-        finally
-        {
-            await Cloud.TerminateAllAsync();
-        }
+        var error = Assert.Single(result.Errors);
+        Assert.Contains("sg-0000000000000dead", error.Exception.Message);
+        Assert.Equal("Failed", PSObject.AsPSObject(error.TargetObject).State());
+        var started = Assert.Single(result.Output);
+        Assert.Equal(good.FullName, started.Folder());
+        Assert.Equal("Running", started.State());
     }
 
     [Fact]

@@ -45,8 +45,7 @@ public sealed class FailureTests : CloudTest
         Assert.Equal("Failed", job.State());
         Assert.Null(job.ExitCode());
         Assert.Contains("without writing exit_code", job.Reason());
-        var instance = (await Cloud.InstancesAsync()).Single(i => i.InstanceId == job.InstanceId());
-        Assert.Equal(InstanceStateName.Terminated, instance.State.Name);
+        Assert.Equal(InstanceStateName.Terminated, await Cloud.InstanceStateAsync(job.InstanceId()));
     }
 
     [Fact]
@@ -56,22 +55,14 @@ public sealed class FailureTests : CloudTest
         var folder = ws.AddJob("0", "-- fake-femag: sleep 60\n");
         using var ps = new PsSession();
 
-        try
-        {
-            var result = ps.Run("[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] | Start-FemagInstance | Wait-FemagJob -PollInterval 1 -Timeout 3",
-                new[] { folder.FullName }, ws.ConfigFile);
+        var result = ps.Run("[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] | Start-FemagInstance | Wait-FemagJob -PollInterval 1 -Timeout 3",
+            new[] { folder.FullName }, ws.ConfigFile);
 
-            Assert.Empty(result.Errors);
-            var job = Assert.Single(result.Output);
-            Assert.Equal("TimedOut", job.State());
-            Assert.Contains(job.InstanceId()!, Assert.Single(result.Warnings));
-            var instance = (await Cloud.InstancesAsync()).Single(i => i.InstanceId == job.InstanceId());
-            Assert.Equal(InstanceStateName.Running, instance.State.Name);
-        }
-        finally
-        {
-            await Cloud.TerminateAllAsync();
-        }
+        Assert.Empty(result.Errors);
+        var job = Assert.Single(result.Output);
+        Assert.Equal("TimedOut", job.State());
+        Assert.Contains(job.InstanceId()!, Assert.Single(result.Warnings));
+        Assert.Equal(InstanceStateName.Running, await Cloud.InstanceStateAsync(job.InstanceId()));
     }
 
     [Fact]
@@ -89,20 +80,13 @@ public sealed class FailureTests : CloudTest
             await s3.DeleteBucketAsync(lostBucket);
         }
 
-        try
-        {
-            var result = ps.Run("$script:jobs | Wait-FemagJob -PollInterval 1 -SettleTime 1 -Timeout 120");
+        var result = ps.Run("$script:jobs | Wait-FemagJob -PollInterval 1 -SettleTime 1 -Timeout 120");
 
-            Assert.Empty(result.Errors);
-            Assert.Equal("Succeeded", result.Output.Single(j => j.Index() == 0).State());
-            var failed = result.Output.Single(j => j.Index() == 1);
-            Assert.Equal("Failed", failed.State());
-            Assert.Contains("NoSuchBucket", failed.Reason());
-        }
-        finally
-        {
-            await Cloud.TerminateAllAsync();
-        }
+        Assert.Empty(result.Errors);
+        Assert.Equal("Succeeded", result.Output.Single(j => j.Index() == 0).State());
+        var failed = result.Output.Single(j => j.Index() == 1);
+        Assert.Equal("Failed", failed.State());
+        Assert.Contains("NoSuchBucket", failed.Reason());
     }
 
     [Fact]
@@ -112,21 +96,13 @@ public sealed class FailureTests : CloudTest
         var folder = ws.AddJob("0", "-- job\n");
         using var ps = new PsSession();
 
-        try
-        {
-            var result = ps.Run(Run + " -KeepInstance", new[] { folder.FullName }, ws.ConfigFile);
+        var result = ps.Run(Run + " -KeepInstance", new[] { folder.FullName }, ws.ConfigFile);
 
-            Assert.True(result.Errors.Count == 0, result.Describe());
-            var job = Assert.Single(result.Output);
-            Assert.Equal("Succeeded", job.State());
-            Assert.Contains(job.InstanceId()!, Assert.Single(result.Warnings));
-            var instance = (await Cloud.InstancesAsync()).Single(i => i.InstanceId == job.InstanceId());
-            Assert.Equal(InstanceStateName.Running, instance.State.Name);
-        }
-        finally
-        {
-            await Cloud.TerminateAllAsync();
-        }
+        Assert.True(result.Errors.Count == 0, result.Describe());
+        var job = Assert.Single(result.Output);
+        Assert.Equal("Succeeded", job.State());
+        Assert.Contains(job.InstanceId()!, Assert.Single(result.Warnings));
+        Assert.Equal(InstanceStateName.Running, await Cloud.InstanceStateAsync(job.InstanceId()));
     }
 
     [Fact]

@@ -159,8 +159,7 @@ public sealed class RecommendedCloudInitTests : CloudTest
         var job = Assert.Single(result.Output);
         Assert.Equal("Succeeded", job.State());
         Assert.Equal(20L * 1024 * 1024, new FileInfo(Path.Combine(folder.FullName, "result.bin")).Length);
-        var instance = (await Cloud.InstancesAsync()).Single(i => i.InstanceId == job.InstanceId());
-        Assert.Equal(Amazon.EC2.InstanceStateName.Terminated, instance.State.Name);
+        Assert.Equal(Amazon.EC2.InstanceStateName.Terminated, await Cloud.InstanceStateAsync(job.InstanceId()));
         Assert.Contains("shutdown", File.ReadAllText(Path.Combine(Cloud.Sandbox, job.InstanceId()!, "shutdown")));
     }
 }

@@ -47,26 +47,21 @@ public sealed class WaitTests : CloudTest
         var started = ps.Run("$script:jobs = [IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] | Start-FemagInstance; $script:jobs", new[] { folder.FullName }, ws.ConfigFile);
         var job = Assert.Single(started.Output);
 
-        try
+        using var wait = PowerShell.Create();
+        wait.Runspace = ps.Runspace;
+        wait.AddScript("$script:jobs | Wait-FemagJob -PollInterval 600 -Timeout 900");
+        var running = wait.BeginInvoke();
+        for (var tries = 0; tries < 600 && wait.Streams.Progress.Count == 0 && !running.IsCompleted; tries++)
         {
-            using var wait = PowerShell.Create();
-            wait.Runspace = ps.Runspace;
-            wait.AddScript("$script:jobs | Wait-FemagJob -PollInterval 600 -Timeout 900");
-            var running = wait.BeginInvoke();
-            while (wait.Streams.Progress.Count == 0 && !running.IsCompleted)
-            {
-                await Task.Delay(100);
-            }
+            await Task.Delay(100);
+        }
 
-            // Ctrl+C is PowerShell.Stop(); a 600 s poll interval ends only if the stop reaches the sleep.
-            Assert.True(Task.Run(wait.Stop).Wait(TimeSpan.FromSeconds(30)), "Stop did not end Wait-FemagJob");
-            Assert.Equal(PSInvocationState.Stopped, wait.InvocationStateInfo.State);
-            var instance = (await Cloud.InstancesAsync()).Single(i => i.InstanceId == job.InstanceId());
-            Assert.Equal(Amazon.EC2.InstanceStateName.Running, instance.State.Name);
-        }
-        finally
-        {
-            await Cloud.TerminateAllAsync();
-        }
+        Assert.False(running.IsCompleted, "Wait-FemagJob ended before its first poll");
+        Assert.NotEmpty(wait.Streams.Progress);
+
+        // Ctrl+C is PowerShell.Stop(); a 600 s poll interval ends only if the stop reaches the sleep.
+        Assert.True(Task.Run(wait.Stop).Wait(TimeSpan.FromSeconds(30)), "Stop did not end Wait-FemagJob");
+        Assert.Equal(PSInvocationState.Stopped, wait.InvocationStateInfo.State);
+        Assert.Equal(Amazon.EC2.InstanceStateName.Running, await Cloud.InstanceStateAsync(job.InstanceId()));
     }
 }
