@@ -64,7 +64,13 @@ namespace FemagAws.Jobs
                 catch (Exception ex) when (!(ex is OperationCanceledException))
                 {
                     Warnings.Add($"Could not describe the instances in {group.Key}: {ex.Message} Trying again at the next poll.");
-                    finished.AddRange(jobs.Where(job => GiveUpAfter(job, ex)));
+                    var givenUp = jobs.Where(job => GiveUpAfter(job, ex)).ToList();
+                    if (givenUp.Count > 0)
+                    {
+                        Warnings.Add($"Gave up on {givenUp.Count} job(s); their instances may still be running and billing: {string.Join(", ", givenUp.Select(j => j.InstanceId))}.");
+                    }
+
+                    finished.AddRange(givenUp);
                     continue;
                 }
 
@@ -153,7 +159,7 @@ namespace FemagAws.Jobs
             }
 
             job.State = FemagJobState.Failed;
-            job.Reason = $"{ex.Message} (instance {job.InstanceId} may still be running)";
+            job.Reason = ex.Message;
             return true;
         }
 

@@ -87,6 +87,7 @@ public sealed class FailureTests : CloudTest
         var failed = result.Output.Single(j => j.Index() == 1);
         Assert.Equal("Failed", failed.State());
         Assert.Contains("NoSuchBucket", failed.Reason());
+        Assert.Equal(InstanceStateName.Terminated, await Cloud.InstanceStateAsync(failed.InstanceId()));
     }
 
     [Fact]
