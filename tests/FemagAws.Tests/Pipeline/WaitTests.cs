@@ -60,7 +60,8 @@ public sealed class WaitTests : CloudTest
         Assert.NotEmpty(wait.Streams.Progress);
 
         // Ctrl+C is PowerShell.Stop(); a 600 s poll interval ends only if the stop reaches the sleep.
-        Assert.True(Task.Run(wait.Stop).Wait(TimeSpan.FromSeconds(30)), "Stop did not end Wait-FemagJob");
+        var stop = Task.Run(wait.Stop);
+        Assert.Same(stop, await Task.WhenAny(stop, Task.Delay(TimeSpan.FromSeconds(30))));
         Assert.Equal(PSInvocationState.Stopped, wait.InvocationStateInfo.State);
         Assert.Equal(Amazon.EC2.InstanceStateName.Running, await Cloud.InstanceStateAsync(job.InstanceId()));
     }
