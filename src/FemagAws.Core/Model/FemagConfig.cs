@@ -33,6 +33,9 @@ namespace FemagAws
             SourcePath = sourcePath;
         }
 
+        /// <summary>The femagtools defaults alone; a config is immutable, so one instance serves every new job.</summary>
+        public static FemagConfig Defaults { get; } = FromSettings(Array.Empty<KeyValuePair<string, string>>());
+
         /// <summary>The INI file this came from, or null.</summary>
         public string? SourcePath { get; }
 
@@ -194,7 +197,7 @@ namespace FemagAws
                 }
             }
 
-            if (!RegionName.IsMatch(settings["server_location"]))
+            if (!IsRegionName(settings["server_location"]))
             {
                 Fail("server_location", $"server_location = '{settings["server_location"]}' is not an AWS region name such as eu-central-1.");
             }

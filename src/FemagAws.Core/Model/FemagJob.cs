@@ -58,7 +58,7 @@ namespace FemagAws
 
         public DateTime? FinishTime { get; set; }
 
-        public FemagConfig Config { get; set; } = FemagConfig.FromSettings(Array.Empty<System.Collections.Generic.KeyValuePair<string, string>>());
+        public FemagConfig Config { get; set; } = FemagConfig.Defaults;
 
         /// <summary>The object that holds the packed folder.</summary>
         public string ArchiveKey => ArchiveKeyFor(Index);
