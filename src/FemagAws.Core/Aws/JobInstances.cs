@@ -37,6 +37,12 @@ namespace FemagAws.Aws
         /// <summary>Tag that names the job's bucket on its instance and volume.</summary>
         public const string BucketTag = "femag-aws:bucket";
 
+        /// <summary>Tag with the launch's client token, to find an instance whose RunInstances answer was lost (Ctrl+C).</summary>
+        public const string LaunchTag = "femag-aws:launch";
+
+        /// <summary>Tag with the instance's max_runtime in minutes, when the watchdog is on.</summary>
+        public const string MaxRuntimeTag = "femag-aws:max-runtime";
+
         /// <summary>DescribeInstances takes this many ids per call, so a poll costs ceil(N/1000) calls.</summary>
         public const int DescribeBatch = 1000;
 

@@ -23,6 +23,7 @@ namespace FemagAws.Jobs
                 // The instance's script reads its region from SERVER_LOCATION: it must be the job's.
                 Config = config.ForRegion(clients.Target.Region),
                 State = FemagJobState.Uploaded,
+                CreationTime = DateTime.UtcNow,
             };
 
             // Pack first: a folder that cannot be packed must not leave an empty bucket behind.

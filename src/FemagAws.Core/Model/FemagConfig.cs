@@ -68,6 +68,15 @@ namespace FemagAws
         /// <summary>An S3/EC2-compatible endpoint such as a local test cloud; null for real AWS.</summary>
         public string? EndpointUrl => Get("endpoint_url");
 
+        /// <summary>
+        /// Minutes after which each instance shuts itself down (and so terminates), whatever its script does; a
+        /// watchdog against instances left running. Null when not set.
+        /// </summary>
+        public double? MaxRuntime => ParsePositive(Get("max_runtime"));
+
+        /// <summary>How many jobs of one pipeline run at once; the others are queued. Null for no cap.</summary>
+        public int? MaxInstances => ParsePositive(Get("max_instances")) is double n ? (int)n : (int?)null;
+
         /// <summary>A named profile from ~/.aws/credentials or ~/.aws/config.</summary>
         public string? Profile => Get("profile");
 
@@ -140,6 +149,11 @@ namespace FemagAws
                 ? Array.Empty<string>()
                 : value!.Split(',').Select(s => s.Trim()).Where(s => s.Length > 0).ToArray();
 
+        private static double? ParsePositive(string? value) =>
+            value != null && double.TryParse(value.Trim(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var number) && number > 0
+                ? number
+                : (double?)null;
+
         private static bool? ParseBool(string? value)
         {
             switch (value?.Trim().ToLowerInvariant())
@@ -195,6 +209,17 @@ namespace FemagAws
                         Fail(key, $"{key} = '{value}' is not a yes/no value; use 1, 0, true, false, yes or no.");
                     }
                 }
+            }
+
+            if (settings.TryGetValue("max_runtime", out var maxRuntime) && maxRuntime.Length > 0 && ParsePositive(maxRuntime) == null)
+            {
+                Fail("max_runtime", $"max_runtime = '{maxRuntime}' is not a number of minutes above 0, such as 180.");
+            }
+
+            if (settings.TryGetValue("max_instances", out var maxInstances) && maxInstances.Length > 0 &&
+                (!int.TryParse(maxInstances.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var cap) || cap < 1))
+            {
+                Fail("max_instances", $"max_instances = '{maxInstances}' is not a whole number of instances above 0, such as 20.");
             }
 
             if (!IsRegionName(settings["server_location"]))

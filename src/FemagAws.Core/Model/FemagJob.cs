@@ -8,6 +8,12 @@ namespace FemagAws
         /// <summary>The folder is packed into its bucket; no instance yet.</summary>
         Uploaded,
 
+        /// <summary>
+        /// Approved to launch but not launched yet: max_instances jobs already run, or EC2 had no capacity. Wait-FemagJob
+        /// launches it as others finish.
+        /// </summary>
+        Queued,
+
         /// <summary>An instance was launched and the finish file has not been seen yet.</summary>
         Running,
 
@@ -54,6 +60,9 @@ namespace FemagAws
         /// <summary>Why the job failed or timed out; null otherwise.</summary>
         public string? Reason { get; set; }
 
+        /// <summary>When the job's bucket was created (UTC).</summary>
+        public DateTime? CreationTime { get; set; }
+
         public DateTime? LaunchTime { get; set; }
 
         public DateTime? FinishTime { get; set; }
@@ -62,6 +71,9 @@ namespace FemagAws
 
         /// <summary>The object that holds the packed folder.</summary>
         public string ArchiveKey => ArchiveKeyFor(Index);
+
+        /// <summary>Time since the instance was launched, or else since the bucket was created.</summary>
+        public TimeSpan? Age => (LaunchTime ?? CreationTime) is DateTime since ? DateTime.UtcNow - since : (TimeSpan?)null;
 
         /// <summary>True once the job has reached an end state.</summary>
         public bool IsFinished => State == FemagJobState.Succeeded || State == FemagJobState.Failed;

@@ -40,6 +40,7 @@ namespace FemagAws.Commands
                 State = (FemagJobState)Enum.Parse(typeof(FemagJobState), Get(pso, "State").ToString(), ignoreCase: true),
                 ExitCode = Get(pso, "ExitCode") is object code ? Convert.ToInt32(code, CultureInfo.InvariantCulture) : (int?)null,
                 Reason = Get(pso, "Reason") as string,
+                CreationTime = Get(pso, "CreationTime") as DateTime?,
                 LaunchTime = Get(pso, "LaunchTime") as DateTime?,
                 FinishTime = Get(pso, "FinishTime") as DateTime?,
                 Config = FemagConfig.FromSettings(settings, config?.Properties["SourcePath"]?.Value as string),
