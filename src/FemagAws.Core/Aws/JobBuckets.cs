@@ -38,7 +38,7 @@ namespace FemagAws.Aws
             await AwsErrors.Call(() => s3.PutBucketAsync(request, ct), $"Creating bucket {bucketName}").ConfigureAwait(false);
         }
 
-        /// <summary>Blocks public access to a new bucket and tags it as the module's.</summary>
+        /// <summary>Blocks public access to a new bucket, turns on default encryption (SSE-S3) and tags it as the module's.</summary>
         public static async Task ProtectAndTagAsync(IAmazonS3 s3, string bucketName, int index, CancellationToken ct)
         {
             await AwsErrors.Call(() => s3.PutPublicAccessBlockAsync(new PutPublicAccessBlockRequest
@@ -52,6 +52,17 @@ namespace FemagAws.Aws
                     RestrictPublicBuckets = true,
                 },
             }, ct), $"Blocking public access to bucket {bucketName}").ConfigureAwait(false);
+            await AwsErrors.Call(() => s3.PutBucketEncryptionAsync(new PutBucketEncryptionRequest
+            {
+                BucketName = bucketName,
+                ServerSideEncryptionConfiguration = new ServerSideEncryptionConfiguration
+                {
+                    ServerSideEncryptionRules = new List<ServerSideEncryptionRule>
+                    {
+                        new ServerSideEncryptionRule { ServerSideEncryptionByDefault = new ServerSideEncryptionByDefault { ServerSideEncryptionAlgorithm = ServerSideEncryptionMethod.AES256 } },
+                    },
+                },
+            }, ct), $"Turning on default encryption for bucket {bucketName}").ConfigureAwait(false);
             await AwsErrors.Call(() => s3.PutBucketTaggingAsync(new PutBucketTaggingRequest
             {
                 BucketName = bucketName,

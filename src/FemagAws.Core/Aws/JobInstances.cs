@@ -51,12 +51,19 @@ namespace FemagAws.Aws
         public static async Task<string> LaunchAsync(IAmazonEC2 ec2, FemagJob job, string userData, CancellationToken ct)
         {
             var config = job.Config;
+            var clientToken = Guid.NewGuid().ToString("N");
             var tags = new List<Tag>
             {
                 new Tag("Name", job.BucketName + "-" + config.CompanyName),
                 new Tag(BucketTag, job.BucketName),
                 new Tag(JobBuckets.IndexTag, job.Index.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                new Tag(LaunchTag, clientToken),
             };
+            if (config.MaxRuntime is double minutes)
+            {
+                tags.Add(new Tag(MaxRuntimeTag, minutes.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            }
+
             var request = new RunInstancesRequest
             {
                 ImageId = config.ImageId,
@@ -65,6 +72,9 @@ namespace FemagAws.Aws
                 MaxCount = 1,
                 UserData = Convert.ToBase64String(Encoding.UTF8.GetBytes(userData)),
                 InstanceInitiatedShutdownBehavior = ShutdownBehavior.Terminate,
+
+                // IMDSv2 only: a script on the instance cannot be tricked into leaking the role's credentials by a plain GET.
+                MetadataOptions = new InstanceMetadataOptionsRequest { HttpTokens = HttpTokensState.Required, HttpEndpoint = InstanceMetadataEndpointState.Enabled },
                 TagSpecifications = new List<TagSpecification>
                 {
                     new TagSpecification { ResourceType = ResourceType.Instance, Tags = tags },
@@ -72,7 +82,7 @@ namespace FemagAws.Aws
                 },
 
                 // The SDK retries with the same token, so a retried launch never starts a second instance.
-                ClientToken = Guid.NewGuid().ToString("N"),
+                ClientToken = clientToken,
                 DryRun = config.DryRun,
             };
             if (config.KeyName != null)
@@ -92,8 +102,47 @@ namespace FemagAws.Aws
                 request.SecurityGroupIds = config.SecurityGroupIds.ToList();
             }
 
-            var response = await AwsErrors.Call(() => ec2.RunInstancesAsync(request, ct), $"Launching the instance for bucket {job.BucketName}").ConfigureAwait(false);
-            return response.Reservation.Instances[0].InstanceId;
+            try
+            {
+                var response = await AwsErrors.Call(() => ec2.RunInstancesAsync(request, ct), $"Launching the instance for bucket {job.BucketName}").ConfigureAwait(false);
+                return response.Reservation.Instances[0].InstanceId;
+            }
+            catch (OperationCanceledException)
+            {
+                // Ctrl+C during RunInstances: EC2 may have launched it anyway, and nobody would know the instance.
+                await TerminateLaunchAsync(ec2, job, clientToken).ConfigureAwait(false);
+                throw;
+            }
+        }
+
+        /// <summary>Terminates whatever one launch (found by its client token tag) started, within a bounded time.</summary>
+        private static async Task TerminateLaunchAsync(IAmazonEC2 ec2, FemagJob job, string clientToken)
+        {
+            try
+            {
+                using (var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
+                {
+                    var response = await ec2.DescribeInstancesAsync(new DescribeInstancesRequest
+                    {
+                        Filters = new List<Filter>
+                        {
+                            new Filter("tag:" + LaunchTag, new List<string> { clientToken }),
+                            new Filter("instance-state-name", new List<string> { "pending", "running" }),
+                        },
+                    }, cleanup.Token).ConfigureAwait(false);
+                    var ids = (response.Reservations ?? new List<Reservation>()).SelectMany(r => r.Instances ?? new List<Instance>()).Select(i => i.InstanceId).ToList();
+                    if (ids.Count > 0)
+                    {
+                        await TerminateAsync(ec2, ids, cleanup.Token).ConfigureAwait(false);
+                    }
+                }
+            }
+            catch (Exception ex)
+            {
+                throw new FemagException("FemagLaunchMayBeLeft", FemagErrorKind.InvalidOperation,
+                    $"The launch for bucket {job.BucketName} was stopped, and whether it started an instance could not be checked ({ex.Message}). " +
+                    $"Look for an instance tagged {BucketTag} = {job.BucketName} (Get-FemagJob) and stop it with Stop-FemagInstance.", ex);
+            }
         }
 
         /// <summary>The status of each id, in batches; ids EC2 no longer knows come back as "missing".</summary>

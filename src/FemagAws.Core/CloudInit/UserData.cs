@@ -75,11 +75,31 @@ namespace FemagAws.CloudInit
                 }
             }
 
-            return output.ToString();
+            return config.MaxRuntime is double minutes ? AddWatchdog(output.ToString(), minutes) : output.ToString();
         }
 
         /// <summary>Single-quotes a value for POSIX shells, so spaces, quotes and $ arrive unchanged.</summary>
         public static string ShellQuote(string value) => "'" + value.Replace("'", "'\\''") + "'";
+
+        /// <summary>
+        /// Puts a watchdog right after the shebang: a background shutdown after max_runtime, so the instance ends (and,
+        /// with shutdown behaviour terminate, stops billing) even when FEMAG hangs or the user's client is gone.
+        /// </summary>
+        private static string AddWatchdog(string script, double minutes)
+        {
+            var firstLineEnd = script.IndexOf('\n');
+            var shebang = firstLineEnd < 0 ? script : script.Substring(0, firstLineEnd);
+            if (!shebang.StartsWith("#!", StringComparison.Ordinal) || !(shebang.EndsWith("sh", StringComparison.Ordinal) || shebang.Contains("sh ")))
+            {
+                throw new FemagException("FemagWatchdogNeedsShellScript", FemagErrorKind.InvalidArgument,
+                    $"max_runtime needs a cloud-init shell script that starts with a line such as #!/bin/bash; this one starts with '{shebang}'. Add the shebang, or remove max_runtime from the config.");
+            }
+
+            var seconds = (long)Math.Ceiling(minutes * 60);
+            var watchdog = $"# femag-aws: max_runtime watchdog: shut down (and so terminate) after {minutes.ToString(System.Globalization.CultureInfo.InvariantCulture)} min, whatever this script does.\n" +
+                           $"nohup sh -c 'sleep {seconds}; shutdown -h now' >/dev/null 2>&1 &\n";
+            return firstLineEnd < 0 ? script + "\n" + watchdog : script.Substring(0, firstLineEnd + 1) + watchdog + script.Substring(firstLineEnd + 1);
+        }
 
         private static void AppendExports(StringBuilder output, FemagConfig config, string bucketName)
         {

@@ -31,7 +31,17 @@ namespace FemagAws.Jobs
             {
                 JobArchive.Write(folder, archive, ct);
                 archive.Position = 0;
-                await JobBuckets.CreateAsync(clients.S3, job.BucketName, job.Region, ct).ConfigureAwait(false);
+                try
+                {
+                    await JobBuckets.CreateAsync(clients.S3, job.BucketName, job.Region, ct).ConfigureAwait(false);
+                }
+                catch (Exception createError) when (!IsRefusal(createError))
+                {
+                    // No answer (Ctrl+C, a lost connection): the bucket may have been made all the same.
+                    await RemoveHalfMadeBucketAsync(clients, job, createError).ConfigureAwait(false);
+                    throw;
+                }
+
                 try
                 {
                     await JobBuckets.ProtectAndTagAsync(clients.S3, job.BucketName, index, ct).ConfigureAwait(false);
@@ -47,16 +57,32 @@ namespace FemagAws.Jobs
             return job;
         }
 
+        /// <summary>True when S3 answered with an error code: it refused the request, so nothing was made.</summary>
+        private static bool IsRefusal(Exception error) =>
+            error is FemagException f && f.InnerException is Amazon.Runtime.AmazonServiceException service && !string.IsNullOrEmpty(service.ErrorCode);
+
+        /// <summary>
+        /// Removes a bucket whose upload failed or was cancelled (Ctrl+C), within a bounded time; when that fails too,
+        /// the error names the bucket it left behind, tagged as the module's, and how to remove it.
+        /// </summary>
         private static async Task RemoveHalfMadeBucketAsync(AwsClients clients, FemagJob job, Exception uploadError)
         {
             try
             {
-                await JobBuckets.RemoveAsync(clients.S3, job.BucketName, CancellationToken.None).ConfigureAwait(false);
+                using (var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+                {
+                    await JobBuckets.RemoveAsync(clients.S3, job.BucketName, cleanup.Token).ConfigureAwait(false);
+                }
+            }
+            catch (FemagException gone) when (gone.ErrorId == "AwsNoSuchBucket")
+            {
+                // The create never went through.
             }
             catch (Exception cleanupError)
             {
+                var why = uploadError is OperationCanceledException ? "was stopped" : $"failed ({uploadError.Message})";
                 throw new FemagException("FemagUploadFailedBucketLeft", FemagErrorKind.InvalidOperation,
-                    $"Uploading folder '{job.Folder}' failed ({uploadError.Message}) and its bucket {job.BucketName} could not be removed ({cleanupError.Message}). Remove it with 'aws s3 rb s3://{job.BucketName} --force'.",
+                    $"Uploading folder '{job.Folder}' {why} and its bucket {job.BucketName} could not be removed ({cleanupError.Message}). It is left, tagged {JobBuckets.IndexTag}; remove it with 'Remove-FemagBucket -Name {job.BucketName} -Force'.",
                     uploadError);
             }
         }

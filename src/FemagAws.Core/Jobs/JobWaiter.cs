@@ -179,7 +179,7 @@ namespace FemagAws.Jobs
                     }
 
                     job.State = FemagJobState.Failed;
-                    job.Reason = $"Instance {job.InstanceId} ended ({instance.State}{(instance.Reason != null ? ": " + instance.Reason : string.Empty)}) without writing {job.Config.FinishTaskFilename}.";
+                    job.Reason = EndedWithoutFinishFile(job, instance);
                     return true;
                 }
 
@@ -217,6 +217,19 @@ namespace FemagAws.Jobs
 
             RecordExitCode(job, track.FinishText!);
             return true;
+        }
+
+        /// <summary>Why an instance ended without a finish file; the max_runtime watchdog when it had run that long.</summary>
+        public static string EndedWithoutFinishFile(FemagJob job, InstanceStatus instance)
+        {
+            var ended = $"{instance.State}{(instance.Reason != null ? ": " + instance.Reason : string.Empty)}";
+            if (job.Config.MaxRuntime is double minutes && job.LaunchTime is DateTime launched && DateTime.UtcNow - launched >= TimeSpan.FromMinutes(minutes))
+            {
+                return $"Instance {job.InstanceId} was shut down by the max_runtime watchdog after {minutes.ToString(CultureInfo.InvariantCulture)} min ({ended}) before it wrote {job.Config.FinishTaskFilename}. " +
+                       "Raise max_runtime in the config if FEMAG needs longer.";
+            }
+
+            return $"Instance {job.InstanceId} ended ({ended}) without writing {job.Config.FinishTaskFilename}.";
         }
 
         private static void RecordExitCode(FemagJob job, string text)

@@ -19,6 +19,9 @@ namespace FemagAws.Jobs
 
         public TResult Result => Task.Result;
 
+        /// <summary>False while the work still runs.</summary>
+        public bool IsFinished => Task.IsCompleted;
+
         /// <summary>The failure, unwrapped from the task, or null.</summary>
         public Exception? Error => Task.IsFaulted ? Task.Exception!.InnerExceptions.First() : Task.IsCanceled ? new OperationCanceledException() : null;
 
@@ -52,6 +55,23 @@ namespace FemagAws.Jobs
             // Task.Run keeps synchronous parts (packing) off the pipeline thread.
             _running.Add(new WorkItem<TInput, TResult>(input, Task.Run(() => work(input))));
             Started++;
+        }
+
+        /// <summary>
+        /// After a stop: waits up to <paramref name="time"/> for the work still running (cancelled, and cleaning up after
+        /// itself) and hands back all of it, finished or not.
+        /// </summary>
+        public List<WorkItem<TInput, TResult>> Settle(TimeSpan time)
+        {
+            var all = _running.ToList();
+            _running.Clear();
+            if (all.Count > 0)
+            {
+                // WhenAll faults when any work failed; only the waiting matters here.
+                Task.WhenAll(all.Select(w => (Task)w.Task)).ContinueWith(_ => { }, TaskScheduler.Default).Wait(time);
+            }
+
+            return all;
         }
 
         /// <summary>Finished items; waits up to <paramref name="wait"/> for the first one when none is finished yet.</summary>

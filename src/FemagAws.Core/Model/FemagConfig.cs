@@ -20,6 +20,11 @@ namespace FemagAws
         public const string DefaultFinishTaskFilename = "exit_code";
 
         private static readonly Regex ShellName = new Regex("^[A-Za-z_][A-Za-z0-9_]*$", RegexOptions.CultureInvariant);
+        private static readonly Regex SecretName = new Regex("secret|password|passwd|token|access_key|credential", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase);
+
+        // An access key id, or a 40-character secret access key (base64 alphabet, mixed case and digits).
+        private static readonly Regex SecretValue = new Regex("(?:A3T[A-Z0-9]|AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA)[A-Z0-9]{16}|(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+]*[a-z])(?=[A-Za-z0-9/+]*[A-Z])(?=[A-Za-z0-9/+]*[0-9])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])", RegexOptions.CultureInvariant);
+
         private static readonly Regex RegionName = new Regex("^[a-z]{2}(-[a-z0-9]+)+-[0-9]+$", RegexOptions.CultureInvariant);
 
         /// <summary>True for names shaped like AWS regions (eu-central-1, us-gov-west-1).</summary>
@@ -79,6 +84,13 @@ namespace FemagAws
 
         /// <summary>A named profile from ~/.aws/credentials or ~/.aws/config.</summary>
         public string? Profile => Get("profile");
+
+        /// <summary>
+        /// Keys whose name or value looks like an AWS credential or another secret. {{ENV}} exports every key into the
+        /// user data, which anyone allowed to describe the instance can read.
+        /// </summary>
+        public IReadOnlyList<string> KeysLookingLikeSecrets() =>
+            _settings.Where(pair => SecretName.IsMatch(pair.Key) || SecretValue.IsMatch(pair.Value)).Select(pair => pair.Key).ToList();
 
         /// <summary>Reads the [amazon] (or [AMAZON]) section of an INI file.</summary>
         public static FemagConfig Load(string path)

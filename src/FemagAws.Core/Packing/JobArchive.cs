@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.IO.Compression;
-using System.Linq;
 using System.Text;
 using System.Threading;
 using ICSharpCode.SharpZipLib.Tar;
@@ -12,14 +11,17 @@ namespace FemagAws.Packing
     /// <summary>Packs a job folder into the tar.gz that the instance extracts in its working directory.</summary>
     public static class JobArchive
     {
-        /// <summary>The files of a folder, as archive entry names (relative, '/'-separated) in ordinal order.</summary>
+        /// <summary>
+        /// The regular files of a folder, as archive entry names (relative, '/'-separated) in ordinal order. A symbolic
+        /// link (to a file or a folder) is refused and never followed: it may point outside the folder, and the
+        /// instance would then get, or write through, files the user never meant to upload.
+        /// </summary>
         public static IReadOnlyList<KeyValuePair<string, FileInfo>> ListFiles(DirectoryInfo folder)
         {
-            var root = folder.FullName.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar) + Path.DirectorySeparatorChar;
-            return folder.EnumerateFiles("*", SearchOption.AllDirectories)
-                .Select(f => new KeyValuePair<string, FileInfo>(f.FullName.Substring(root.Length).Replace('\\', '/'), f))
-                .OrderBy(p => p.Key, StringComparer.Ordinal)
-                .ToList();
+            var files = new List<KeyValuePair<string, FileInfo>>();
+            Collect(folder, string.Empty, files);
+            files.Sort((a, b) => StringComparer.Ordinal.Compare(a.Key, b.Key));
+            return files;
         }
 
         /// <summary>Writes the folder as a gzip-compressed tar to <paramref name="output"/>, which is left open.</summary>
@@ -48,6 +50,28 @@ namespace FemagAws.Packing
                         source.CopyTo(tar);
                         tar.CloseEntry();
                     }
+                }
+            }
+        }
+
+        private static void Collect(DirectoryInfo directory, string prefix, List<KeyValuePair<string, FileInfo>> files)
+        {
+            foreach (var entry in directory.EnumerateFileSystemInfos())
+            {
+                var name = prefix + entry.Name;
+                if ((entry.Attributes & FileAttributes.ReparsePoint) != 0)
+                {
+                    throw new FemagException("FemagSymbolicLinkRefused", FemagErrorKind.SecurityError,
+                        $"'{entry.FullName}' is a symbolic link. Archives hold regular files only and links are never followed, because they may point outside the job folder. Replace the link with a copy of the file it points to.");
+                }
+
+                if (entry is DirectoryInfo subdirectory)
+                {
+                    Collect(subdirectory, name + "/", files);
+                }
+                else
+                {
+                    files.Add(new KeyValuePair<string, FileInfo>(name, (FileInfo)entry));
                 }
             }
         }

@@ -1,4 +1,8 @@
 using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using FemagAws.Aws;
 using System.IO;
 using System.Management.Automation;
 using FemagAws.Jobs;
@@ -27,6 +31,7 @@ namespace FemagAws.Commands
         private WorkQueue<FemagJob, FemagJob>? _queue;
         private FemagConfig? _config;
         private int _nextIndex;
+        private readonly List<FemagJob> _emitted = new List<FemagJob>();
 
         /// <summary>
         /// <para type="description">A calculation folder. Accepts strings, DirectoryInfo objects (by FullName or PSPath) and objects with a LiteralPath property.</para>
@@ -59,6 +64,7 @@ namespace FemagAws.Commands
         protected override void BeginProcessing()
         {
             _config = OrTerminate(() => LoadConfig(ConfigFile, Config), ConfigFile);
+            WarnIfSecrets(_config);
 
             // A bucket whose job could never be launched would only be left behind.
             OrTerminate(() => { InstanceStarter.CheckConfig(_config); return true; }, ConfigFile);
@@ -88,14 +94,65 @@ namespace FemagAws.Commands
                 var clients = OrTerminate(() => ClientsFor(target), target);
                 var config = _config!;
                 _queue!.Start(new FemagJob { Index = index, Folder = full, Region = target.Region }, _ => JobUploader.CreateAsync(clients, folder, index, config, Cancellation));
-                Drain(_queue, false, Activity, item => WriteObject(item.Result));
+                Drain(_queue, false, Activity, Emit);
             }
         }
 
         protected override void EndProcessing()
         {
-            Drain(_queue!, true, Activity, item => WriteObject(item.Result));
+            Drain(_queue!, true, Activity, Emit);
             CompleteProgress(Activity);
+        }
+
+        /// <summary>
+        /// Ctrl+C: uploads in flight remove their own buckets; one that finished but was never passed on is removed
+        /// here, since nothing downstream knows it. Buckets already passed on are kept and listed.
+        /// </summary>
+        protected override void OnStopped()
+        {
+            var left = new List<string>();
+            foreach (var item in _queue?.Settle(CleanupTime) ?? new List<WorkItem<FemagJob, FemagJob>>())
+            {
+                if (!item.IsFinished)
+                {
+                    left.Add($"the upload of folder '{item.Input.Folder}' (index {item.Input.Index}) did not end in time; its bucket may exist");
+                }
+                else if (item.Error == null)
+                {
+                    try
+                    {
+                        using (var cleanup = new CancellationTokenSource(CleanupTime))
+                        {
+                            JobBuckets.RemoveAsync(Clients.Get(AwsTarget.Of(item.Result)).S3, item.Result.BucketName, cleanup.Token).GetAwaiter().GetResult();
+                        }
+                    }
+                    catch (Exception ex)
+                    {
+                        left.Add($"bucket {item.Result.BucketName} (folder '{item.Result.Folder}') could not be removed: {ex.Message}");
+                    }
+                }
+                else if (item.Error is FemagException f && f.ErrorId == "FemagUploadFailedBucketLeft")
+                {
+                    left.Add(f.Message);
+                }
+            }
+
+            if (_emitted.Count > 0)
+            {
+                WarnAfterStop($"Stopped. {_emitted.Count} bucket(s) were uploaded before the stop and are kept: {string.Join(", ", _emitted.Select(j => j.BucketName))}. " +
+                              "Get-FemagJob lists them as Uploaded; start them with Start-FemagInstance or remove them with Remove-FemagBucket.");
+            }
+
+            if (left.Count > 0)
+            {
+                WarnAfterStop("Stopped. Left behind: " + string.Join("; ", left) + ". Get-FemagJob lists the module's buckets; Remove-FemagBucket removes them.");
+            }
+        }
+
+        private void Emit(WorkItem<FemagJob, FemagJob> item)
+        {
+            _emitted.Add(item.Result);
+            WriteObject(item.Result);
         }
     }
 }

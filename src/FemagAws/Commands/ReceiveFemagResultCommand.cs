@@ -1,3 +1,5 @@
+using System.Collections.Generic;
+using System.Linq;
 using System.Management.Automation;
 using FemagAws.Jobs;
 
@@ -100,6 +102,17 @@ namespace FemagAws.Commands
         {
             Drain(_queue!, true, Activity, Emit);
             CompleteProgress(Activity);
+        }
+
+        /// <summary>Ctrl+C: downloads in flight delete their partial files; the jobs they belong to are listed.</summary>
+        protected override void OnStopped()
+        {
+            var unfinished = (_queue?.Settle(CleanupTime) ?? new List<WorkItem<FemagJob, ReceiveOutcome>>()).Where(i => !i.IsFinished || i.Error != null).Select(i => i.Input).ToList();
+            if (unfinished.Count > 0)
+            {
+                WarnAfterStop($"Stopped. The results of {unfinished.Count} job(s) were not completely received and their buckets are kept: {string.Join(", ", unfinished.Select(j => j.BucketName))}. " +
+                              "Files already in place are complete; pipe the jobs into Receive-FemagResult again for the rest.");
+            }
         }
 
         private void Emit(WorkItem<FemagJob, ReceiveOutcome> item)

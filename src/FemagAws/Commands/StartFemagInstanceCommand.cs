@@ -1,4 +1,9 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
 using System.Management.Automation;
+using System.Threading;
+using FemagAws.Aws;
 using FemagAws.Jobs;
 
 namespace FemagAws.Commands
@@ -22,6 +27,7 @@ namespace FemagAws.Commands
         private const string Activity = "Launching FEMAG instances";
         private WorkQueue<FemagJob, FemagJob>? _queue;
         private bool _warnedSmall;
+        private readonly List<FemagJob> _emitted = new List<FemagJob>();
 
         /// <summary>
         /// <para type="description">The jobs to start, from New-FemagBucket or Get-FemagBucket (also read back with Import-Clixml).</para>
@@ -58,6 +64,7 @@ namespace FemagAws.Commands
                 }
 
                 WarnIfTooSmall(job.Config);
+                WarnIfSecrets(job.Config);
                 WriteVerbose($"User data for bucket {job.BucketName}:\n{userData}");
                 var target = TargetOf(job);
                 if (!ShouldProcess($"bucket {job.BucketName}: {job.Config.InstanceType} instance of {job.Config.ImageId} in {target}", "Launch EC2 instance"))
@@ -77,8 +84,62 @@ namespace FemagAws.Commands
             CompleteProgress(Activity);
         }
 
+        /// <summary>
+        /// Ctrl+C: an instance launched but never passed on is terminated, since nothing downstream would wait for it or
+        /// stop it. Instances already passed on keep running and are listed with the commands to go on or stop.
+        /// </summary>
+        protected override void OnStopped()
+        {
+            var unknown = new List<FemagJob>();
+            var left = new List<string>();
+            foreach (var item in _queue?.Settle(CleanupTime) ?? new List<WorkItem<FemagJob, FemagJob>>())
+            {
+                if (!item.IsFinished)
+                {
+                    left.Add($"the launch for bucket {item.Input.BucketName} did not end in time");
+                }
+                else if (item.Error == null && item.Result.InstanceId != null)
+                {
+                    unknown.Add(item.Result);
+                }
+                else if (item.Error is FemagException f && f.ErrorId == "FemagLaunchMayBeLeft")
+                {
+                    left.Add(f.Message);
+                }
+            }
+
+            foreach (var group in unknown.GroupBy(AwsTarget.Of))
+            {
+                var ids = group.Select(j => j.InstanceId!).ToList();
+                try
+                {
+                    using (var cleanup = new CancellationTokenSource(CleanupTime))
+                    {
+                        JobInstances.TerminateAsync(Clients.Get(group.Key).Ec2, ids, cleanup.Token).GetAwaiter().GetResult();
+                    }
+                }
+                catch (Exception ex)
+                {
+                    left.Add($"instance(s) {string.Join(", ", ids)} could not be terminated: {ex.Message}");
+                }
+            }
+
+            var running = _emitted.Where(j => j.InstanceId != null).ToList();
+            if (running.Count > 0)
+            {
+                WarnAfterStop($"Stopped. {running.Count} instance(s) launched before the stop keep running and billing: {string.Join(", ", running.Select(j => j.InstanceId))}. " +
+                              "Go on with 'Get-FemagJob | Wait-FemagJob | Receive-FemagResult', or stop them with 'Get-FemagJob | Where-Object State -eq Running | Stop-FemagInstance'.");
+            }
+
+            if (left.Count > 0)
+            {
+                WarnAfterStop("Stopped. Check these by hand: " + string.Join("; ", left) + ". Get-FemagJob lists the module's instances; Stop-FemagInstance stops them.");
+            }
+        }
+
         private void Emit(WorkItem<FemagJob, FemagJob> item)
         {
+            _emitted.Add(item.Result);
             WriteVerbose($"Job {item.Result.Index}: instance {item.Result.InstanceId} launched for bucket {item.Result.BucketName}.");
             WriteObject(item.Result);
         }

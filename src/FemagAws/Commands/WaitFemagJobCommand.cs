@@ -2,6 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using System.Threading;
+using FemagAws.Aws;
 using FemagAws.Jobs;
 
 namespace FemagAws.Commands
@@ -59,6 +61,12 @@ namespace FemagAws.Commands
         [Parameter]
         public SwitchParameter KeepInstance { get; set; }
 
+        /// <summary>
+        /// <para type="description">On Ctrl+C, terminates the instances of the jobs still running instead of leaving them running.</para>
+        /// </summary>
+        [Parameter]
+        public SwitchParameter StopOnCancel { get; set; }
+
         protected override void ProcessRecord()
         {
             foreach (var job in Job)
@@ -77,6 +85,55 @@ namespace FemagAws.Commands
                     _jobs.Add(job);
                 }
             }
+        }
+
+        /// <summary>
+        /// Ctrl+C: by default the instances keep running (their work is not lost) and the warning says how to go on or
+        /// stop them; with -StopOnCancel they are terminated.
+        /// </summary>
+        protected override void OnStopped()
+        {
+            var live = _jobs.Where(j => !j.IsFinished && j.InstanceId != null).ToList();
+            if (live.Count == 0)
+            {
+                return;
+            }
+
+            var ids = string.Join(", ", live.Select(j => j.InstanceId));
+            var region = string.Join(",", live.Select(j => j.Region).Distinct());
+            if (!StopOnCancel)
+            {
+                WarnAfterStop($"Stopped waiting. {live.Count} instance(s) keep running and billing: {ids}. " +
+                              $"Go on with 'Get-FemagJob -Region {region} | Wait-FemagJob | Receive-FemagResult' (or pipe the saved jobs into Wait-FemagJob again); " +
+                              $"stop them with 'Get-FemagJob -Region {region} | Where-Object State -eq Running | Stop-FemagInstance'.");
+                return;
+            }
+
+            var failed = new List<string>();
+            foreach (var group in live.GroupBy(TargetOf))
+            {
+                try
+                {
+                    using (var cleanup = new CancellationTokenSource(CleanupTime))
+                    {
+                        JobInstances.TerminateAsync(Clients.Get(group.Key).Ec2, group.Select(j => j.InstanceId!).ToList(), cleanup.Token).GetAwaiter().GetResult();
+                    }
+
+                    foreach (var job in group)
+                    {
+                        job.State = FemagJobState.Failed;
+                        job.Reason = $"Instance {job.InstanceId} was terminated when the wait was stopped (-StopOnCancel).";
+                    }
+                }
+                catch (Exception ex)
+                {
+                    failed.Add($"{string.Join(", ", group.Select(j => j.InstanceId))}: {ex.Message}");
+                }
+            }
+
+            WarnAfterStop(failed.Count == 0
+                ? $"Stopped waiting; -StopOnCancel terminated {live.Count} instance(s): {ids}. Their buckets are kept."
+                : $"Stopped waiting; -StopOnCancel could not terminate every instance, so some may still run and bill: {string.Join("; ", failed)}. Stop them with Stop-FemagInstance or in the EC2 console.");
         }
 
         protected override void EndProcessing()

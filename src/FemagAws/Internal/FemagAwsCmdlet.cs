@@ -8,6 +8,7 @@ namespace FemagAws.Commands
     public abstract class FemagAwsCmdlet : FemagCmdlet
     {
         private readonly HashSet<AwsTarget> _announced = new HashSet<AwsTarget>();
+        private readonly HashSet<string> _warnedSecrets = new HashSet<string>();
         private AwsClientCache? _clients;
 
         /// <summary>
@@ -65,6 +66,17 @@ namespace FemagAws.Commands
 
             var path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(configFile);
             return FemagConfig.Load(path);
+        }
+
+        /// <summary>Warns, once per config, about keys that {{ENV}} would export although they look like secrets.</summary>
+        protected void WarnIfSecrets(FemagConfig config)
+        {
+            var keys = config.KeysLookingLikeSecrets();
+            if (keys.Count > 0 && _warnedSecrets.Add(config + "|" + string.Join(",", keys)))
+            {
+                WriteWarning($"{config}: {string.Join(", ", keys)} look(s) like a credential or secret. The cloud-init {{{{ENV}}}} line exports every key into the instance's user data, which anyone who may describe the instance can read. " +
+                             "Remove it from the [amazon] section: instances get AWS access from iam_instance_profile, and the module never puts your own credentials into user data.");
+            }
         }
 
         protected override void Dispose(bool disposing)

@@ -19,8 +19,19 @@ namespace FemagAws.Commands
         /// <summary>A progress id per cmdlet call, so bars of a pipeline's cmdlets do not overwrite each other.</summary>
         protected int ProgressId => _progressId ??= (GetHashCode() & 0x3FFF) + 1;
 
+        /// <summary>How long a stopped cmdlet waits for its cancelled work to clean up after itself.</summary>
+        protected static readonly TimeSpan CleanupTime = TimeSpan.FromSeconds(15);
+
+        private bool _stopHandled;
+
         public void Dispose()
         {
+            // A stop may end the pipeline before the cmdlet notices it (a downstream WriteObject throws): clean up here then.
+            if (Cancellation.IsCancellationRequested)
+            {
+                HandleStop();
+            }
+
             Dispose(true);
             GC.SuppressFinalize(this);
         }
@@ -35,6 +46,45 @@ namespace FemagAws.Commands
 
         protected override void StopProcessing() => _stop.Cancel();
 
+        /// <summary>
+        /// Runs once after Ctrl+C, on the pipeline thread or in Dispose: settle cancelled work and tell the user, through
+        /// <see cref="WarnAfterStop"/>, what was left in the cloud and how to go on. The pipeline no longer takes output.
+        /// </summary>
+        protected virtual void OnStopped()
+        {
+        }
+
+        /// <summary>A warning shown after Ctrl+C, when the pipeline's own streams are closed.</summary>
+        protected void WarnAfterStop(string message)
+        {
+            try
+            {
+                Host.UI.WriteWarningLine(message);
+            }
+            catch (Exception ex) when (ex is PipelineStoppedException || ex is NotImplementedException || ex is InvalidOperationException)
+            {
+                // A host without a UI: nothing else can carry the message.
+            }
+        }
+
+        /// <summary>Ends the call after Ctrl+C, cleaning up first.</summary>
+        private PipelineStoppedException Stopped()
+        {
+            HandleStop();
+            return new PipelineStoppedException();
+        }
+
+        private void HandleStop()
+        {
+            if (_stopHandled)
+            {
+                return;
+            }
+
+            _stopHandled = true;
+            OnStopped();
+        }
+
         /// <summary>Waits on the pipeline thread for work started with <see cref="Cancellation"/>.</summary>
         protected T Await<T>(Task<T> task)
         {
@@ -44,7 +94,7 @@ namespace FemagAws.Commands
             }
             catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
             {
-                throw new PipelineStoppedException();
+                throw Stopped();
             }
         }
 
@@ -53,7 +103,7 @@ namespace FemagAws.Commands
         {
             if (Cancellation.WaitHandle.WaitOne(time))
             {
-                throw new PipelineStoppedException();
+                throw Stopped();
             }
         }
 
@@ -61,7 +111,7 @@ namespace FemagAws.Commands
         {
             if (Cancellation.IsCancellationRequested)
             {
-                throw new PipelineStoppedException();
+                throw Stopped();
             }
         }
 
@@ -70,7 +120,7 @@ namespace FemagAws.Commands
         {
             if (ex is OperationCanceledException && Cancellation.IsCancellationRequested)
             {
-                throw new PipelineStoppedException();
+                throw Stopped();
             }
 
             WriteError(ErrorRecords.From(ex, target));
