@@ -127,8 +127,9 @@ namespace FemagAws.Commands
             var running = _emitted.Where(j => j.InstanceId != null).ToList();
             if (running.Count > 0)
             {
+                var region = string.Join(",", running.Select(j => j.Region).Distinct());
                 WarnAfterStop($"Stopped. {running.Count} instance(s) launched before the stop keep running and billing: {string.Join(", ", running.Select(j => j.InstanceId))}. " +
-                              "Go on with 'Get-FemagJob | Wait-FemagJob | Receive-FemagResult', or stop them with 'Get-FemagJob | Where-Object State -eq Running | Stop-FemagInstance'.");
+                              $"Go on with 'Get-FemagJob -Region {region} | Wait-FemagJob | Receive-FemagResult', or stop them with 'Get-FemagJob -Region {region} | Where-Object State -eq Running | Stop-FemagInstance'.");
             }
 
             if (left.Count > 0)

@@ -1,0 +1,172 @@
+using System.Diagnostics;
+using System.Management.Automation;
+using Amazon.EC2;
+using FemagAws.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace FemagAws.Tests.Pipeline;
+
+/// <summary>
+/// Ctrl+C (PowerShell.Stop, which calls StopProcessing) in each cmdlet: it ends soon, leaves nothing half-made
+/// or unknown in the cloud, no temp files on disk, and says on the host what is still running.
+/// </summary>
+public sealed class StopTests : CloudTest
+{
+    private readonly ITestOutputHelper _output;
+
+    public StopTests(LocalCloudFixture fixture, ITestOutputHelper output)
+        : base(fixture)
+    {
+        _output = output;
+    }
+
+    [Fact]
+    public async Task Stopping_Wait_leaves_instances_running_and_says_how_to_go_on_or_stop_them()
+    {
+        using var ws = new Workspace(Cloud);
+        var folder = ws.AddJob("0", "-- fake-femag: sleep 120\n");
+        using var ps = new PsSession();
+        var job = Assert.Single(Started(ps, ws, folder));
+
+        await RunAndStopAsync(ps, "$script:jobs | Wait-FemagJob -PollInterval 1", (p, _) => p.Streams.Progress.Count > 0);
+
+        Assert.Equal(InstanceStateName.Running, await Cloud.InstanceStateAsync(job.InstanceId()));
+        var host = ps.HostOutput.ToString();
+        Assert.Contains("WARNING: Stopped waiting. 1 instance(s) keep running and billing: " + job.InstanceId(), host);
+        Assert.Contains("Get-FemagJob -Region eu-central-1 | Wait-FemagJob | Receive-FemagResult", host);
+        Assert.Contains("Stop-FemagInstance", host);
+    }
+
+    [Fact]
+    public async Task Stopping_Wait_with_StopOnCancel_terminates_the_instances()
+    {
+        using var ws = new Workspace(Cloud);
+        var folder = ws.AddJob("0", "-- fake-femag: sleep 120\n");
+        using var ps = new PsSession();
+        var job = Assert.Single(Started(ps, ws, folder));
+
+        await RunAndStopAsync(ps, "$script:jobs | Wait-FemagJob -PollInterval 1 -StopOnCancel", (p, _) => p.Streams.Progress.Count > 0);
+
+        Assert.Equal(InstanceStateName.Terminated, await Cloud.InstanceStateAsync(job.InstanceId()));
+        Assert.Contains("-StopOnCancel terminated 1 instance(s): " + job.InstanceId(), ps.HostOutput.ToString());
+        var saved = ps.Run("$script:jobs");
+        Assert.Equal("Failed", Assert.Single(saved.Output).State());
+    }
+
+    [Fact]
+    public async Task Stopping_New_FemagBucket_mid_upload_leaves_only_complete_buckets_and_names_them()
+    {
+        using var ws = new Workspace(Cloud);
+        var random = new Random(7);
+        var folders = Enumerable.Range(0, 6).Select(i =>
+        {
+            var folder = ws.AddJob(i.ToString(), "-- job\n");
+            var model = new byte[24 << 20];
+            random.NextBytes(model);
+            File.WriteAllBytes(Path.Combine(folder.FullName, "model.nc"), model);
+            return folder.FullName;
+        }).ToArray();
+        var before = await Cloud.BucketNamesAsync();
+        using var ps = new PsSession();
+
+        var output = await RunAndStopAsync(ps, "[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] -ThrottleLimit 2",
+            (_, emitted) => emitted.Count > 0, folders, ws.ConfigFile);
+
+        var created = (await Cloud.BucketNamesAsync()).Except(before).ToList();
+        _output.WriteLine($"{output.Count} job(s) passed on, {created.Count} bucket(s) left: {string.Join(", ", created)}");
+        _output.WriteLine(ps.HostOutput.ToString());
+        using var s3 = Cloud.S3();
+        foreach (var bucket in created)
+        {
+            // Nothing half-made: every bucket left holds its whole archive, and the user was told about it.
+            var index = bucket.Substring(bucket.LastIndexOf('-') + 1);
+            var archive = await s3.GetObjectMetadataAsync(bucket, index + ".tar.gz");
+            Assert.True(archive.ContentLength > 24 << 20);
+            Assert.Contains(bucket, ps.HostOutput.ToString());
+        }
+
+        Assert.NotEmpty(output);
+        Assert.Equal(output.Select(j => j.Bucket()).Order(), created.Order());
+    }
+
+    [Fact]
+    public async Task Stopping_Start_FemagInstance_leaves_no_instance_nobody_knows_about()
+    {
+        using var ws = new Workspace(Cloud);
+        var folders = Enumerable.Range(0, 6).Select(i => ws.AddJob(i.ToString(), "-- fake-femag: sleep 120\n")).ToArray();
+        using var ps = new PsSession();
+        ps.Set("uploaded", NewBuckets(ps, ws, folders).ToArray());
+
+        var output = await RunAndStopAsync(ps, "$uploaded | Start-FemagInstance -ThrottleLimit 2", (_, emitted) => emitted.Count > 0);
+
+        var host = ps.HostOutput.ToString();
+        _output.WriteLine($"{output.Count} job(s) passed on");
+        _output.WriteLine(host);
+        var buckets = NewBucketsOf(ps);
+        var live = (await Cloud.InstancesAsync()).Where(i => i.State.Name != InstanceStateName.Terminated && i.Tags.Any(t => t.Key == "femag-aws:bucket" && buckets.Contains(t.Value))).ToList();
+        Assert.NotEmpty(live);
+        Assert.All(live, i => Assert.Contains(i.InstanceId, host));
+        Assert.Equal(output.Select(j => j.InstanceId()).Order(), live.Select(i => i.InstanceId).Order());
+    }
+
+    [Fact]
+    public async Task Stopping_Receive_mid_download_leaves_no_partial_file()
+    {
+        using var ws = new Workspace(Cloud, deleteBuckets: false);
+        var folder = ws.AddJob("0", "-- fake-femag: result-mb 96\n");
+        using var ps = new PsSession();
+        var done = ps.Run("$script:jobs = [IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] | Start-FemagInstance | Wait-FemagJob -PollInterval 1 -SettleTime 1 -Timeout 120; $script:jobs",
+            new[] { folder.FullName }, ws.ConfigFile);
+        Assert.Equal("Succeeded", Assert.Single(done.Output).State());
+
+        var output = await RunAndStopAsync(ps, "$script:jobs | Receive-FemagResult", (p, _) => p.Streams.Progress.Count > 0);
+
+        var files = Directory.GetFiles(folder.FullName, "*", SearchOption.AllDirectories);
+        _output.WriteLine(string.Join("\n", files.Select(f => $"{f} {new FileInfo(f).Length}")));
+        Assert.DoesNotContain(files, f => f.EndsWith(".femag-partial", StringComparison.Ordinal));
+        var result = Path.Combine(folder.FullName, "result.bin");
+        Assert.True(!File.Exists(result) || new FileInfo(result).Length == 96 << 20, "a truncated result.bin looks complete");
+        if (output.Count == 0)
+        {
+            Assert.Contains("were not completely received", ps.HostOutput.ToString());
+        }
+    }
+
+    private static List<PSObject> Started(PsSession ps, Workspace ws, params DirectoryInfo[] folders)
+    {
+        var started = ps.Run("$script:jobs = [IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] | Start-FemagInstance; $script:jobs",
+            folders.Select(f => f.FullName).ToArray(), ws.ConfigFile);
+        Assert.True(started.Errors.Count == 0, started.Describe());
+        return started.Output.ToList();
+    }
+
+    private static HashSet<string> NewBucketsOf(PsSession ps) =>
+        ((object[])ps.Get("uploaded")!).Cast<PSObject>().Select(j => j.Bucket()).ToHashSet();
+
+    /// <summary>Runs a script until <paramref name="when"/> holds, presses Ctrl+C and returns what it emitted before.</summary>
+    private async Task<List<PSObject>> RunAndStopAsync(PsSession session, string script, Func<PowerShell, PSDataCollection<PSObject>, bool> when, params object[] args)
+    {
+        using var ps = PowerShell.Create();
+        ps.Runspace = session.Runspace;
+        ps.AddScript(script);
+        foreach (var arg in args)
+        {
+            ps.AddArgument(arg);
+        }
+
+        var output = new PSDataCollection<PSObject>();
+        var running = ps.BeginInvoke<object, PSObject>(null, output);
+        for (var tries = 0; tries < 1200 && !when(ps, output) && !running.IsCompleted; tries++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.False(running.IsCompleted, "the command ended before it could be stopped");
+        var clock = Stopwatch.StartNew();
+        var stop = Task.Run(ps.Stop);
+        Assert.Same(stop, await Task.WhenAny(stop, Task.Delay(TimeSpan.FromSeconds(60))));
+        _output.WriteLine($"Stop took {clock.ElapsedMilliseconds} ms");
+        Assert.Equal(PSInvocationState.Stopped, ps.InvocationStateInfo.State);
+        return output.ToList();
+    }
+}
