@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using FemagAws.Aws;
@@ -22,7 +23,7 @@ namespace FemagAws.Jobs
         /// <summary>The job's user data, once everything that can be checked locally is right.</summary>
         public static string PrepareUserData(FemagJob job)
         {
-            if (job.State == FemagJobState.Running || job.State == FemagJobState.TimedOut)
+            if (job.InstanceId != null && (job.State == FemagJobState.Running || job.State == FemagJobState.TimedOut))
             {
                 throw new FemagException("FemagJobAlreadyStarted", FemagErrorKind.ResourceExists,
                     $"Job {job.Index} (bucket {job.BucketName}) already has instance {job.InstanceId}. Wait for it with Wait-FemagJob, or terminate it before starting the job again.");
@@ -34,7 +35,8 @@ namespace FemagAws.Jobs
 
         /// <summary>
         /// Launches the job's instance. What an earlier run left in a reused bucket goes first: its finish file, and
-        /// uploads it never completed, which would otherwise look like results still arriving.
+        /// uploads it never completed, which would otherwise look like results still arriving. When EC2 has no capacity
+        /// or the account's quota is used up, the job comes back <see cref="FemagJobState.Queued"/> instead of failing.
         /// </summary>
         public static async Task<FemagJob> StartAsync(AwsClients clients, FemagJob job, string userData, CancellationToken ct)
         {
@@ -48,8 +50,13 @@ namespace FemagAws.Jobs
             catch (FemagException ex) when (ex.ErrorId == "AwsDryRunOperation")
             {
                 // dry_run = 1: EC2 checked the request and permissions and launched nothing.
+                job.State = FemagJobState.Uploaded;
                 job.Reason = "Dry run: EC2 says the launch would succeed; nothing was launched.";
                 return job;
+            }
+            catch (FemagException ex) when (CapacityErrors.Contains(ex.ErrorId))
+            {
+                return Queue(job, $"Waiting for EC2 capacity: {ex.Message} Wait-FemagJob launches the job when capacity frees.");
             }
             catch (Exception ex) when (!(ex is OperationCanceledException))
             {
@@ -68,6 +75,18 @@ namespace FemagAws.Jobs
             job.FinishTime = null;
             return job;
         }
+
+        /// <summary>Marks a job as approved to launch but waiting, for Wait-FemagJob to launch later.</summary>
+        public static FemagJob Queue(FemagJob job, string reason)
+        {
+            job.State = FemagJobState.Queued;
+            job.Reason = reason;
+            job.InstanceId = null;
+            return job;
+        }
+
+        /// <summary>EC2's answers that say "not now": no capacity for the type, or the account's instance or vCPU quota is used up.</summary>
+        private static readonly string[] CapacityErrors = { "AwsInsufficientInstanceCapacity", "AwsInstanceLimitExceeded", "AwsVcpuLimitExceeded" };
 
         private static void CheckLaunchSettings(FemagConfig config)
         {

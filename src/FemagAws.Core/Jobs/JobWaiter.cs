@@ -19,6 +19,7 @@ namespace FemagAws.Jobs
         private readonly AwsClientCache _clients;
         private readonly Dictionary<FemagJob, Track> _tracks = new Dictionary<FemagJob, Track>();
         private readonly int _parallelism;
+        private bool _capacityFreed;
 
         /// <summary>A job fails after this many polls in a row that could not check it.</summary>
         public const int MaxFailedPolls = 5;
@@ -33,7 +34,11 @@ namespace FemagAws.Jobs
             _parallelism = Math.Max(1, parallelism);
             foreach (var job in jobs)
             {
-                job.State = FemagJobState.Running;
+                if (job.State != FemagJobState.Queued)
+                {
+                    job.State = FemagJobState.Running;
+                }
+
                 _tracks[job] = new Track();
             }
         }
@@ -47,12 +52,19 @@ namespace FemagAws.Jobs
         /// <summary>Problems met in the last poll that did not end a job, for the cmdlet to show as warnings.</summary>
         public List<string> Warnings { get; } = new List<string>();
 
+        /// <summary>What happened in the last poll that the cmdlet shows with -Verbose, such as queued jobs launched.</summary>
+        public List<string> Notes { get; } = new List<string>();
+
+        /// <summary>Jobs waiting for a launch (max_instances or EC2 capacity).</summary>
+        public int Queued => _tracks.Keys.Count(j => j.InstanceId == null);
+
         /// <summary>One poll cycle; returns the jobs that reached an end state in it.</summary>
         public async Task<List<FemagJob>> PollAsync(CancellationToken ct)
         {
             Warnings.Clear();
-            var finished = new List<FemagJob>();
-            foreach (var group in _tracks.Keys.GroupBy(AwsTarget.Of).ToList())
+            Notes.Clear();
+            var finished = await LaunchQueuedAsync(ct).ConfigureAwait(false);
+            foreach (var group in _tracks.Keys.Where(j => j.InstanceId != null).GroupBy(AwsTarget.Of).ToList())
             {
                 var clients = _clients.Get(group.Key);
                 var jobs = group.ToList();
@@ -121,14 +133,71 @@ namespace FemagAws.Jobs
                 job.FinishTime = DateTime.UtcNow;
             }
 
+            _capacityFreed = finished.Count > 0;
             return finished;
         }
 
-        /// <summary>Marks every unfinished job as timed out and hands them back; their instances keep running.</summary>
+        /// <summary>
+        /// Launches queued jobs while fewer than their max_instances run. One that EC2 turned away for capacity is tried
+        /// again as soon as another job finishes, or else after a growing pause. Returns jobs whose launch failed for good.
+        /// </summary>
+        private async Task<List<FemagJob>> LaunchQueuedAsync(CancellationToken ct)
+        {
+            var failed = new List<FemagJob>();
+            var running = _tracks.Keys.Count(j => j.InstanceId != null);
+            var now = DateTime.UtcNow;
+            foreach (var job in _tracks.Keys.Where(j => j.InstanceId == null).OrderBy(j => j.Index).ToList())
+            {
+                var track = _tracks[job];
+                if (running >= (job.Config.MaxInstances ?? int.MaxValue) || (now < track.NextLaunch && !_capacityFreed))
+                {
+                    continue;
+                }
+
+                job.Reason = null;
+                try
+                {
+                    var userData = InstanceStarter.PrepareUserData(job);
+                    await InstanceStarter.StartAsync(_clients.Get(job), job, userData, ct).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (!(ex is OperationCanceledException))
+                {
+                    job.State = FemagJobState.Failed;
+                    job.Reason = job.Reason ?? ex.Message;
+                    Warnings.Add($"Job {job.Index} could not be launched: {job.Reason}");
+                    failed.Add(job);
+                    continue;
+                }
+
+                if (job.InstanceId != null)
+                {
+                    running++;
+                    Notes.Add($"Job {job.Index}: queued job launched as instance {job.InstanceId}.");
+                }
+                else if (job.State == FemagJobState.Queued)
+                {
+                    track.LaunchAttempts++;
+                    track.NextLaunch = now + TimeSpan.FromSeconds(Math.Min(300, 10 * Math.Pow(2, track.LaunchAttempts - 1)));
+                    Notes.Add($"Job {job.Index}: {job.Reason}");
+                }
+                else
+                {
+                    // dry_run: EC2 checked the launch and started nothing; the job has nothing more to wait for.
+                    failed.Add(job);
+                }
+            }
+
+            return failed;
+        }
+
+        /// <summary>
+        /// Marks every unfinished job as timed out and hands them back; their instances keep running. Jobs never
+        /// launched stay queued, so a later Wait-FemagJob launches them.
+        /// </summary>
         public List<FemagJob> TimeOut(TimeSpan waited)
         {
             var left = _tracks.Keys.ToList();
-            foreach (var job in left)
+            foreach (var job in left.Where(j => j.InstanceId != null))
             {
                 job.State = FemagJobState.TimedOut;
                 job.Reason = $"Still running after waiting {waited.TotalSeconds:0} s; instance {job.InstanceId} was left running.";
@@ -251,6 +320,8 @@ namespace FemagAws.Jobs
 
         private sealed class Track
         {
+            public int LaunchAttempts;
+            public DateTime NextLaunch;
             public bool FinishSeen;
             public string? FinishText;
             public string? Snapshot;

@@ -10,7 +10,7 @@ namespace FemagAws.Commands
 {
     /// <summary>
     /// <para type="synopsis">Launches one EC2 instance per job to run its cloud-init script.</para>
-    /// <para type="description">Start-FemagInstance launches, for each job, one instance with the configured image, instance type, key, security groups and instance profile. Its user data is the config's cloud-init script in which every line starting with {{ENV}} is replaced by shell-quoted 'export KEY=value' lines, one per config key, then BUCKET_NAME. The instance terminates itself when it shuts down, and is tagged at launch with Name = &lt;bucket&gt;-&lt;company_name&gt; and femag-aws:bucket = &lt;bucket&gt;. Everything that can be checked locally (the image, the cloud-init file, the 16 KB user data limit) is checked before anything is launched. A launch that fails is an error record for that job; the other jobs go on.</para>
+    /// <para type="description">Start-FemagInstance launches, for each job, one instance with the configured image, instance type, key, security groups and instance profile. Its user data is the config's cloud-init script in which every line starting with {{ENV}} is replaced by shell-quoted 'export KEY=value' lines, one per config key, then BUCKET_NAME. The instance terminates itself when it shuts down, and is tagged at launch with Name = &lt;bucket&gt;-&lt;company_name&gt; and femag-aws:bucket = &lt;bucket&gt;. Everything that can be checked locally (the image, the cloud-init file, the 16 KB user data limit) is checked before anything is launched. A launch that fails is an error record for that job; the other jobs go on. Instances require IMDSv2. When the config sets max_instances, at most that many jobs of the pipeline run at once; the others, like jobs EC2 turns away for lack of capacity or quota (InsufficientInstanceCapacity, InstanceLimitExceeded, VcpuLimitExceeded), are emitted as Queued and Wait-FemagJob launches them as others finish. With max_runtime, each instance shuts itself down after that many minutes.</para>
     /// </summary>
     /// <example>
     ///   <code>Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start-FemagInstance | Wait-FemagJob | Receive-FemagResult</code>
@@ -69,6 +69,13 @@ namespace FemagAws.Commands
                 var target = TargetOf(job);
                 if (!ShouldProcess($"bucket {job.BucketName}: {job.Config.InstanceType} instance of {job.Config.ImageId} in {target}", "Launch EC2 instance"))
                 {
+                    continue;
+                }
+
+                // Launches in flight and instances launched by this call count against max_instances.
+                if (_queue!.Count + _emitted.Count(j => j.InstanceId != null) >= (job.Config.MaxInstances ?? int.MaxValue))
+                {
+                    WriteObject(InstanceStarter.Queue(job, $"Queued: max_instances = {job.Config.MaxInstances} jobs of this pipeline already run. Wait-FemagJob launches it as others finish."));
                     continue;
                 }
 
@@ -140,9 +147,18 @@ namespace FemagAws.Commands
 
         private void Emit(WorkItem<FemagJob, FemagJob> item)
         {
-            _emitted.Add(item.Result);
-            WriteVerbose($"Job {item.Result.Index}: instance {item.Result.InstanceId} launched for bucket {item.Result.BucketName}.");
-            WriteObject(item.Result);
+            var job = item.Result;
+            _emitted.Add(job);
+            if (job.InstanceId == null)
+            {
+                WriteVerbose($"Job {job.Index}: {job.Reason}");
+            }
+            else
+            {
+                WriteVerbose($"Job {job.Index}: instance {job.InstanceId} launched for bucket {job.BucketName}.");
+            }
+
+            WriteObject(job);
         }
 
         private void WarnIfTooSmall(FemagConfig config)

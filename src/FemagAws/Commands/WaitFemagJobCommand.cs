@@ -10,7 +10,7 @@ namespace FemagAws.Commands
 {
     /// <summary>
     /// <para type="synopsis">Waits for FEMAG jobs to finish and terminates their instances.</para>
-    /// <para type="description">Wait-FemagJob polls the jobs' buckets for the finish file (exit_code) and emits each job as soon as it is done, so Receive-FemagResult can download the first results while other jobs still run. A job is done when its finish file is in the bucket and its results have stopped arriving: the instance has shut down, or the bucket has held still for -SettleTime seconds with no upload in progress. Then its instance is terminated (unless -KeepInstance). An instance that ends without writing the finish file makes its job Failed with the reason. With -Timeout, unfinished jobs are emitted as TimedOut and their instances keep running. Each poll describes the instances in batches of up to 1,000.</para>
+    /// <para type="description">Wait-FemagJob polls the jobs' buckets for the finish file (exit_code) and emits each job as soon as it is done, so Receive-FemagResult can download the first results while other jobs still run. A job is done when its finish file is in the bucket and its results have stopped arriving: the instance has shut down, or the bucket has held still for -SettleTime seconds with no upload in progress. Then its instance is terminated (unless -KeepInstance). An instance that ends without writing the finish file makes its job Failed with the reason. With -Timeout, unfinished jobs are emitted as TimedOut and their instances keep running. Queued jobs (held back by max_instances, or turned away by EC2 for lack of capacity) are launched as others finish. Each poll describes the instances in batches of up to 1,000. On Ctrl+C the instances keep running and a warning says how to go on or stop them; -StopOnCancel terminates them instead.</para>
     /// </summary>
     /// <example>
     ///   <code>$jobs = Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start-FemagInstance | Wait-FemagJob -Timeout 7200 | Receive-FemagResult</code>
@@ -75,7 +75,7 @@ namespace FemagAws.Commands
                 {
                     WriteObject(job);
                 }
-                else if (job.InstanceId == null)
+                else if (job.InstanceId == null && job.State != FemagJobState.Queued)
                 {
                     WriteError(ErrorRecords.Create("FemagJobNotStarted", ErrorCategory.InvalidOperation,
                         $"Job {job.Index} (bucket {job.BucketName}) has no instance to wait for. Start it with Start-FemagInstance first.", job));
@@ -93,6 +93,12 @@ namespace FemagAws.Commands
         /// </summary>
         protected override void OnStopped()
         {
+            var queued = _jobs.Count(j => j.State == FemagJobState.Queued);
+            if (queued > 0)
+            {
+                WarnAfterStop($"Stopped waiting. {queued} queued job(s) were not launched; their buckets are kept. Pipe the jobs into Wait-FemagJob again to launch them.");
+            }
+
             var live = _jobs.Where(j => !j.IsFinished && j.InstanceId != null).ToList();
             if (live.Count == 0)
             {
@@ -168,6 +174,11 @@ namespace FemagAws.Commands
                     WriteWarning(warning);
                 }
 
+                foreach (var note in waiter.Notes)
+                {
+                    WriteVerbose(note);
+                }
+
                 foreach (var job in finished)
                 {
                     if (job.State == FemagJobState.Succeeded)
@@ -184,7 +195,7 @@ namespace FemagAws.Commands
                 }
 
                 var pending = waiter.Pending.Count;
-                var status = $"{succeeded + failed} of {total} done, {pending} running, {failed} failed";
+                var status = $"{succeeded + failed} of {total} done, {pending - waiter.Queued} running, {waiter.Queued} queued, {failed} failed";
                 Progress(Activity, status, 100 * (succeeded + failed) / total, force: true);
                 if (pending == 0)
                 {
@@ -195,8 +206,10 @@ namespace FemagAws.Commands
                 if (Timeout >= 0 && waited >= TimeSpan.FromSeconds(Timeout))
                 {
                     var left = waiter.TimeOut(waited);
-                    WriteWarning($"Timed out after {waited.TotalSeconds:0} s; {left.Count} instance(s) keep running and billing: {string.Join(", ", left.Select(j => j.InstanceId))}. " +
-                                 "Pipe the jobs into Wait-FemagJob again to go on waiting, or terminate the instances.");
+                    var running = left.Where(j => j.InstanceId != null).ToList();
+                    WriteWarning($"Timed out after {waited.TotalSeconds:0} s; {running.Count} instance(s) keep running and billing: {string.Join(", ", running.Select(j => j.InstanceId))}" +
+                                 (running.Count < left.Count ? $"; {left.Count - running.Count} queued job(s) were not launched" : string.Empty) +
+                                 ". Pipe the jobs into Wait-FemagJob again to go on waiting, or stop them with Stop-FemagInstance.");
                     WriteObject(left, enumerateCollection: true);
                     break;
                 }

@@ -1,0 +1,58 @@
+using Amazon.EC2;
+using FemagAws.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace FemagAws.Tests.Pipeline;
+
+/// <summary>max_instances: jobs beyond the cap are queued and start as others finish, inside the same pipeline.</summary>
+public sealed class QueueTests : CloudTest
+{
+    private readonly ITestOutputHelper _output;
+
+    public QueueTests(LocalCloudFixture fixture, ITestOutputHelper output)
+        : base(fixture)
+    {
+        _output = output;
+    }
+
+    [Fact]
+    public async Task With_max_instances_2_five_jobs_never_run_more_than_2_at_once_and_all_finish()
+    {
+        using var ws = new Workspace(Cloud, extraConfig: "max_instances = 2\n");
+        var folders = Enumerable.Range(0, 5).Select(i => ws.AddJob(i.ToString(), "-- fake-femag: sleep 2\n").FullName).ToArray();
+        using var ps = new PsSession();
+
+        // Watch the account while the pipeline runs: how many of the module's instances are alive at once.
+        using var stop = new CancellationTokenSource();
+        var peak = 0;
+        var seen = new HashSet<string>();
+        var watcher = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var live = (await Cloud.InstancesAsync()).Where(i => i.State.Name == InstanceStateName.Pending || i.State.Name == InstanceStateName.Running).ToList();
+                seen.UnionWith(live.Select(i => i.InstanceId));
+                peak = Math.Max(peak, live.Count);
+                await Task.Delay(100);
+            }
+        });
+        var started = ps.Run("[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] | Start-FemagInstance -Verbose", folders, ws.ConfigFile);
+        var queued = started.Output.Where(j => j.State() == "Queued").Select(j => j.Reason()).ToList();
+        ps.Set("jobs", started.Output.ToArray());
+        var result = ps.Run("$jobs | Wait-FemagJob -PollInterval 1 -SettleTime 1 -Timeout 240 -Verbose | Receive-FemagResult");
+        stop.Cancel();
+        await watcher;
+
+        _output.WriteLine($"peak {peak} running, {seen.Count} instances seen; {queued.Count} queued by Start-FemagInstance");
+        _output.WriteLine(string.Join("\n", result.Verbose));
+        Assert.True(result.Errors.Count == 0, result.Describe());
+        Assert.Equal(3, queued.Count);
+        Assert.All(queued, reason => Assert.Contains("max_instances = 2", reason));
+        Assert.Equal(5, result.Output.Count);
+        Assert.All(result.Output, j => Assert.Equal("Succeeded", j.State()));
+        Assert.All(folders, f => Assert.True(File.Exists(Path.Combine(f, "femag.log"))));
+        Assert.Equal(3, result.Verbose.Count(v => v.Contains("queued job launched")));
+        Assert.InRange(peak, 1, 2);
+        Assert.Equal(5, seen.Count);
+    }
+}
