@@ -195,7 +195,8 @@ namespace FemagAws.Commands
                 }
 
                 var pending = waiter.Pending.Count;
-                var status = $"{succeeded + failed} of {total} done, {pending - waiter.Queued} running, {waiter.Queued} queued, {failed} failed";
+                var queued = waiter.Queued > 0 ? $", {waiter.Queued} queued" : string.Empty;
+                var status = $"{succeeded + failed} of {total} done, {pending - waiter.Queued} running{queued}, {failed} failed";
                 Progress(Activity, status, 100 * (succeeded + failed) / total, force: true);
                 if (pending == 0)
                 {
