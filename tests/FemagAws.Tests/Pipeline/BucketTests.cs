@@ -73,4 +73,30 @@ public sealed class BucketTests : CloudTest
         var location = await s3.GetBucketLocationAsync(job.Bucket());
         Assert.True(string.IsNullOrEmpty(location.Location?.Value) || location.Location.Value == "us-east-1");
     }
+
+    [Fact]
+    public async Task WhatIf_on_New_FemagBucket_and_Start_FemagInstance_says_what_would_be_made_and_makes_nothing()
+    {
+        using var ws = new Workspace(Cloud);
+        var folder = ws.AddJob("0", "-- job\n");
+        using var ps = new PsSession();
+        var buckets = await Cloud.BucketNamesAsync();
+        var instances = (await Cloud.InstancesAsync()).Count;
+
+        var planned = ps.Run("[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] -WhatIf", new[] { folder.FullName }, ws.ConfigFile);
+
+        Assert.True(planned.Errors.Count == 0, planned.Describe());
+        Assert.Empty(planned.Output);
+        Assert.Contains("What if: Performing the operation \"Create bucket and upload\" on target \"folder " + folder.FullName, ps.HostOutput.ToString());
+        Assert.Equal(buckets, await Cloud.BucketNamesAsync());
+
+        var job = Assert.Single(NewBuckets(ps, ws, folder));
+        var launch = ps.Run("$args[0] | Start-FemagInstance -WhatIf -Verbose", job);
+
+        Assert.True(launch.Errors.Count == 0, launch.Describe());
+        Assert.Empty(launch.Output);
+        Assert.Contains(launch.Verbose, v => v.StartsWith("User data for bucket " + job.Bucket(), StringComparison.Ordinal) && v.Contains("export BUCKET_NAME="));
+        Assert.Contains("What if: Performing the operation \"Launch EC2 instance\" on target \"bucket " + job.Bucket(), ps.HostOutput.ToString());
+        Assert.Equal(instances, (await Cloud.InstancesAsync()).Count);
+    }
 }
