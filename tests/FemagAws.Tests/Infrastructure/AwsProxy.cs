@@ -24,16 +24,20 @@ public sealed class AwsProxy : IAsyncDisposable
     private readonly ConcurrentDictionary<string, int> _counts = new();
     private readonly ConcurrentDictionary<(string Api, string Kind), int> _faults = new();
     private readonly List<FaultRule> _rules = new();
-    private readonly Random _random;
+    private readonly ConcurrentDictionary<string, Random> _randoms = new();
+    private readonly int _seed;
     private readonly string _target;
 
     /// <param name="transientShare">Share (0 to 1) of all requests that fail transiently.</param>
-    /// <param name="seed">Seed of the choice of failing requests, so a run can be repeated.</param>
+    /// <param name="seed">
+    /// Seed of the choice of failing requests. Each API draws from its own sequence, so the n-th request of an API
+    /// meets the same fate in every run however concurrent requests interleave.
+    /// </param>
     public AwsProxy(string targetEndpoint, double transientShare = 0, int seed = 1)
     {
         _target = targetEndpoint.TrimEnd('/');
         TransientShare = transientShare;
-        _random = new Random(seed);
+        _seed = seed;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -95,6 +99,7 @@ public sealed class AwsProxy : IAsyncDisposable
     {
         _counts.Clear();
         _faults.Clear();
+        _randoms.Clear();
         lock (_rules)
         {
             _rules.Clear();
@@ -161,15 +166,16 @@ public sealed class AwsProxy : IAsyncDisposable
 
     private FaultRule? TransientFault(string api)
     {
+        var random = _randoms.GetOrAdd(api, a => new Random(_seed ^ a.Aggregate(17, (hash, c) => unchecked(hash * 31 + c))));
         int kind;
-        lock (_random)
+        lock (random)
         {
-            if (_random.NextDouble() >= TransientShare)
+            if (random.NextDouble() >= TransientShare)
             {
                 return null;
             }
 
-            kind = _random.Next(3);
+            kind = random.Next(3);
         }
 
         return kind switch
