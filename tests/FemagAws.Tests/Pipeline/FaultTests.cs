@@ -213,6 +213,33 @@ public sealed class FaultTests : CloudTest
         await RemoveBucketAsync(job.Bucket());
     }
 
+    [Fact]
+    public async Task BucketAlreadyExists_after_a_lost_answer_is_success_only_for_a_bucket_the_credentials_can_use()
+    {
+        await using var proxy = new AwsProxy(Cloud.Endpoint);
+        using var ws = new Workspace(Cloud, endpointUrl: proxy.Endpoint);
+        var folder = ws.AddJob("0", "-- job\n");
+        using var ps = new PsSession();
+
+        // The first CreateBucket made the bucket; the retry hears BucketAlreadyExists, as some S3 stores say.
+        proxy.LoseAnswer("s3:CreateBucket", 1);
+        proxy.Fail("s3:CreateBucket", 1, 409, "BucketAlreadyExists", "The requested bucket name is not available.");
+        var ours = ps.Run(UploadFolders, new[] { folder.FullName }, ws.ConfigFile);
+
+        Assert.True(ours.Errors.Count == 0, ours.Describe());
+        await RemoveBucketAsync(Assert.Single(ours.Output).Bucket());
+
+        // A name someone else holds: no bucket of ours to use, so it is an error.
+        proxy.Reset();
+        proxy.Fail("s3:CreateBucket", 1, 409, "BucketAlreadyExists", "The requested bucket name is not available.");
+        var theirs = ps.Run(UploadFolders, new[] { folder.FullName }, ws.ConfigFile);
+
+        _output.WriteLine(theirs.Describe());
+        Assert.Empty(theirs.Output);
+        Assert.Contains("BucketAlreadyExists", Assert.Single(theirs.Errors).Exception.Message);
+        Assert.Equal(1, proxy.Count("s3:HeadBucket"));
+    }
+
     private static string JobFolder(object target) => PSObject.AsPSObject(target).Folder();
 
     /// <summary>Empties and deletes a bucket behind the module's back.</summary>
