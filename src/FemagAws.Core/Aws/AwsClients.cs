@@ -12,6 +12,9 @@ namespace FemagAws.Aws
     /// <summary>The S3 and EC2 clients for one <see cref="AwsTarget"/>, created once per cmdlet call.</summary>
     public sealed class AwsClients : IDisposable
     {
+        /// <summary>Retries per request after the first attempt, with backoff of up to 20 s each.</summary>
+        private const int MaxErrorRetry = 8;
+
         private AwsClients(AwsTarget target, IAmazonS3 s3, IAmazonEC2 ec2, string credentialSource)
         {
             Target = target;
@@ -43,6 +46,8 @@ namespace FemagAws.Aws
 
             var s3Config = new AmazonS3Config { RegionEndpoint = region };
             var ec2Config = new AmazonEC2Config { RegionEndpoint = region };
+            Retry(s3Config);
+            Retry(ec2Config);
             if (target.EndpointUrl != null)
             {
                 // A compatible endpoint (a local cloud) has no per-bucket DNS names; sign for the job's region.
@@ -54,6 +59,19 @@ namespace FemagAws.Aws
             }
 
             return new AwsClients(target, new AmazonS3Client(credentials, s3Config), new AmazonEC2Client(credentials, ec2Config), source);
+        }
+
+        /// <summary>
+        /// Throttling, 500s, 503s and dropped connections are retried with capped exponential backoff and jitter, often
+        /// enough that a batch left unattended survives a bad minute. The SDK's retry quota is off: it is shared by
+        /// every client of an endpoint in the process, and a long batch with many failures would drain it and then
+        /// fail requests on their first error.
+        /// </summary>
+        private static void Retry(ClientConfig config)
+        {
+            config.RetryMode = RequestRetryMode.Standard;
+            config.MaxErrorRetry = MaxErrorRetry;
+            config.ThrottleRetries = false;
         }
 
         public void Dispose()

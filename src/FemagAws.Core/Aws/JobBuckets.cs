@@ -35,7 +35,45 @@ namespace FemagAws.Aws
                 request.BucketRegionName = region;
             }
 
-            await AwsErrors.Call(() => s3.PutBucketAsync(request, ct), $"Creating bucket {bucketName}").ConfigureAwait(false);
+            try
+            {
+                await s3.PutBucketAsync(request, ct).ConfigureAwait(false);
+            }
+            catch (AmazonS3Exception ex) when (ex.ErrorCode == "BucketAlreadyOwnedByYou")
+            {
+                // A retry after the first attempt's answer was lost: that attempt made the bucket.
+            }
+            catch (AmazonS3Exception ex) when (ex.ErrorCode == "BucketAlreadyExists")
+            {
+                // The same, from a store that does not say whose the bucket is. A fresh uuid name we may use is ours;
+                // one we may not use belongs to someone else.
+                if (!await IsAccessibleAsync(s3, bucketName, ct).ConfigureAwait(false))
+                {
+                    throw AwsErrors.Explain(ex, $"Creating bucket {bucketName}");
+                }
+            }
+            catch (Exception ex)
+            {
+                throw AwsErrors.Explain(ex, $"Creating bucket {bucketName}");
+            }
+        }
+
+        /// <summary>True when the bucket exists and these credentials may use it.</summary>
+        private static async Task<bool> IsAccessibleAsync(IAmazonS3 s3, string bucketName, CancellationToken ct)
+        {
+            try
+            {
+                await s3.HeadBucketAsync(new HeadBucketRequest { BucketName = bucketName }, ct).ConfigureAwait(false);
+                return true;
+            }
+            catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.Forbidden || ex.StatusCode == HttpStatusCode.NotFound)
+            {
+                return false;
+            }
+            catch (Exception ex)
+            {
+                throw AwsErrors.Explain(ex, $"Checking bucket {bucketName}");
+            }
         }
 
         /// <summary>Blocks public access to a new bucket, turns on default encryption (SSE-S3) and tags it as the module's.</summary>

@@ -5,7 +5,8 @@ namespace FemagAws.Tests.Infrastructure;
 /// <summary>A temporary user folder: config.ini, the seed cloud_init.txt and a parvar with one folder per job.</summary>
 public sealed class Workspace : IDisposable
 {
-    public Workspace(LocalCloud cloud, string? extraConfig = null, bool deleteBuckets = true)
+    /// <param name="endpointUrl">The module's endpoint_url: an <see cref="AwsProxy"/>'s, or else the cloud's own.</param>
+    public Workspace(LocalCloud cloud, string? extraConfig = null, bool deleteBuckets = true, string? endpointUrl = null)
     {
         Root = Directory.CreateTempSubdirectory("femag-ws-").FullName;
         File.Copy(Repo.SeedCloudInit, Path.Combine(Root, "cloud_init.txt"));
@@ -21,7 +22,7 @@ public sealed class Workspace : IDisposable
             .Append("image_id =  ami-6d4ceb03\n")
             .Append("cloud_init = ./cloud_init.txt\n")
             .Append("delete_buckets = ").Append(deleteBuckets ? "1" : "0").Append('\n')
-            .Append("endpoint_url = ").Append(cloud.Endpoint).Append('\n')
+            .Append("endpoint_url = ").Append(endpointUrl ?? cloud.Endpoint).Append('\n')
             .Append(extraConfig ?? string.Empty);
         File.WriteAllText(ConfigFile, config.ToString());
     }

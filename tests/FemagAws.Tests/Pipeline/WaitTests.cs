@@ -14,9 +14,8 @@ public sealed class WaitTests : CloudTest
     [Fact]
     public async Task A_poll_cycle_describes_all_instances_in_one_call_and_progress_counts_the_jobs()
     {
-        await using var proxy = new CountingProxy(Cloud.Endpoint);
-        using var ws = new Workspace(Cloud);
-        File.WriteAllText(ws.ConfigFile, File.ReadAllText(ws.ConfigFile).Replace(Cloud.Endpoint, proxy.Endpoint));
+        await using var proxy = new AwsProxy(Cloud.Endpoint);
+        using var ws = new Workspace(Cloud, endpointUrl: proxy.Endpoint);
         var folders = Enumerable.Range(0, 6).Select(i => ws.AddJob(i.ToString(), i == 5 ? "-- fake-femag: exit 2\n" : "-- fake-femag: sleep " + (i + 1) + "\n")).Select(d => d.FullName).ToArray();
         using var ps = new PsSession();
         var started = ps.Run("$script:jobs = [IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] | Start-FemagInstance; $script:jobs", folders, ws.ConfigFile);

@@ -1,0 +1,287 @@
+using System.Collections.Concurrent;
+using System.Security;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace FemagAws.Tests.Infrastructure;
+
+/// <summary>
+/// A reverse proxy on a free loopback port between the module and the local cloud. It counts requests by API
+/// ("ec2:RunInstances", "s3:PutObject", …) and injects faults: a share of all requests fails transiently
+/// (throttling, 500 InternalError, connection reset), and <see cref="Fail"/> fails a named API with a given AWS
+/// error. Faults are injected before forwarding (except <see cref="LoseAnswer"/>), so a failed request never reaches moto: moto ignores
+/// RunInstances' ClientToken, and a fault after forwarding would leave duplicate instances real EC2 would not.
+/// </summary>
+public sealed class AwsProxy : IAsyncDisposable
+{
+    /// <summary>Fault kind of a connection dropped without an answer.</summary>
+    public const string ConnectionReset = "reset";
+
+    private readonly WebApplication _app;
+    private readonly HttpClient _upstream = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
+    private readonly ConcurrentDictionary<string, int> _counts = new();
+    private readonly ConcurrentDictionary<(string Api, string Kind), int> _faults = new();
+    private readonly List<FaultRule> _rules = new();
+    private readonly ConcurrentDictionary<string, Random> _randoms = new();
+    private readonly int _seed;
+    private readonly string _target;
+
+    /// <param name="transientShare">Share (0 to 1) of all requests that fail transiently.</param>
+    /// <param name="seed">
+    /// Seed of the choice of failing requests. Each API draws from its own sequence, so the n-th request of an API
+    /// meets the same fate in every run however concurrent requests interleave.
+    /// </param>
+    public AwsProxy(string targetEndpoint, double transientShare = 0, int seed = 1)
+    {
+        _target = targetEndpoint.TrimEnd('/');
+        TransientShare = transientShare;
+        _seed = seed;
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        _app = builder.Build();
+        _app.Run(HandleAsync);
+        _app.StartAsync().GetAwaiter().GetResult();
+        Endpoint = _app.Urls.Single();
+    }
+
+    public string Endpoint { get; }
+
+    /// <summary>Share (0 to 1) of all requests that fail with a transient error.</summary>
+    public double TransientShare { get; set; }
+
+    /// <summary>Requests received per API, whether forwarded or failed here.</summary>
+    public IReadOnlyDictionary<string, int> Counts => new Dictionary<string, int>(_counts);
+
+    /// <summary>Injected faults per API and kind (the AWS error code, or <see cref="ConnectionReset"/>).</summary>
+    public IReadOnlyDictionary<(string Api, string Kind), int> Faults => new Dictionary<(string Api, string Kind), int>(_faults);
+
+    public int Count(string api) => _counts.TryGetValue(api, out var n) ? n : 0;
+
+    /// <summary>Injected faults, all or those of one API and/or kind.</summary>
+    public int FaultCount(string? api = null, string? kind = null) =>
+        _faults.Where(f => (api == null || f.Key.Api == api) && (kind == null || f.Key.Kind == kind)).Sum(f => f.Value);
+
+    /// <summary>One line per API with its requests and the faults injected into them, for test output.</summary>
+    public string Describe() =>
+        string.Join("\n", _counts.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c =>
+            $"{c.Key,-28} {c.Value,5} requests" + string.Concat(_faults.Where(f => f.Key.Api == c.Key).OrderBy(f => f.Key.Kind, StringComparer.Ordinal)
+                .Select(f => $", {f.Value} {f.Key.Kind}"))));
+
+    /// <summary>
+    /// Fails the next <paramref name="times"/> requests (all, when null) of <paramref name="api"/> with an AWS error,
+    /// e.g. <c>Fail("ec2:RunInstances", 2, 500, "InsufficientInstanceCapacity", "…")</c>.
+    /// </summary>
+    public void Fail(string api, int? times, int status, string code, string message)
+    {
+        lock (_rules)
+        {
+            _rules.Add(new FaultRule(api, times, status, code, message));
+        }
+    }
+
+    /// <summary>
+    /// Forwards the next <paramref name="times"/> requests of <paramref name="api"/> and then drops the connection,
+    /// as if the answer was lost on its way back, so the client retries a request that already took effect. Not for
+    /// ec2:RunInstances: moto ignores its ClientToken and would launch twice.
+    /// </summary>
+    public void LoseAnswer(string api, int times)
+    {
+        lock (_rules)
+        {
+            _rules.Add(new FaultRule(api, times, 0, ConnectionReset, string.Empty) { AfterForwarding = true });
+        }
+    }
+
+    public void Reset()
+    {
+        _counts.Clear();
+        _faults.Clear();
+        _randoms.Clear();
+        lock (_rules)
+        {
+            _rules.Clear();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        _upstream.Dispose();
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        var request = context.Request;
+        using var body = new MemoryStream();
+        await request.Body.CopyToAsync(body);
+        var bytes = body.ToArray();
+        var api = Classify(request, bytes);
+        _counts.AddOrUpdate(api, 1, (_, n) => n + 1);
+
+        var fault = RuleFault(api) ?? TransientFault(api);
+        if (fault == null)
+        {
+            using var response = await ForwardAsync(request, bytes);
+            await CopyAsync(response, context.Response);
+            return;
+        }
+
+        _faults.AddOrUpdate((api, fault.Code), 1, (_, n) => n + 1);
+        if (fault.AfterForwarding)
+        {
+            (await ForwardAsync(request, bytes)).Dispose();
+        }
+
+        if (fault.Code == ConnectionReset)
+        {
+            context.Abort();
+            return;
+        }
+
+        context.Response.StatusCode = fault.Status;
+        context.Response.ContentType = "application/xml";
+        if (request.Method != "HEAD")
+        {
+            await context.Response.WriteAsync(ErrorXml(api, fault.Code, fault.Message));
+        }
+    }
+
+    private FaultRule? RuleFault(string api)
+    {
+        lock (_rules)
+        {
+            var rule = _rules.FirstOrDefault(r => r.Api == api && r.Remaining != 0);
+            if (rule?.Remaining > 0)
+            {
+                rule.Remaining--;
+            }
+
+            return rule;
+        }
+    }
+
+    private FaultRule? TransientFault(string api)
+    {
+        var random = _randoms.GetOrAdd(api, a => new Random(_seed ^ a.Aggregate(17, (hash, c) => unchecked(hash * 31 + c))));
+        int kind;
+        lock (random)
+        {
+            if (random.NextDouble() >= TransientShare)
+            {
+                return null;
+            }
+
+            kind = random.Next(3);
+        }
+
+        return kind switch
+        {
+            0 when api.StartsWith("ec2:", StringComparison.Ordinal) => new FaultRule(api, 1, 503, "RequestLimitExceeded", "Request limit exceeded."),
+            0 => new FaultRule(api, 1, 503, "SlowDown", "Please reduce your request rate."),
+            1 => new FaultRule(api, 1, 500, "InternalError", "We encountered an internal error. Please try again."),
+            _ => new FaultRule(api, 1, 0, ConnectionReset, string.Empty),
+        };
+    }
+
+    /// <summary>The error body each service sends: EC2's Response/Errors form, S3's bare Error.</summary>
+    private static string ErrorXml(string api, string code, string message)
+    {
+        var requestId = Guid.NewGuid().ToString();
+        code = SecurityElement.Escape(code);
+        message = SecurityElement.Escape(message);
+        return api.StartsWith("ec2:", StringComparison.Ordinal)
+            ? $"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>{requestId}</RequestID></Response>"
+            : $"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message><RequestId>{requestId}</RequestId></Error>";
+    }
+
+    private async Task<HttpResponseMessage> ForwardAsync(HttpRequest request, byte[] bytes)
+    {
+        using var forward = new HttpRequestMessage(new HttpMethod(request.Method), _target + request.Path + request.QueryString);
+        forward.Content = new ByteArrayContent(bytes);
+        foreach (var header in request.Headers)
+        {
+            if (header.Key.Equals("Host", StringComparison.OrdinalIgnoreCase) || header.Key.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            if (!forward.Headers.TryAddWithoutValidation(header.Key, (IEnumerable<string>)header.Value))
+            {
+                forward.Content.Headers.TryAddWithoutValidation(header.Key, (IEnumerable<string>)header.Value);
+            }
+        }
+
+        // Signatures cover the Host header: keep the one the client signed.
+        forward.Headers.Host = request.Host.Value;
+        return await _upstream.SendAsync(forward, HttpCompletionOption.ResponseHeadersRead);
+    }
+
+    private static async Task CopyAsync(HttpResponseMessage response, HttpResponse to)
+    {
+        to.StatusCode = (int)response.StatusCode;
+        foreach (var header in response.Headers.Concat(response.Content.Headers))
+        {
+            if (!header.Key.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase))
+            {
+                to.Headers[header.Key] = header.Value.ToArray();
+            }
+        }
+
+        await response.Content.CopyToAsync(to.Body);
+    }
+
+    /// <summary>"ec2:DescribeInstances", "s3:GetObject", … from the wire form of the request.</summary>
+    private static string Classify(HttpRequest request, byte[] body)
+    {
+        if (request.ContentType?.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase) == true)
+        {
+            var form = System.Web.HttpUtility.ParseQueryString(System.Text.Encoding.UTF8.GetString(body));
+            return "ec2:" + form["Action"];
+        }
+
+        var segments = request.Path.Value!.Trim('/').Split('/', 2);
+        var query = request.Query;
+        var onObject = segments.Length == 2 && segments[1].Length > 0;
+        var operation = (request.Method, onObject) switch
+        {
+            ("GET", false) when segments[0].Length == 0 => "ListBuckets",
+            ("GET", false) when query.ContainsKey("uploads") => "ListMultipartUploads",
+            ("GET", false) when query.ContainsKey("location") => "GetBucketLocation",
+            ("GET", false) when query.ContainsKey("tagging") => "GetBucketTagging",
+            ("GET", false) => "ListObjects",
+            ("HEAD", false) => "HeadBucket",
+            ("PUT", false) when query.ContainsKey("publicAccessBlock") => "PutPublicAccessBlock",
+            ("PUT", false) when query.ContainsKey("tagging") => "PutBucketTagging",
+            ("PUT", false) => "CreateBucket",
+            ("POST", false) when query.ContainsKey("delete") => "DeleteObjects",
+            ("DELETE", false) => "DeleteBucket",
+            ("GET", true) => "GetObject",
+            ("HEAD", true) => "HeadObject",
+            ("PUT", true) => "PutObject",
+            ("DELETE", true) => "DeleteObject",
+            _ => request.Method + (onObject ? " object" : " bucket"),
+        };
+        return "s3:" + operation;
+    }
+
+    /// <summary>An error to answer with; <see cref="Remaining"/> is null for "always".</summary>
+    private sealed class FaultRule(string api, int? times, int status, string code, string message)
+    {
+        public string Api { get; } = api;
+
+        public int? Remaining { get; set; } = times;
+
+        public int Status { get; } = status;
+
+        public string Code { get; } = code;
+
+        public string Message { get; } = message;
+
+        /// <summary>True when the request reaches moto and only its answer is lost.</summary>
+        public bool AfterForwarding { get; init; }
+    }
+}
