@@ -69,6 +69,8 @@ namespace FemagAws.Aws
                 case "InvalidClientTokenId":
                     return new FemagException(id, FemagErrorKind.AuthenticationError, text + " Check the AWS credentials (aws configure, -ProfileName).", ex);
                 case "NoSuchBucket":
+                    return new FemagException(id, FemagErrorKind.ObjectNotFound,
+                        text + " The bucket is gone: it was deleted (delete_buckets, Remove-FemagBucket) or the name is wrong. Get-FemagJob lists the module's buckets.", ex);
                 case "NoSuchKey":
                 case "InvalidInstanceID.NotFound":
                     return new FemagException(id, FemagErrorKind.ObjectNotFound, text, ex);

@@ -50,6 +50,12 @@ namespace FemagAws.Jobs
                 catch (Exception uploadError)
                 {
                     await RemoveHalfMadeBucketAsync(clients, job, uploadError).ConfigureAwait(false);
+                    if (uploadError is FemagException failure)
+                    {
+                        throw new FemagException(failure.ErrorId, failure.Kind,
+                            $"Folder '{job.Folder}': {failure.Message} Its bucket was removed again, so nothing is left behind; fix the cause and run New-FemagBucket for the folder again.", failure);
+                    }
+
                     throw;
                 }
             }

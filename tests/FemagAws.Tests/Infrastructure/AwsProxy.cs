@@ -256,6 +256,7 @@ public sealed class AwsProxy : IAsyncDisposable
             ("HEAD", false) => "HeadBucket",
             ("PUT", false) when query.ContainsKey("publicAccessBlock") => "PutPublicAccessBlock",
             ("PUT", false) when query.ContainsKey("tagging") => "PutBucketTagging",
+            ("PUT", false) when query.ContainsKey("encryption") => "PutBucketEncryption",
             ("PUT", false) => "CreateBucket",
             ("POST", false) when query.ContainsKey("delete") => "DeleteObjects",
             ("DELETE", false) => "DeleteBucket",

@@ -55,4 +55,27 @@ public sealed class QueueTests : CloudTest
         Assert.InRange(peak, 1, 2);
         Assert.Equal(5, seen.Count);
     }
+
+    [Fact]
+    public async Task Jobs_EC2_turns_away_for_quota_are_queued_and_launched_later_in_the_same_pipeline()
+    {
+        await using var proxy = new AwsProxy(Cloud.Endpoint);
+        using var ws = new Workspace(Cloud, endpointUrl: proxy.Endpoint);
+        var folders = Enumerable.Range(0, 3).Select(i => ws.AddJob(i.ToString(), "-- job\n").FullName).ToArray();
+        using var ps = new PsSession();
+        proxy.Fail("ec2:RunInstances", times: 2, status: 400, code: "InstanceLimitExceeded", message: "You have requested more instances (21) than your current instance limit of 20 allows.");
+
+        var result = ps.Run("[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] -ThrottleLimit 1 | Start-FemagInstance -ThrottleLimit 1 -Verbose | " +
+                            "Wait-FemagJob -PollInterval 1 -SettleTime 1 -Timeout 240 -Verbose | Receive-FemagResult", folders, ws.ConfigFile);
+
+        _output.WriteLine(proxy.Describe());
+        _output.WriteLine(string.Join("\n", result.Verbose));
+        Assert.True(result.Errors.Count == 0, result.Describe());
+        Assert.Equal(2, result.Verbose.Count(v => v.Contains("Waiting for EC2 capacity") && v.Contains("InstanceLimitExceeded")));
+        Assert.Equal(2, result.Verbose.Count(v => v.Contains("queued job launched")));
+        Assert.Equal(3, result.Output.Count);
+        Assert.All(result.Output, j => Assert.Equal("Succeeded", j.State()));
+        Assert.Equal(5, proxy.Count("ec2:RunInstances"));
+        Assert.All(folders, f => Assert.True(File.Exists(Path.Combine(f, "femag.log"))));
+    }
 }
