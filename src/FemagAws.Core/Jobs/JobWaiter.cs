@@ -178,8 +178,7 @@ namespace FemagAws.Jobs
                         return false;
                     }
 
-                    job.State = FemagJobState.Failed;
-                    job.Reason = $"Instance {job.InstanceId} ended ({instance.State}{(instance.Reason != null ? ": " + instance.Reason : string.Empty)}) without writing {job.Config.FinishTaskFilename}.";
+                    RecordEndedWithoutFinish(job, instance);
                     return true;
                 }
 
@@ -219,7 +218,23 @@ namespace FemagAws.Jobs
             return true;
         }
 
-        private static void RecordExitCode(FemagJob job, string text)
+        /// <summary>Fails a job whose instance ended before the finish file arrived, saying whether the max_runtime watchdog stopped it.</summary>
+        internal static void RecordEndedWithoutFinish(FemagJob job, InstanceStatus instance)
+        {
+            job.State = FemagJobState.Failed;
+            var ran = (instance.EndTime ?? DateTime.UtcNow) - instance.LaunchTime;
+
+            // The watchdog shuts the instance down max_runtime minutes after boot; EC2's times are only to the second.
+            if (instance.MaxRuntime is double minutes && ran >= TimeSpan.FromMinutes(minutes * 0.9))
+            {
+                job.Reason = $"Instance {instance.InstanceId} was stopped by the max_runtime watchdog after {minutes:0.#} minutes, before {job.Config.FinishTaskFilename} was written. Raise max_runtime if the calculation needs longer.";
+                return;
+            }
+
+            job.Reason = $"Instance {instance.InstanceId} ended ({instance.State}{(instance.Reason != null ? ": " + instance.Reason : string.Empty)}) without writing {job.Config.FinishTaskFilename}.";
+        }
+
+        internal static void RecordExitCode(FemagJob job, string text)
         {
             var trimmed = text.Trim();
             if (int.TryParse(trimmed, NumberStyles.Integer, CultureInfo.InvariantCulture, out var code))
