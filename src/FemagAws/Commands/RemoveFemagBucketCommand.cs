@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using System.Management.Automation;
 using FemagAws.Aws;
 using FemagAws.Jobs;
@@ -21,13 +22,10 @@ namespace FemagAws.Commands
     ///   <code>Import-Csv buckets.csv | Remove-FemagBucket -Confirm:$false</code>
     ///   <para>Deletes the buckets listed in the id column of a CSV file (femagtools' 'buckets' list).</para>
     /// </example>
-    [Cmdlet(VerbsCommon.Remove, "FemagBucket", DefaultParameterSetName = JobSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
-    [OutputType(typeof(FemagJob), ParameterSetName = new[] { JobSet })]
-    [OutputType(typeof(string), ParameterSetName = new[] { NameSet })]
+    [Cmdlet(VerbsCommon.Remove, "FemagBucket", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+    [OutputType(typeof(FemagJob), typeof(string))]
     public sealed class RemoveFemagBucketCommand : FemagAwsCmdlet
     {
-        private const string JobSet = "Job";
-        private const string NameSet = "Name";
         private const string Activity = "Removing FEMAG buckets";
 
         // The input object (a job or a name) with its bucket and where to start looking for it.
@@ -36,17 +34,16 @@ namespace FemagAws.Commands
         /// <summary>
         /// <para type="description">The jobs whose buckets to delete, e.g. from Get-FemagJob or Receive-FemagResult.</para>
         /// </summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = JobSet)]
+        [Parameter(ValueFromPipeline = true)]
         [Alias("InputObject")]
         public FemagJob[] Job { get; set; } = new FemagJob[0];
 
         /// <summary>
         /// <para type="description">Names of buckets to delete, e.g. 926c39a7-db69-42f8-bf86-2fd1f8559188-0. Each is found in its own region.</para>
         /// </summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = NameSet)]
+        [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [Alias("BucketName", "Id")]
-        [ValidateNotNullOrEmpty]
-        public string[] Name { get; set; } = new string[0];
+        public string[]? Name { get; set; }
 
         /// <summary>
         /// <para type="description">Deletes without asking for confirmation. -WhatIf still deletes nothing.</para>
@@ -62,19 +59,22 @@ namespace FemagAws.Commands
 
         protected override void ProcessRecord()
         {
-            if (ParameterSetName == NameSet)
+            // One parameter set: PowerShell binds a deserialized job's BucketName by property name before it converts
+            // the object to a job, and a separate set would lose the job's endpoint and profile. Any object with a name
+            // also converts to a job, but one without a bucket is none: then -Name counts.
+            var jobs = Job.Where(j => j.BucketName.Length > 0).ToList();
+            if (jobs.Count > 0)
             {
-                foreach (var name in Name)
-                {
-                    _buckets.Add(new KeyValuePair<object, AwsTarget>(name, TargetOf(FemagConfig.Defaults)));
-                }
-
-                return;
+                _buckets.AddRange(jobs.Select(job => new KeyValuePair<object, AwsTarget>(job, TargetOf(job))));
             }
-
-            foreach (var job in Job)
+            else if (Name != null && Name.Length > 0 && Name.All(n => !string.IsNullOrEmpty(n)))
             {
-                _buckets.Add(new KeyValuePair<object, AwsTarget>(job, TargetOf(job)));
+                _buckets.AddRange(Name.Select(name => new KeyValuePair<object, AwsTarget>(name, TargetOf(FemagConfig.Defaults))));
+            }
+            else
+            {
+                WriteError(ErrorRecords.Create("FemagNothingToRemove", ErrorCategory.InvalidArgument,
+                    "Pipe jobs into Remove-FemagBucket (e.g. from Get-FemagJob), or name buckets with -Name.", null));
             }
         }
 

@@ -23,12 +23,10 @@ namespace FemagAws.Commands
     ///   <code>$jobs = $jobs | Stop-FemagInstance -PassThru -Confirm:$false</code>
     ///   <para>Stops the jobs without asking and keeps them, now Failed, for a later Receive-FemagResult -Force.</para>
     /// </example>
-    [Cmdlet(VerbsLifecycle.Stop, "FemagInstance", DefaultParameterSetName = JobSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [Cmdlet(VerbsLifecycle.Stop, "FemagInstance", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(FemagJob))]
     public sealed class StopFemagInstanceCommand : FemagAwsCmdlet
     {
-        private const string JobSet = "Job";
-        private const string InstanceIdSet = "InstanceId";
         private const string Activity = "Stopping FEMAG instances";
         private readonly List<KeyValuePair<AwsTarget, string>> _instances = new List<KeyValuePair<AwsTarget, string>>();
         private readonly List<FemagJob> _jobs = new List<FemagJob>();
@@ -36,27 +34,37 @@ namespace FemagAws.Commands
         /// <summary>
         /// <para type="description">The jobs whose instances to terminate, e.g. from Get-FemagJob or Start-FemagInstance.</para>
         /// </summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = JobSet)]
+        [Parameter(Position = 0, ValueFromPipeline = true)]
         [Alias("InputObject")]
         public FemagJob[] Job { get; set; } = new FemagJob[0];
 
         /// <summary>
         /// <para type="description">Ids of instances to terminate, in -Region (default eu-central-1); each must carry the module's femag-aws:bucket tag.</para>
         /// </summary>
-        [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = InstanceIdSet)]
-        [ValidatePattern("^i-[0-9a-f]+$")]
-        public string[] InstanceId { get; set; } = new string[0];
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        public string[]? InstanceId { get; set; } = new string[0];
 
         /// <summary>
         /// <para type="description">Emits the jobs after their instances were terminated; a Running, Queued or TimedOut job becomes Failed.</para>
         /// </summary>
-        [Parameter(ParameterSetName = JobSet)]
+        [Parameter]
         public SwitchParameter PassThru { get; set; }
 
         protected override void ProcessRecord()
         {
-            if (ParameterSetName == InstanceIdSet)
+            // One parameter set: PowerShell binds a deserialized job's InstanceId by property name before it converts
+            // the object to a job, and a separate set would lose the job's region and endpoint. Any object with an
+            // InstanceId also converts to a job, but one without a bucket is none: then -InstanceId counts.
+            var jobs = Job.Where(j => j.BucketName.Length > 0).ToList();
+            if (jobs.Count == 0)
             {
+                if (InstanceId == null || InstanceId.Length == 0)
+                {
+                    WriteError(ErrorRecords.Create("FemagNothingToStop", ErrorCategory.InvalidArgument,
+                        "Pipe jobs into Stop-FemagInstance (e.g. from Get-FemagJob), or name instances with -InstanceId.", null));
+                    return;
+                }
+
                 var target = TargetOf(FemagConfig.Defaults);
                 foreach (var id in InstanceId.Where(id => ShouldProcess($"instance {id} in {target.Region}", "Terminate instance")))
                 {
@@ -66,7 +74,7 @@ namespace FemagAws.Commands
                 return;
             }
 
-            foreach (var job in Job)
+            foreach (var job in jobs)
             {
                 if (job.InstanceId == null)
                 {

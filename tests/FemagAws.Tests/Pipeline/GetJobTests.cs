@@ -81,6 +81,26 @@ public sealed class GetJobTests : CloudTest
     }
 
     [Fact]
+    public async Task Listing_costs_one_DescribeInstances_one_ListBuckets_and_a_few_requests_per_bucket()
+    {
+        await using var proxy = new CountingProxy(Cloud.Endpoint);
+        using var ws = new Workspace(Cloud);
+        using var ps = new PsSession();
+        NewBuckets(ps, ws, Enumerable.Range(0, 5).Select(i => ws.AddJob(i.ToString(), "-- job\n")).ToArray());
+        proxy.Reset();
+
+        var found = ps.Run("Get-FemagJob -Region eu-central-1 -EndpointUrl $args[0]", proxy.Endpoint);
+
+        Assert.True(found.Errors.Count == 0 && found.Terminating == null, found.Describe());
+        var buckets = found.Output.Count;
+        Assert.True(buckets >= 5, $"{buckets} jobs");
+        Assert.Equal(1, proxy.Count("ec2:DescribeInstances"));
+        Assert.Equal(1, proxy.Count("s3:ListBuckets"));
+        Assert.True(proxy.Counts.Values.Sum() <= 2 + 4 * buckets, string.Join(", ", proxy.Counts.Select(c => c.Key + "=" + c.Value)));
+        Assert.NotEmpty(found.Progress);
+    }
+
+    [Fact]
     public async Task An_instance_whose_bucket_is_gone_still_gives_a_job_that_can_be_stopped()
     {
         var orphan = await Cloud.LaunchAsync(new Tag("femag-aws:bucket", Guid.NewGuid().ToString("D") + "-7"), new Tag("femag-aws:index", "7"));

@@ -60,6 +60,30 @@ public sealed class StopInstanceTests : CloudTest
     }
 
     [Fact]
+    public async Task A_job_saved_as_Clixml_is_stopped_in_its_own_region_and_endpoint()
+    {
+        using var ws = new Workspace(Cloud);
+        var folder = ws.AddJob("0", "-- fake-femag: sleep 600\n");
+        string xml, instance;
+        using (var starter = new PsSession())
+        {
+            var started = starter.Run("$jobs = [IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] | Start-FemagInstance; $jobs.InstanceId; [System.Management.Automation.PSSerializer]::Serialize($jobs)",
+                new[] { folder.FullName }, ws.ConfigFile);
+            Assert.True(started.Errors.Count == 0, started.Describe());
+            instance = (string)started.Output[0].BaseObject;
+            xml = (string)started.Output[1].BaseObject;
+        }
+
+        // No -EndpointUrl: only the deserialized job knows where its instance is.
+        using var ps = new PsSession();
+        var result = ps.Run("[System.Management.Automation.PSSerializer]::Deserialize($args[0]) | Stop-FemagInstance -PassThru", xml);
+
+        Assert.True(result.Errors.Count == 0 && result.Terminating == null, result.Describe());
+        Assert.Equal("Failed", Assert.Single(result.Output).State());
+        Assert.Equal(InstanceStateName.Terminated, await Cloud.InstanceStateAsync(instance));
+    }
+
+    [Fact]
     public async Task WhatIf_terminates_nothing_and_a_job_without_an_instance_is_only_noted()
     {
         using var ws = new Workspace(Cloud);
