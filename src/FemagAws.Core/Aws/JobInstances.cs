@@ -13,7 +13,7 @@ namespace FemagAws.Aws
     /// <summary>What one DescribeInstances row says about a job's instance.</summary>
     public sealed class InstanceStatus
     {
-        private static readonly Regex TransitionTime = new Regex(@"\((\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) GMT\)", RegexOptions.CultureInvariant);
+        private static readonly Regex TransitionTime = new Regex(@"\((\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) (GMT|UTC)\)", RegexOptions.CultureInvariant);
 
         public InstanceStatus(string instanceId, string state, string? reason)
         {
@@ -57,7 +57,7 @@ namespace FemagAws.Aws
                 Index = int.TryParse(Tag(JobBuckets.IndexTag), System.Globalization.NumberStyles.Integer, invariant, out var index) ? index : (int?)null,
                 LaunchTime = instance.LaunchTime?.ToUniversalTime(),
 
-                // EC2 writes e.g. "User initiated (2026-11-24 08:00:00 GMT)" when an instance stops or terminates.
+                // EC2 writes e.g. "User initiated (2026-11-24 08:00:00 GMT)" when an instance stops or terminates (moto: UTC).
                 EndTime = ended.Success ? DateTime.SpecifyKind(DateTime.ParseExact(ended.Groups[1].Value, "yyyy-MM-dd HH:mm:ss", invariant), DateTimeKind.Utc) : (DateTime?)null,
                 MaxRuntime = double.TryParse(Tag(JobInstances.MaxRuntimeTag), System.Globalization.NumberStyles.Float, invariant, out var minutes) ? minutes : (double?)null,
             };

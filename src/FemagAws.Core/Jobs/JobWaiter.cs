@@ -224,7 +224,8 @@ namespace FemagAws.Jobs
             job.State = FemagJobState.Failed;
             var ran = (instance.EndTime ?? DateTime.UtcNow) - instance.LaunchTime;
 
-            // The watchdog shuts the instance down max_runtime minutes after boot; EC2's times are only to the second.
+            // The watchdog shuts the instance down max_runtime minutes after it started; EC2 gives both times only to
+            // the second, and an instance that ended much earlier was stopped by something else.
             if (instance.MaxRuntime is double minutes && ran >= TimeSpan.FromMinutes(minutes * 0.9))
             {
                 job.Reason = $"Instance {instance.InstanceId} was stopped by the max_runtime watchdog after {minutes:0.#} minutes, before {job.Config.FinishTaskFilename} was written. Raise max_runtime if the calculation needs longer.";

@@ -21,7 +21,8 @@ public sealed class GetJobTests : CloudTest
         var running = ws.AddJob("2", "-- fake-femag: sleep 600\n");
         var uploaded = ws.AddJob("3", "-- job\n");
         var watched = ws.AddJob("4", "-- job\n");
-        string finishedBucket, diedBucket, runningBucket, watchedBucket;
+        var early = ws.AddJob("5", "-- job\n");
+        string finishedBucket, diedBucket, runningBucket, watchedBucket, earlyBucket;
         PSObject uploadedJob;
         string? runningInstance;
         using (var ps = new PsSession())
@@ -36,14 +37,25 @@ public sealed class GetJobTests : CloudTest
             runningInstance = started.InstanceId();
             uploadedJob = Assert.Single(NewBuckets(ps, ws, uploaded));
             watchedBucket = Assert.Single(NewBuckets(ps, ws, watched)).Bucket();
+            earlyBucket = Assert.Single(NewBuckets(ps, ws, early)).Bucket();
         }
 
-        // Launched as the max_runtime watchdog's instances are tagged; it "ran" past its 0.01 minutes when it ends.
+        // Launched as the max_runtime watchdog's instances are tagged: one ends after its 0.01 minutes, the other ends
+        // well before its 0.1 minutes and is only reported after they have passed, so its end time must come from EC2.
+        var launched = DateTime.UtcNow;
         var watchdogInstance = await Cloud.LaunchAsync(new Tag("femag-aws:bucket", watchedBucket), new Tag("femag-aws:index", "0"), new Tag("femag-aws:max-runtime", "0.01"));
-        await Task.Delay(1500);
+        var earlyInstance = await Cloud.LaunchAsync(new Tag("femag-aws:bucket", earlyBucket), new Tag("femag-aws:index", "0"), new Tag("femag-aws:max-runtime", "0.1"));
         using (var ec2 = Cloud.Ec2())
         {
+            await ec2.TerminateInstancesAsync(new TerminateInstancesRequest { InstanceIds = new() { earlyInstance } });
+            await Task.Delay(1500);
             await ec2.TerminateInstancesAsync(new TerminateInstancesRequest { InstanceIds = new() { watchdogInstance } });
+        }
+
+        var left = launched.AddSeconds(7) - DateTime.UtcNow;
+        if (left > TimeSpan.Zero)
+        {
+            await Task.Delay(left);
         }
 
         var uploadedBucket = uploadedJob.Bucket();
@@ -68,6 +80,9 @@ public sealed class GetJobTests : CloudTest
         Assert.Equal(uploadedJob.Index(), Job(uploadedBucket).Index());
         Assert.Equal("Failed", Job(watchedBucket).State());
         Assert.Contains("max_runtime watchdog", Job(watchedBucket).Reason());
+        Assert.Equal("Failed", Job(earlyBucket).State());
+        Assert.DoesNotContain("watchdog", Job(earlyBucket).Reason());
+        Assert.Contains("without writing exit_code", Job(earlyBucket).Reason());
 
         var onlyUploaded = fresh.Run("Get-FemagJob -Region eu-central-1 -EndpointUrl $args[0] -State Uploaded", Cloud.Endpoint);
         Assert.Contains(onlyUploaded.Output, j => j.Bucket() == uploadedBucket);
