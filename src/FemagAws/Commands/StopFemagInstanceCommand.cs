@@ -45,7 +45,7 @@ namespace FemagAws.Commands
         public string[]? InstanceId { get; set; } = new string[0];
 
         /// <summary>
-        /// <para type="description">Emits the jobs after their instances were terminated; a Running, Queued or TimedOut job becomes Failed.</para>
+        /// <para type="description">Emits the jobs after their instances were terminated. Either way, a Running, Queued or TimedOut job whose instance was terminated becomes Failed.</para>
         /// </summary>
         [Parameter]
         public SwitchParameter PassThru { get; set; }
@@ -89,10 +89,7 @@ namespace FemagAws.Commands
                     continue;
                 }
 
-                if (PassThru)
-                {
-                    _jobs.Add(job);
-                }
+                _jobs.Add(job);
             }
         }
 
@@ -147,7 +144,10 @@ namespace FemagAws.Commands
                     job.FinishTime = DateTime.UtcNow;
                 }
 
-                WriteObject(job);
+                if (PassThru)
+                {
+                    WriteObject(job);
+                }
             }
         }
     }

@@ -15,7 +15,7 @@ public sealed class StopInstanceTests : CloudTest
     }
 
     [Fact]
-    public async Task Piped_jobs_instances_are_terminated_in_one_batch_and_PassThru_emits_them_failed()
+    public async Task Piped_jobs_instances_are_terminated_in_one_batch_and_the_jobs_become_failed()
     {
         await using var proxy = new CountingProxy(Cloud.Endpoint);
         using var ws = new Workspace(Cloud);
@@ -26,7 +26,7 @@ public sealed class StopInstanceTests : CloudTest
         Assert.True(started.Errors.Count == 0, started.Describe());
         proxy.Reset();
 
-        var stopped = ps.Run("$script:jobs | Stop-FemagInstance -PassThru");
+        var stopped = ps.Run("$script:jobs | Stop-FemagInstance; $script:jobs");
 
         Assert.True(stopped.Errors.Count == 0 && stopped.Terminating == null, stopped.Describe());
         Assert.Equal(3, stopped.Output.Count);
