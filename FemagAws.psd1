@@ -18,6 +18,9 @@
         'Start-FemagInstance'
         'Wait-FemagJob'
         'Receive-FemagResult'
+        'Get-FemagJob'
+        'Stop-FemagInstance'
+        'Remove-FemagBucket'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

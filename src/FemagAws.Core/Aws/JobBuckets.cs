@@ -221,9 +221,12 @@ namespace FemagAws.Aws
             }
         }
 
-        /// <summary>Deletes every object (all pages) and then the bucket.</summary>
-        public static async Task RemoveAsync(IAmazonS3 s3, string bucketName, CancellationToken ct)
+        /// <summary>Deletes every object (all pages) and then the bucket; returns how many objects there were.</summary>
+        public static async Task<int> RemoveAsync(IAmazonS3 s3, string bucketName, CancellationToken ct)
         {
+            // S3 refuses to delete a bucket that still holds parts of an unfinished upload.
+            await AbortUploadsAsync(s3, bucketName, ct).ConfigureAwait(false);
+            var deleted = 0;
             while (true)
             {
                 var page = await AwsErrors.Call(() => s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = bucketName }, ct), $"Listing bucket {bucketName}").ConfigureAwait(false);
@@ -238,9 +241,11 @@ namespace FemagAws.Aws
                     BucketName = bucketName,
                     Objects = keys.Select(o => new KeyVersion { Key = o.Key }).ToList(),
                 }, ct), $"Emptying bucket {bucketName}").ConfigureAwait(false);
+                deleted += keys.Count;
             }
 
             await AwsErrors.Call(() => s3.DeleteBucketAsync(bucketName, ct), $"Deleting bucket {bucketName}").ConfigureAwait(false);
+            return deleted;
         }
 
         /// <summary>The region a bucket lives in.</summary>

@@ -13,6 +13,8 @@ namespace FemagAws.Aws
     /// <summary>What one DescribeInstances row says about a job's instance.</summary>
     public sealed class InstanceStatus
     {
+        private static readonly Regex TransitionTime = new Regex(@"\((\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) (GMT|UTC)\)", RegexOptions.CultureInvariant);
+
         public InstanceStatus(string instanceId, string state, string? reason)
         {
             InstanceId = instanceId;
@@ -27,8 +29,39 @@ namespace FemagAws.Aws
 
         public string? Reason { get; }
 
+        /// <summary>The job bucket named by the module's tag, or null for an instance the module did not launch.</summary>
+        public string? BucketName { get; private set; }
+
+        /// <summary>The job index from the module's tag.</summary>
+        public int? Index { get; private set; }
+
+        public DateTime? LaunchTime { get; private set; }
+
+        /// <summary>When the instance stopped or terminated, where EC2's transition reason tells (UTC).</summary>
+        public DateTime? EndTime { get; private set; }
+
+        /// <summary>The max_runtime watchdog's minutes from the module's tag, or null without a watchdog.</summary>
+        public double? MaxRuntime { get; private set; }
+
         /// <summary>True once the instance can no longer write to the bucket.</summary>
         public bool HasEnded => State != "pending" && State != "running";
+
+        public static InstanceStatus From(Instance instance)
+        {
+            string? Tag(string key) => instance.Tags?.FirstOrDefault(t => t.Key == key)?.Value;
+            var invariant = System.Globalization.CultureInfo.InvariantCulture;
+            var ended = TransitionTime.Match(instance.StateTransitionReason ?? string.Empty);
+            return new InstanceStatus(instance.InstanceId, instance.State?.Name?.Value ?? "unknown", instance.StateReason?.Message)
+            {
+                BucketName = Tag(JobInstances.BucketTag),
+                Index = int.TryParse(Tag(JobBuckets.IndexTag), System.Globalization.NumberStyles.Integer, invariant, out var index) ? index : (int?)null,
+                LaunchTime = instance.LaunchTime?.ToUniversalTime(),
+
+                // EC2 writes e.g. "User initiated (2026-11-24 08:00:00 GMT)" when an instance stops or terminates (moto: UTC).
+                EndTime = ended.Success ? DateTime.SpecifyKind(DateTime.ParseExact(ended.Groups[1].Value, "yyyy-MM-dd HH:mm:ss", invariant), DateTimeKind.Utc) : (DateTime?)null,
+                MaxRuntime = double.TryParse(Tag(JobInstances.MaxRuntimeTag), System.Globalization.NumberStyles.Float, invariant, out var minutes) ? minutes : (double?)null,
+            };
+        }
     }
 
     /// <summary>The EC2 side of a job: launch, batched status polls and termination.</summary>
@@ -163,7 +196,7 @@ namespace FemagAws.Aws
                             response = await ec2.DescribeInstancesAsync(request, ct).ConfigureAwait(false);
                             foreach (var instance in (response.Reservations ?? new List<Reservation>()).SelectMany(r => r.Instances ?? new List<Instance>()))
                             {
-                                result[instance.InstanceId] = new InstanceStatus(instance.InstanceId, instance.State?.Name?.Value ?? "unknown", instance.StateReason?.Message);
+                                result[instance.InstanceId] = InstanceStatus.From(instance);
                             }
 
                             request.NextToken = response.NextToken;
@@ -210,6 +243,33 @@ namespace FemagAws.Aws
                 await AwsErrors.Call(() => ec2.TerminateInstancesAsync(new TerminateInstancesRequest { InstanceIds = batch }, ct),
                     "Terminating " + string.Join(", ", batch)).ConfigureAwait(false);
             }
+        }
+
+        /// <summary>Every instance the module launched in the region (tagged with a bucket), across all pages.</summary>
+        public static Task<List<InstanceStatus>> ListTaggedAsync(IAmazonEC2 ec2, CancellationToken ct) =>
+            FilterAsync(ec2, new List<Filter> { new Filter("tag-key", new List<string> { BucketTag }) }, "Listing the module's instances", ct);
+
+        /// <summary>The pending or running instances tagged with a bucket, which may still write to it.</summary>
+        public static Task<List<InstanceStatus>> LiveForBucketAsync(IAmazonEC2 ec2, string bucketName, CancellationToken ct) =>
+            FilterAsync(ec2, new List<Filter>
+            {
+                new Filter("tag:" + BucketTag, new List<string> { bucketName }),
+                new Filter("instance-state-name", new List<string> { "pending", "running" }),
+            }, $"Looking for instances of bucket {bucketName}", ct);
+
+        private static async Task<List<InstanceStatus>> FilterAsync(IAmazonEC2 ec2, List<Filter> filters, string doing, CancellationToken ct)
+        {
+            var result = new List<InstanceStatus>();
+            var request = new DescribeInstancesRequest { Filters = filters, MaxResults = DescribeBatch };
+            DescribeInstancesResponse response;
+            do
+            {
+                response = await AwsErrors.Call(() => ec2.DescribeInstancesAsync(request, ct), doing).ConfigureAwait(false);
+                result.AddRange((response.Reservations ?? new List<Reservation>()).SelectMany(r => r.Instances ?? new List<Instance>()).Select(InstanceStatus.From));
+                request.NextToken = response.NextToken;
+            }
+            while (!string.IsNullOrEmpty(response.NextToken));
+            return result;
         }
 
         private static IEnumerable<List<string>> Batches(List<string> ids, int size)

@@ -1,4 +1,3 @@
-using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
@@ -13,13 +12,7 @@ namespace FemagAws.Jobs
         /// <summary>A job for an existing bucket, in the bucket's own region.</summary>
         public static async Task<FemagJob> FindAsync(AwsClientCache cache, AwsTarget target, string bucketName, string? folder, int? index, FemagConfig config, CancellationToken ct)
         {
-            var clients = cache.Get(target);
-            var region = await JobBuckets.GetRegionAsync(clients.S3, bucketName, ct).ConfigureAwait(false);
-            if (region != target.Region)
-            {
-                clients = cache.Get(new AwsTarget(region, target.EndpointUrl, target.ProfileName));
-            }
-
+            var clients = await ClientsForBucketAsync(cache, target, bucketName, ct).ConfigureAwait(false);
             var jobIndex = index ?? BucketNames.IndexOf(bucketName) ?? await JobBuckets.TryGetIndexTagAsync(clients.S3, bucketName, ct).ConfigureAwait(false);
             if (jobIndex == null)
             {
@@ -27,43 +20,62 @@ namespace FemagAws.Jobs
                     $"Bucket {bucketName} has no job index: its name does not end in '-<index>' and it has no {JobBuckets.IndexTag} tag. Pass -Index.");
             }
 
-            var archiveKey = FemagJob.ArchiveKeyFor(jobIndex.Value);
-            folder = folder ?? await JobBuckets.TryGetRecordedFolderAsync(clients.S3, bucketName, archiveKey, ct).ConfigureAwait(false);
-            return new FemagJob
-            {
-                Index = jobIndex.Value,
-                BucketName = bucketName,
-                Folder = folder == null ? null : System.IO.Path.GetFullPath(PathUtil.ExpandHome(folder)),
-                Region = region,
-                EndpointUrl = target.EndpointUrl,
-                ProfileName = target.ProfileName,
-                Config = config.ForRegion(region),
-                State = FemagJobState.Uploaded,
-            };
+            return await NewJobAsync(clients, bucketName, folder, jobIndex.Value, config, ct).ConfigureAwait(false);
         }
 
-        /// <summary>The module's buckets (name pattern and index tag) in the target's region.</summary>
+        /// <summary>
+        /// The module's buckets (name pattern and index tag) in the target's region, oldest first, as Uploaded jobs.
+        /// Costs one ListBuckets and three requests per module-named bucket.
+        /// </summary>
         public static async Task<List<FemagJob>> ListAsync(AwsClientCache cache, AwsTarget target, FemagConfig config, CancellationToken ct)
         {
             var clients = cache.Get(target);
+            var buckets = (await JobBuckets.ListBucketsAsync(clients.S3, ct).ConfigureAwait(false))
+                .Where(b => BucketNames.IndexOf(b.BucketName) != null)
+                .OrderBy(b => b.CreationDate)
+                .ToList();
             var jobs = new List<FemagJob>();
-            foreach (var bucket in (await JobBuckets.ListBucketsAsync(clients.S3, ct).ConfigureAwait(false)).OrderBy(b => b.CreationDate))
+            foreach (var bucket in buckets)
             {
-                if (BucketNames.IndexOf(bucket.BucketName) == null)
+                var name = bucket.BucketName;
+                if (await JobBuckets.GetRegionAsync(clients.S3, name, ct).ConfigureAwait(false) != target.Region ||
+                    await JobBuckets.TryGetIndexTagAsync(clients.S3, name, ct).ConfigureAwait(false) == null)
                 {
                     continue;
                 }
 
-                if (await JobBuckets.GetRegionAsync(clients.S3, bucket.BucketName, ct).ConfigureAwait(false) != target.Region ||
-                    await JobBuckets.TryGetIndexTagAsync(clients.S3, bucket.BucketName, ct).ConfigureAwait(false) == null)
-                {
-                    continue;
-                }
-
-                jobs.Add(await FindAsync(cache, target, bucket.BucketName, null, null, config, ct).ConfigureAwait(false));
+                var job = await NewJobAsync(clients, name, null, BucketNames.IndexOf(name)!.Value, config, ct).ConfigureAwait(false);
+                job.CreationTime = bucket.CreationDate?.ToUniversalTime();
+                jobs.Add(job);
             }
 
             return jobs;
+        }
+
+        /// <summary>The clients for the region the bucket lives in, which may differ from the target's.</summary>
+        public static async Task<AwsClients> ClientsForBucketAsync(AwsClientCache cache, AwsTarget target, string bucketName, CancellationToken ct)
+        {
+            var clients = cache.Get(target);
+            var region = await JobBuckets.GetRegionAsync(clients.S3, bucketName, ct).ConfigureAwait(false);
+            return region == target.Region ? clients : cache.Get(new AwsTarget(region, target.EndpointUrl, target.ProfileName));
+        }
+
+        /// <summary>An Uploaded job for a bucket; without a folder, the one recorded on the archive.</summary>
+        private static async Task<FemagJob> NewJobAsync(AwsClients clients, string bucketName, string? folder, int index, FemagConfig config, CancellationToken ct)
+        {
+            var target = clients.Target;
+            folder = folder ?? await JobBuckets.TryGetRecordedFolderAsync(clients.S3, bucketName, FemagJob.ArchiveKeyFor(index), ct).ConfigureAwait(false);
+            return new FemagJob
+            {
+                Index = index,
+                BucketName = bucketName,
+                Folder = folder == null ? null : System.IO.Path.GetFullPath(PathUtil.ExpandHome(folder)),
+                Region = target.Region,
+                EndpointUrl = target.EndpointUrl,
+                ProfileName = target.ProfileName,
+                Config = config.ForRegion(target.Region),
+                State = FemagJobState.Uploaded,
+            };
         }
     }
 }

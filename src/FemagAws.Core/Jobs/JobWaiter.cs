@@ -247,8 +247,7 @@ namespace FemagAws.Jobs
                         return false;
                     }
 
-                    job.State = FemagJobState.Failed;
-                    job.Reason = EndedWithoutFinishFile(job, instance);
+                    RecordEndedWithoutFinish(job, instance);
                     return true;
                 }
 
@@ -288,20 +287,24 @@ namespace FemagAws.Jobs
             return true;
         }
 
-        /// <summary>Why an instance ended without a finish file; the max_runtime watchdog when it had run that long.</summary>
-        public static string EndedWithoutFinishFile(FemagJob job, InstanceStatus instance)
+        /// <summary>Fails a job whose instance ended before the finish file arrived, saying whether the max_runtime watchdog stopped it.</summary>
+        internal static void RecordEndedWithoutFinish(FemagJob job, InstanceStatus instance)
         {
-            var ended = $"{instance.State}{(instance.Reason != null ? ": " + instance.Reason : string.Empty)}";
-            if (job.Config.MaxRuntime is double minutes && job.LaunchTime is DateTime launched && DateTime.UtcNow - launched >= TimeSpan.FromMinutes(minutes))
+            job.State = FemagJobState.Failed;
+            var ran = (instance.EndTime ?? DateTime.UtcNow) - instance.LaunchTime;
+
+            // The watchdog shuts the instance down max_runtime minutes after it started; EC2 gives both times only to
+            // the second, and an instance that ended much earlier was stopped by something else.
+            if (instance.MaxRuntime is double minutes && ran >= TimeSpan.FromMinutes(minutes * 0.9))
             {
-                return $"Instance {job.InstanceId} was shut down by the max_runtime watchdog after {minutes.ToString(CultureInfo.InvariantCulture)} min ({ended}) before it wrote {job.Config.FinishTaskFilename}. " +
-                       "Raise max_runtime in the config if FEMAG needs longer.";
+                job.Reason = $"Instance {instance.InstanceId} was stopped by the max_runtime watchdog after {minutes:0.#} minutes, before {job.Config.FinishTaskFilename} was written. Raise max_runtime if the calculation needs longer.";
+                return;
             }
 
-            return $"Instance {job.InstanceId} ended ({ended}) without writing {job.Config.FinishTaskFilename}.";
+            job.Reason = $"Instance {instance.InstanceId} ended ({instance.State}{(instance.Reason != null ? ": " + instance.Reason : string.Empty)}) without writing {job.Config.FinishTaskFilename}.";
         }
 
-        private static void RecordExitCode(FemagJob job, string text)
+        internal static void RecordExitCode(FemagJob job, string text)
         {
             var trimmed = text.Trim();
             if (int.TryParse(trimmed, NumberStyles.Integer, CultureInfo.InvariantCulture, out var code))

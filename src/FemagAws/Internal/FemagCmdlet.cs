@@ -115,6 +115,18 @@ namespace FemagAws.Commands
             }
         }
 
+        /// <summary>
+        /// ShouldProcess that -Force answers without asking, as AWS Tools does, so a script can confirm a high-impact
+        /// action; -WhatIf still wins over -Force.
+        /// </summary>
+        protected bool ShouldProcess(string target, string action, bool force)
+        {
+            var whatIf = MyInvocation.BoundParameters.TryGetValue("WhatIf", out var bound)
+                ? LanguagePrimitives.IsTrue(bound)
+                : LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
+            return (force && !whatIf) || ShouldProcess(target, action);
+        }
+
         /// <summary>Writes a failure as a non-terminating error record; a stop request ends the pipeline instead.</summary>
         protected void WriteFailure(Exception ex, object? target)
         {

@@ -94,6 +94,19 @@ public sealed class LocalCloud : IDisposable
         return (response.Buckets ?? new()).Select(b => b.BucketName).ToList();
     }
 
+    /// <summary>Launches an instance directly with the SDK, as someone else in the account would; returns its id.</summary>
+    public async Task<string> LaunchAsync(params Amazon.EC2.Model.Tag[] tags)
+    {
+        using var ec2 = Ec2();
+        var request = new RunInstancesRequest { ImageId = "ami-6d4ceb03", InstanceType = InstanceType.T2Small, MinCount = 1, MaxCount = 1 };
+        if (tags.Length > 0)
+        {
+            request.TagSpecifications = new() { new TagSpecification { ResourceType = ResourceType.Instance, Tags = tags.ToList() } };
+        }
+
+        return (await ec2.RunInstancesAsync(request)).Reservation.Instances[0].InstanceId;
+    }
+
     /// <summary>Terminates whatever a test left running, so the runner stops its scripts.</summary>
     public async Task TerminateAllAsync(string region = "eu-central-1")
     {

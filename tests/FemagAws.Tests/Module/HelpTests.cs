@@ -17,7 +17,8 @@ public sealed class HelpTests : IDisposable
 
     private static readonly string[] Names =
     {
-        "Get-FemagBucket", "Import-FemagConfig", "New-FemagBucket", "Receive-FemagResult", "Start-FemagInstance", "Wait-FemagJob",
+        "Get-FemagBucket", "Get-FemagJob", "Import-FemagConfig", "New-FemagBucket", "Receive-FemagResult", "Remove-FemagBucket", "Start-FemagInstance",
+        "Stop-FemagInstance", "Wait-FemagJob",
     };
 
     public static TheoryData<string> Cmdlets() => new(Names);

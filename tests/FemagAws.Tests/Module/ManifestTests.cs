@@ -21,7 +21,11 @@ public sealed class ManifestTests
             "ForEach-Object { $_.GetCustomAttributes([System.Management.Automation.CmdletAttribute], $false) } | ForEach-Object { $_.VerbName + '-' + $_.NounName }");
         Assert.Equal(reflected.Output.Select(o => (string)o.BaseObject).Order(), exported);
         Assert.Equal(
-            new[] { "Get-FemagBucket", "Import-FemagConfig", "New-FemagBucket", "Receive-FemagResult", "Start-FemagInstance", "Wait-FemagJob" },
+            new[]
+            {
+                "Get-FemagBucket", "Get-FemagJob", "Import-FemagConfig", "New-FemagBucket", "Receive-FemagResult", "Remove-FemagBucket",
+                "Start-FemagInstance", "Stop-FemagInstance", "Wait-FemagJob",
+            },
             exported);
     }
 

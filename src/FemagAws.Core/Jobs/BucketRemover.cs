@@ -1,0 +1,40 @@
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using FemagAws.Aws;
+
+namespace FemagAws.Jobs
+{
+    /// <summary>Remove-FemagBucket's checks: only the module's buckets, and only once no instance writes to them.</summary>
+    public static class BucketRemover
+    {
+        /// <summary>Refuses a bucket the module did not create or that a live instance still uses; returns the clients for its region.</summary>
+        public static async Task<AwsClients> CheckAsync(AwsClientCache cache, AwsTarget target, string bucketName, CancellationToken ct)
+        {
+            if (BucketNames.IndexOf(bucketName) == null)
+            {
+                throw NotTheModules(bucketName, "its name is not '<uuid>-<index>'");
+            }
+
+            var clients = await BucketFinder.ClientsForBucketAsync(cache, target, bucketName, ct).ConfigureAwait(false);
+            if (await JobBuckets.TryGetIndexTagAsync(clients.S3, bucketName, ct).ConfigureAwait(false) == null)
+            {
+                throw NotTheModules(bucketName, $"it has no {JobBuckets.IndexTag} tag");
+            }
+
+            var live = await JobInstances.LiveForBucketAsync(clients.Ec2, bucketName, ct).ConfigureAwait(false);
+            if (live.Count > 0)
+            {
+                throw new FemagException("FemagBucketInUse", FemagErrorKind.InvalidOperation,
+                    $"Bucket {bucketName} is still used by instance {string.Join(", ", live.Select(i => i.InstanceId + " (" + i.State + ")"))} and was kept. " +
+                    "Stop the instance with Stop-FemagInstance, or wait for the job with Wait-FemagJob, then remove the bucket.");
+            }
+
+            return clients;
+        }
+
+        private static FemagException NotTheModules(string bucketName, string why) =>
+            new FemagException("FemagBucketNotModule", FemagErrorKind.PermissionDenied,
+                $"Bucket {bucketName} was not created by FemagAws ({why}), so Remove-FemagBucket keeps it. Delete it in the S3 console or with 'aws s3 rb s3://{bucketName} --force' if you do mean to.");
+    }
+}

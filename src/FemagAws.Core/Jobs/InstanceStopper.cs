@@ -1,0 +1,64 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using FemagAws.Aws;
+
+namespace FemagAws.Jobs
+{
+    /// <summary>What Stop-FemagInstance did with one instance.</summary>
+    public sealed class InstanceStop
+    {
+        internal InstanceStop(string instanceId, string state)
+        {
+            InstanceId = instanceId;
+            State = state;
+        }
+
+        public string InstanceId { get; }
+
+        /// <summary>The instance's state before the stop.</summary>
+        public string State { get; }
+
+        /// <summary>True when the instance was running (or stopped) and has been terminated now.</summary>
+        public bool Terminated { get; internal set; }
+
+        /// <summary>Why the instance was left alone: not the module's, or unknown to EC2.</summary>
+        public FemagException? Refusal { get; internal set; }
+    }
+
+    /// <summary>Stop-FemagInstance's work: terminates the module's instances, and only those.</summary>
+    public static class InstanceStopper
+    {
+        /// <summary>One DescribeInstances (to check the module's tag) and one TerminateInstances per 1,000 ids.</summary>
+        public static async Task<Dictionary<string, InstanceStop>> StopAsync(AwsClients clients, IReadOnlyCollection<string> instanceIds, CancellationToken ct)
+        {
+            var statuses = await JobInstances.DescribeAsync(clients.Ec2, instanceIds, ct).ConfigureAwait(false);
+            var stops = statuses.Values.ToDictionary(s => s.InstanceId, s => new InstanceStop(s.InstanceId, s.State));
+            foreach (var status in statuses.Values)
+            {
+                if (status.State == "missing")
+                {
+                    stops[status.InstanceId].Refusal = new FemagException("FemagInstanceNotFound", FemagErrorKind.ObjectNotFound,
+                        $"Instance {status.InstanceId} was not found in {clients.Target.Region}. Check the id and -Region.");
+                }
+                else if (status.BucketName == null)
+                {
+                    stops[status.InstanceId].Refusal = new FemagException("FemagInstanceNotModule", FemagErrorKind.PermissionDenied,
+                        $"Instance {status.InstanceId} has no {JobInstances.BucketTag} tag, so FemagAws did not launch it, and Stop-FemagInstance leaves it running. " +
+                        $"If you do mean to end it, terminate it in the EC2 console or with 'aws ec2 terminate-instances --instance-ids {status.InstanceId}'.");
+                }
+            }
+
+            // A terminated instance needs nothing; a stopped one still holds its volume, so it is terminated too.
+            var toTerminate = stops.Values.Where(s => s.Refusal == null && s.State != "terminated" && s.State != "shutting-down").ToList();
+            await JobInstances.TerminateAsync(clients.Ec2, toTerminate.Select(s => s.InstanceId).ToList(), ct).ConfigureAwait(false);
+            foreach (var stop in toTerminate)
+            {
+                stop.Terminated = true;
+            }
+
+            return stops;
+        }
+    }
+}

@@ -1,0 +1,78 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using FemagAws.Aws;
+
+namespace FemagAws.Jobs
+{
+    /// <summary>
+    /// Get-FemagJob's work: the jobs of one region rebuilt from what is in the account alone, the module's tagged
+    /// instances and its buckets, so a new session can stop, wait for or receive jobs another session started.
+    /// </summary>
+    public static class JobFinder
+    {
+        /// <summary>
+        /// One DescribeInstances per 1,000 of the module's instances, the bucket listing, and one more S3 request per
+        /// bucket without a running instance (its finish file).
+        /// </summary>
+        public static async Task<List<FemagJob>> FindAsync(AwsClientCache cache, AwsTarget target, FemagConfig config, CancellationToken ct)
+        {
+            var clients = cache.Get(target);
+            var instances = (await JobInstances.ListTaggedAsync(clients.Ec2, ct).ConfigureAwait(false))
+                .GroupBy(i => i.BucketName!)
+                .ToDictionary(g => g.Key, Current, StringComparer.Ordinal);
+            var jobs = await BucketFinder.ListAsync(cache, target, config, ct).ConfigureAwait(false);
+            foreach (var job in jobs)
+            {
+                if (instances.TryGetValue(job.BucketName, out var instance))
+                {
+                    instances.Remove(job.BucketName);
+                    job.InstanceId = instance.InstanceId;
+                    job.LaunchTime = instance.LaunchTime;
+                }
+
+                if (instance != null && !instance.HasEnded)
+                {
+                    job.State = FemagJobState.Running;
+                    continue;
+                }
+
+                var finish = await JobBuckets.TryReadTextAsync(clients.S3, job.BucketName, job.Config.FinishTaskFilename, ct).ConfigureAwait(false);
+                if (finish != null)
+                {
+                    JobWaiter.RecordExitCode(job, finish);
+                }
+                else if (instance != null)
+                {
+                    JobWaiter.RecordEndedWithoutFinish(job, instance);
+                }
+            }
+
+            // An instance whose bucket is gone may still run and bill: it gets a job, so Stop-FemagInstance can end it.
+            foreach (var instance in instances.Values.Where(i => i.State != "terminated" && i.State != "shutting-down").OrderBy(i => i.LaunchTime))
+            {
+                jobs.Add(new FemagJob
+                {
+                    Index = instance.Index ?? BucketNames.IndexOf(instance.BucketName!) ?? 0,
+                    BucketName = instance.BucketName!,
+                    Region = target.Region,
+                    EndpointUrl = target.EndpointUrl,
+                    ProfileName = target.ProfileName,
+                    Config = config.ForRegion(target.Region),
+                    InstanceId = instance.InstanceId,
+                    LaunchTime = instance.LaunchTime,
+                    State = instance.HasEnded ? FemagJobState.Failed : FemagJobState.Running,
+                    Reason = $"Bucket {instance.BucketName} of instance {instance.InstanceId} ({instance.State}) no longer exists; stop the instance with Stop-FemagInstance.",
+                });
+            }
+
+            return jobs;
+        }
+
+        /// <summary>A bucket's current instance: a live one, else the one launched last (a bucket can be run again).</summary>
+        private static InstanceStatus Current(IEnumerable<InstanceStatus> instances) =>
+            instances.OrderBy(i => i.HasEnded).ThenByDescending(i => i.LaunchTime).First();
+    }
+}
