@@ -74,6 +74,16 @@ namespace FemagAws.Jobs
             return all;
         }
 
+        /// <summary>Puts finished items back that were taken but not handled, e.g. when the cmdlet was stopped.</summary>
+        public void Requeue(IEnumerable<WorkItem<TInput, TResult>> items)
+        {
+            foreach (var item in items)
+            {
+                _running.Add(item);
+                Finished--;
+            }
+        }
+
         /// <summary>Finished items; waits up to <paramref name="wait"/> for the first one when none is finished yet.</summary>
         public List<WorkItem<TInput, TResult>> TakeFinished(TimeSpan wait, CancellationToken ct)
         {

@@ -151,8 +151,8 @@ namespace FemagAws.Commands
 
         private void Emit(WorkItem<FemagJob, FemagJob> item)
         {
-            _emitted.Add(item.Result);
             WriteObject(item.Result);
+            _emitted.Add(item.Result);
         }
     }
 }

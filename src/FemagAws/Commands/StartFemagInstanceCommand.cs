@@ -148,7 +148,6 @@ namespace FemagAws.Commands
         private void Emit(WorkItem<FemagJob, FemagJob> item)
         {
             var job = item.Result;
-            _emitted.Add(job);
             if (job.InstanceId == null)
             {
                 WriteVerbose($"Job {job.Index}: {job.Reason}");
@@ -159,6 +158,7 @@ namespace FemagAws.Commands
             }
 
             WriteObject(job);
+            _emitted.Add(job);
         }
 
         private void WarnIfTooSmall(FemagConfig config)

@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Management.Automation;
 using System.Threading;
 using System.Threading.Tasks;
@@ -158,16 +159,31 @@ namespace FemagAws.Commands
             do
             {
                 var wait = all || queue.IsFull ? TimeSpan.FromMilliseconds(250) : TimeSpan.Zero;
-                foreach (var item in queue.TakeFinished(wait, Cancellation))
+                var finished = queue.TakeFinished(wait, Cancellation);
+                for (var i = 0; i < finished.Count; i++)
                 {
-                    ThrowIfStopping();
-                    if (item.Error != null)
+                    // Work taken but not handed on goes back to the queue, so the stop's clean-up (OnStopped) sees it.
+                    if (Cancellation.IsCancellationRequested)
                     {
-                        WriteFailure(item.Error, item.Input);
+                        queue.Requeue(finished.Skip(i));
+                        throw Stopped();
                     }
-                    else
+
+                    try
                     {
-                        emit(item);
+                        if (finished[i].Error != null)
+                        {
+                            WriteFailure(finished[i].Error!, finished[i].Input);
+                        }
+                        else
+                        {
+                            emit(finished[i]);
+                        }
+                    }
+                    catch (PipelineStoppedException)
+                    {
+                        queue.Requeue(finished.Skip(i + 1));
+                        throw;
                     }
                 }
 
