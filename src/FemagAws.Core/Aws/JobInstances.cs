@@ -155,18 +155,28 @@ namespace FemagAws.Aws
             {
                 using (var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
                 {
-                    var response = await ec2.DescribeInstancesAsync(new DescribeInstancesRequest
+                    // EC2 lists a new instance a moment after launching it: look twice before concluding there is none.
+                    for (var look = 0; look < 2; look++)
                     {
-                        Filters = new List<Filter>
+                        var response = await ec2.DescribeInstancesAsync(new DescribeInstancesRequest
                         {
-                            new Filter("tag:" + LaunchTag, new List<string> { clientToken }),
-                            new Filter("instance-state-name", new List<string> { "pending", "running" }),
-                        },
-                    }, cleanup.Token).ConfigureAwait(false);
-                    var ids = (response.Reservations ?? new List<Reservation>()).SelectMany(r => r.Instances ?? new List<Instance>()).Select(i => i.InstanceId).ToList();
-                    if (ids.Count > 0)
-                    {
-                        await TerminateAsync(ec2, ids, cleanup.Token).ConfigureAwait(false);
+                            Filters = new List<Filter>
+                            {
+                                new Filter("tag:" + LaunchTag, new List<string> { clientToken }),
+                                new Filter("instance-state-name", new List<string> { "pending", "running" }),
+                            },
+                        }, cleanup.Token).ConfigureAwait(false);
+                        var ids = (response.Reservations ?? new List<Reservation>()).SelectMany(r => r.Instances ?? new List<Instance>()).Select(i => i.InstanceId).ToList();
+                        if (ids.Count > 0)
+                        {
+                            await TerminateAsync(ec2, ids, cleanup.Token).ConfigureAwait(false);
+                            return;
+                        }
+
+                        if (look == 0)
+                        {
+                            await Task.Delay(TimeSpan.FromSeconds(2), cleanup.Token).ConfigureAwait(false);
+                        }
                     }
                 }
             }

@@ -31,7 +31,8 @@ namespace FemagAws.Jobs
     public static class InstanceStopper
     {
         /// <summary>One DescribeInstances (to check the module's tag) and one TerminateInstances per 1,000 ids.</summary>
-        public static async Task<Dictionary<string, InstanceStop>> StopAsync(AwsClients clients, IReadOnlyCollection<string> instanceIds, CancellationToken ct)
+        /// <param name="jobBuckets">For instances named by a job: the job's bucket, which the instance's tag must name.</param>
+        public static async Task<Dictionary<string, InstanceStop>> StopAsync(AwsClients clients, IReadOnlyCollection<string> instanceIds, IReadOnlyDictionary<string, string> jobBuckets, CancellationToken ct)
         {
             var statuses = await JobInstances.DescribeAsync(clients.Ec2, instanceIds, ct).ConfigureAwait(false);
             var stops = statuses.Values.ToDictionary(s => s.InstanceId, s => new InstanceStop(s.InstanceId, s.State));
@@ -47,6 +48,12 @@ namespace FemagAws.Jobs
                     stops[status.InstanceId].Refusal = new FemagException("FemagInstanceNotModule", FemagErrorKind.PermissionDenied,
                         $"Instance {status.InstanceId} has no {JobInstances.BucketTag} tag, so FemagAws did not launch it, and Stop-FemagInstance leaves it running. " +
                         $"If you do mean to end it, terminate it in the EC2 console or with 'aws ec2 terminate-instances --instance-ids {status.InstanceId}'.");
+                }
+                else if (jobBuckets.TryGetValue(status.InstanceId, out var bucket) && bucket != status.BucketName)
+                {
+                    stops[status.InstanceId].Refusal = new FemagException("FemagInstanceOfOtherJob", FemagErrorKind.PermissionDenied,
+                        $"Instance {status.InstanceId} runs the job of bucket {status.BucketName}, not of bucket {bucket}: the job's InstanceId is out of date, and the instance is left running. " +
+                        "Get-FemagJob shows which job each instance belongs to.");
                 }
             }
 

@@ -63,9 +63,9 @@ namespace FemagAws.Jobs
             return job;
         }
 
-        /// <summary>True when S3 answered with an error code: it refused the request, so nothing was made.</summary>
+        /// <summary>True when S3 refused the request (a 4xx answer), so nothing was made; after a 5xx it may exist.</summary>
         private static bool IsRefusal(Exception error) =>
-            error is FemagException f && f.InnerException is Amazon.Runtime.AmazonServiceException service && !string.IsNullOrEmpty(service.ErrorCode);
+            error is FemagException f && f.InnerException is Amazon.Runtime.AmazonServiceException service && !string.IsNullOrEmpty(service.ErrorCode) && (int)service.StatusCode < 500;
 
         /// <summary>
         /// Removes a bucket whose upload failed or was cancelled (Ctrl+C), within a bounded time; when that fails too,

@@ -133,7 +133,7 @@ namespace FemagAws.Jobs
                 job.FinishTime = DateTime.UtcNow;
             }
 
-            _capacityFreed = finished.Count > 0;
+            _capacityFreed = finished.Any(j => j.InstanceId != null);
             return finished;
         }
 
@@ -176,6 +176,11 @@ namespace FemagAws.Jobs
                 }
                 else if (job.State == FemagJobState.Queued)
                 {
+                    if (track.LaunchAttempts == 0)
+                    {
+                        Warnings.Add($"Job {job.Index}: {job.Reason} It is tried again as jobs finish and every few minutes; -Timeout ends the wait.");
+                    }
+
                     track.LaunchAttempts++;
                     track.NextLaunch = now + TimeSpan.FromSeconds(Math.Min(300, 10 * Math.Pow(2, track.LaunchAttempts - 1)));
                     Notes.Add($"Job {job.Index}: {job.Reason}");

@@ -104,6 +104,8 @@ namespace FemagAws.Commands
             CompleteProgress(Activity);
         }
 
+        protected override bool HasWorkInFlight => _queue?.Count > 0;
+
         /// <summary>
         /// Ctrl+C: uploads in flight remove their own buckets; one that finished but was never passed on is removed
         /// here, since nothing downstream knows it. Buckets already passed on are kept and listed.
@@ -151,8 +153,9 @@ namespace FemagAws.Commands
 
         private void Emit(WorkItem<FemagJob, FemagJob> item)
         {
-            WriteObject(item.Result);
+            // Listed before it is written: downstream may hold it even when WriteObject ends in a stop.
             _emitted.Add(item.Result);
+            WriteObject(item.Result);
         }
     }
 }

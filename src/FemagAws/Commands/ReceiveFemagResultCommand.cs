@@ -104,6 +104,8 @@ namespace FemagAws.Commands
             CompleteProgress(Activity);
         }
 
+        protected override bool HasWorkInFlight => _queue?.Count > 0;
+
         /// <summary>Ctrl+C: downloads in flight delete their partial files; the jobs they belong to are listed.</summary>
         protected override void OnStopped()
         {

@@ -91,6 +91,8 @@ namespace FemagAws.Commands
             CompleteProgress(Activity);
         }
 
+        protected override bool HasWorkInFlight => _queue?.Count > 0;
+
         /// <summary>
         /// Ctrl+C: an instance launched but never passed on is terminated, since nothing downstream would wait for it or
         /// stop it. Instances already passed on keep running and are listed with the commands to go on or stop.
@@ -148,6 +150,9 @@ namespace FemagAws.Commands
         private void Emit(WorkItem<FemagJob, FemagJob> item)
         {
             var job = item.Result;
+
+            // Listed before it is written: downstream may hold it even when WriteObject ends in a stop.
+            _emitted.Add(job);
             if (job.InstanceId == null)
             {
                 WriteVerbose($"Job {job.Index}: {job.Reason}");
@@ -158,7 +163,6 @@ namespace FemagAws.Commands
             }
 
             WriteObject(job);
-            _emitted.Add(job);
         }
 
         private void WarnIfTooSmall(FemagConfig config)

@@ -9,7 +9,7 @@ namespace FemagAws.Commands
 {
     /// <summary>
     /// <para type="synopsis">Terminates the EC2 instances of FEMAG jobs.</para>
-    /// <para type="description">Stop-FemagInstance terminates the instances of the jobs piped in, or the instances named with -InstanceId, for example to clean up after a crashed session together with Get-FemagJob. It only ever terminates instances FemagAws launched: each instance is first described, and one without the femag-aws:bucket tag is refused with an error and keeps running. Instances are described and terminated in batches of up to 1,000 per request. A job without an instance is skipped with a verbose message; an instance that has already terminated needs nothing. With -PassThru the jobs are emitted, a Running, Queued or TimedOut job whose instance was terminated as Failed. The buckets are kept; remove them with Remove-FemagBucket.</para>
+    /// <para type="description">Stop-FemagInstance terminates the instances of the jobs piped in, or the instances named with -InstanceId, for example to clean up after a crashed session together with Get-FemagJob. It only ever terminates instances FemagAws launched: each instance is first described, and one without the femag-aws:bucket tag is refused with an error and keeps running. Instances are described and terminated in batches of up to 1,000 per request. A job without an instance is skipped with a verbose message; an instance that has already terminated needs nothing. With -PassThru the jobs are emitted, a Running or TimedOut job whose instance was terminated as Failed. The buckets are kept; remove them with Remove-FemagBucket.</para>
     /// </summary>
     /// <example>
     ///   <code>Get-FemagJob -Region eu-central-1 | Where-Object State -eq Running | Stop-FemagInstance</code>
@@ -30,6 +30,7 @@ namespace FemagAws.Commands
         private const string Activity = "Stopping FEMAG instances";
         private readonly List<KeyValuePair<AwsTarget, string>> _instances = new List<KeyValuePair<AwsTarget, string>>();
         private readonly List<FemagJob> _jobs = new List<FemagJob>();
+        private readonly Dictionary<string, string> _jobBuckets = new Dictionary<string, string>(StringComparer.Ordinal);
 
         /// <summary>
         /// <para type="description">The jobs whose instances to terminate, e.g. from Get-FemagJob or Start-FemagInstance.</para>
@@ -45,7 +46,7 @@ namespace FemagAws.Commands
         public string[]? InstanceId { get; set; } = new string[0];
 
         /// <summary>
-        /// <para type="description">Emits the jobs after their instances were terminated. Either way, a Running, Queued or TimedOut job whose instance was terminated becomes Failed.</para>
+        /// <para type="description">Emits the jobs after their instances were terminated. Either way, a Running or TimedOut job whose instance was terminated becomes Failed.</para>
         /// </summary>
         [Parameter]
         public SwitchParameter PassThru { get; set; }
@@ -83,6 +84,7 @@ namespace FemagAws.Commands
                 else if (ShouldProcess($"instance {job.InstanceId} of job {job.Index} (bucket {job.BucketName})", "Terminate instance"))
                 {
                     _instances.Add(new KeyValuePair<AwsTarget, string>(TargetOf(job), job.InstanceId));
+                    _jobBuckets[job.InstanceId] = job.BucketName;
                 }
                 else
                 {
@@ -104,7 +106,7 @@ namespace FemagAws.Commands
                 var clients = OrTerminate(() => ClientsFor(groups[i].Key), groups[i].Key);
                 try
                 {
-                    foreach (var stop in Await(InstanceStopper.StopAsync(clients, groups[i].ToList(), Cancellation)).Values)
+                    foreach (var stop in Await(InstanceStopper.StopAsync(clients, groups[i].ToList(), _jobBuckets, Cancellation)).Values)
                     {
                         outcomes[stop.InstanceId] = stop;
                     }
@@ -137,7 +139,7 @@ namespace FemagAws.Commands
                 }
 
                 if (stop != null && stop.Terminated &&
-                    (job.State == FemagJobState.Running || job.State == FemagJobState.Queued || job.State == FemagJobState.TimedOut))
+                    (job.State == FemagJobState.Running || job.State == FemagJobState.TimedOut))
                 {
                     job.State = FemagJobState.Failed;
                     job.Reason = $"Stopped by Stop-FemagInstance before it finished; instance {job.InstanceId} was terminated.";

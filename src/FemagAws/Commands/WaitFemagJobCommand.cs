@@ -27,6 +27,9 @@ namespace FemagAws.Commands
         private const string Activity = "Waiting for FEMAG jobs";
         private readonly List<FemagJob> _jobs = new List<FemagJob>();
 
+        // Jobs handed on; a stop mid-poll may leave a finished job unwritten with its instance not yet terminated.
+        private readonly HashSet<FemagJob> _written = new HashSet<FemagJob>();
+
         /// <summary>
         /// <para type="description">The jobs to wait for, from Start-FemagInstance (also read back with Import-Clixml).</para>
         /// </summary>
@@ -99,7 +102,7 @@ namespace FemagAws.Commands
                 WarnAfterStop($"Stopped waiting. {queued} queued job(s) were not launched; their buckets are kept. Pipe the jobs into Wait-FemagJob again to launch them.");
             }
 
-            var live = _jobs.Where(j => !j.IsFinished && j.InstanceId != null).ToList();
+            var live = _jobs.Where(j => !_written.Contains(j) && j.InstanceId != null).ToList();
             if (live.Count == 0)
             {
                 return;
@@ -125,7 +128,7 @@ namespace FemagAws.Commands
                         JobInstances.TerminateAsync(Clients.Get(group.Key).Ec2, group.Select(j => j.InstanceId!).ToList(), cleanup.Token).GetAwaiter().GetResult();
                     }
 
-                    foreach (var job in group)
+                    foreach (var job in group.Where(j => !j.IsFinished))
                     {
                         job.State = FemagJobState.Failed;
                         job.Reason = $"Instance {job.InstanceId} was terminated when the wait was stopped (-StopOnCancel).";
@@ -191,6 +194,7 @@ namespace FemagAws.Commands
                     }
 
                     WriteVerbose($"Job {job.Index} {job.State}{(job.ExitCode != null ? " with exit code " + job.ExitCode : string.Empty)}{(job.Reason != null ? ": " + job.Reason : string.Empty)}.");
+                    _written.Add(job);
                     WriteObject(job);
                 }
 
@@ -211,6 +215,7 @@ namespace FemagAws.Commands
                     WriteWarning($"Timed out after {waited.TotalSeconds:0} s; {running.Count} instance(s) keep running and billing: {string.Join(", ", running.Select(j => j.InstanceId))}" +
                                  (running.Count < left.Count ? $"; {left.Count - running.Count} queued job(s) were not launched" : string.Empty) +
                                  ". Pipe the jobs into Wait-FemagJob again to go on waiting, or stop them with Stop-FemagInstance.");
+                    _written.UnionWith(left);
                     WriteObject(left, enumerateCollection: true);
                     break;
                 }

@@ -21,15 +21,16 @@ namespace FemagAws.Commands
         protected int ProgressId => _progressId ??= (GetHashCode() & 0x3FFF) + 1;
 
         /// <summary>How long a stopped cmdlet waits for its cancelled work to clean up after itself.</summary>
-        protected static readonly TimeSpan CleanupTime = TimeSpan.FromSeconds(15);
+        protected static readonly TimeSpan CleanupTime = TimeSpan.FromSeconds(45);
 
         private bool _stopHandled;
 
         public void Dispose()
         {
-            // A stop may end the pipeline before the cmdlet notices it (a downstream WriteObject throws): clean up here then.
-            if (Cancellation.IsCancellationRequested)
+            // A stop, or a terminating error, may end the pipeline while work still runs: cancel it and clean up here.
+            if (Cancellation.IsCancellationRequested || HasWorkInFlight)
             {
+                StopWork();
                 HandleStop();
             }
 
@@ -45,7 +46,22 @@ namespace FemagAws.Commands
             }
         }
 
-        protected override void StopProcessing() => _stop.Cancel();
+        protected override void StopProcessing() => StopWork();
+
+        /// <summary>True while work started by the cmdlet has not been handed on; overridden by the cmdlets with a queue.</summary>
+        protected virtual bool HasWorkInFlight => false;
+
+        private void StopWork()
+        {
+            try
+            {
+                _stop.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // StopProcessing after the cmdlet was disposed: nothing runs any more.
+            }
+        }
 
         /// <summary>
         /// Runs once after Ctrl+C, on the pipeline thread or in Dispose: settle cancelled work and tell the user, through
@@ -162,7 +178,7 @@ namespace FemagAws.Commands
                 var finished = queue.TakeFinished(wait, Cancellation);
                 for (var i = 0; i < finished.Count; i++)
                 {
-                    // Work taken but not handed on goes back to the queue, so the stop's clean-up (OnStopped) sees it.
+                    // Work taken but not handed on goes back to the queue before the stop's clean-up (OnStopped) runs.
                     if (Cancellation.IsCancellationRequested)
                     {
                         queue.Requeue(finished.Skip(i));
@@ -173,7 +189,7 @@ namespace FemagAws.Commands
                     {
                         if (finished[i].Error != null)
                         {
-                            WriteFailure(finished[i].Error!, finished[i].Input);
+                            WriteError(ErrorRecords.From(finished[i].Error!, finished[i].Input));
                         }
                         else
                         {
@@ -182,7 +198,10 @@ namespace FemagAws.Commands
                     }
                     catch (PipelineStoppedException)
                     {
+                        // The pipeline ended downstream, with or without Ctrl+C: cancel the rest and clean up now.
                         queue.Requeue(finished.Skip(i + 1));
+                        StopWork();
+                        HandleStop();
                         throw;
                     }
                 }

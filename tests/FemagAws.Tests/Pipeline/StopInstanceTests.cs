@@ -42,6 +42,24 @@ public sealed class StopInstanceTests : CloudTest
     }
 
     [Fact]
+    public async Task A_job_whose_InstanceId_names_another_jobs_instance_is_refused_and_that_instance_keeps_running()
+    {
+        using var ws = new Workspace(Cloud);
+        var folders = new[] { ws.AddJob("0", "-- fake-femag: sleep 600\n").FullName, ws.AddJob("1", "-- fake-femag: sleep 600\n").FullName };
+        using var ps = new PsSession();
+        var jobs = ps.Run("$script:jobs = " + Start + "; $script:jobs", folders, ws.ConfigFile).Output;
+        Assert.Equal(2, jobs.Count);
+        var other = jobs[1].InstanceId();
+
+        var stopped = ps.Run("$script:jobs[0].InstanceId = $args[0]; $script:jobs[0] | Stop-FemagInstance", other);
+
+        var error = Assert.Single(stopped.Errors);
+        Assert.StartsWith("FemagInstanceOfOtherJob,", error.FullyQualifiedErrorId);
+        Assert.Contains(jobs[1].Bucket(), error.Exception.Message);
+        Assert.Equal(InstanceStateName.Running, await Cloud.InstanceStateAsync(other));
+    }
+
+    [Fact]
     public async Task InstanceId_is_taken_as_a_parameter_and_by_property_name()
     {
         using var ws = new Workspace(Cloud);

@@ -85,15 +85,16 @@ public sealed class StopTests : CloudTest
             Assert.Contains(bucket, ps.HostOutput.ToString());
         }
 
+        // Every job passed on is kept; one whose WriteObject met the stop is kept too, and named above.
         Assert.NotEmpty(output);
-        Assert.Equal(output.Select(j => j.Bucket()).Order(), created.Order());
+        Assert.Subset(created.ToHashSet(), output.Select(j => j.Bucket()).ToHashSet());
     }
 
     [Fact]
     public async Task Stopping_Start_FemagInstance_leaves_no_instance_nobody_knows_about()
     {
         using var ws = new Workspace(Cloud);
-        var folders = Enumerable.Range(0, 6).Select(i => ws.AddJob(i.ToString(), "-- fake-femag: sleep 120\n")).ToArray();
+        var folders = Enumerable.Range(0, 12).Select(i => ws.AddJob(i.ToString(), "-- fake-femag: sleep 120\n")).ToArray();
         using var ps = new PsSession();
         ps.Set("uploaded", NewBuckets(ps, ws, folders).ToArray());
 
@@ -106,7 +107,7 @@ public sealed class StopTests : CloudTest
         var live = (await Cloud.InstancesAsync()).Where(i => i.State.Name != InstanceStateName.Terminated && i.Tags.Any(t => t.Key == "femag-aws:bucket" && buckets.Contains(t.Value))).ToList();
         Assert.NotEmpty(live);
         Assert.All(live, i => Assert.Contains(i.InstanceId, host));
-        Assert.Equal(output.Select(j => j.InstanceId()).Order(), live.Select(i => i.InstanceId).Order());
+        Assert.Subset(live.Select(i => i.InstanceId).ToHashSet(), output.Select(j => j.InstanceId()!).ToHashSet());
     }
 
     [Fact]
@@ -166,6 +167,9 @@ public sealed class StopTests : CloudTest
         var stop = Task.Run(ps.Stop);
         Assert.Same(stop, await Task.WhenAny(stop, Task.Delay(TimeSpan.FromSeconds(60))));
         _output.WriteLine($"Stop took {clock.ElapsedMilliseconds} ms");
+
+        // "Within a second or two"; the bound leaves room for a loaded 2-core machine, and the figure is printed above.
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(10));
         Assert.Equal(PSInvocationState.Stopped, ps.InvocationStateInfo.State);
         return output.ToList();
     }
