@@ -117,20 +117,9 @@ namespace FemagAws.Commands
                 }
             }
 
-            foreach (var group in unknown.GroupBy(AwsTarget.Of))
+            foreach (var failure in TerminateAfterStop(unknown))
             {
-                var ids = group.Select(j => j.InstanceId!).ToList();
-                try
-                {
-                    using (var cleanup = new CancellationTokenSource(CleanupTime))
-                    {
-                        JobInstances.TerminateAsync(Clients.Get(group.Key).Ec2, ids, cleanup.Token).GetAwaiter().GetResult();
-                    }
-                }
-                catch (Exception ex)
-                {
-                    left.Add($"instance(s) {string.Join(", ", ids)} could not be terminated: {ex.Message}");
-                }
+                left.Add($"instance {failure.Key.InstanceId} could not be terminated: {failure.Value}");
             }
 
             var running = _emitted.Where(j => j.InstanceId != null).ToList();

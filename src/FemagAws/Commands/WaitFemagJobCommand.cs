@@ -118,31 +118,16 @@ namespace FemagAws.Commands
                 return;
             }
 
-            var failed = new List<string>();
-            foreach (var group in live.GroupBy(TargetOf))
+            var failed = TerminateAfterStop(live);
+            foreach (var job in live.Where(j => !j.IsFinished && !failed.ContainsKey(j)))
             {
-                try
-                {
-                    using (var cleanup = new CancellationTokenSource(CleanupTime))
-                    {
-                        JobInstances.TerminateAsync(Clients.Get(group.Key).Ec2, group.Select(j => j.InstanceId!).ToList(), cleanup.Token).GetAwaiter().GetResult();
-                    }
-
-                    foreach (var job in group.Where(j => !j.IsFinished))
-                    {
-                        job.State = FemagJobState.Failed;
-                        job.Reason = $"Instance {job.InstanceId} was terminated when the wait was stopped (-StopOnCancel).";
-                    }
-                }
-                catch (Exception ex)
-                {
-                    failed.Add($"{string.Join(", ", group.Select(j => j.InstanceId))}: {ex.Message}");
-                }
+                job.State = FemagJobState.Failed;
+                job.Reason = $"Instance {job.InstanceId} was terminated when the wait was stopped (-StopOnCancel).";
             }
 
             WarnAfterStop(failed.Count == 0
                 ? $"Stopped waiting; -StopOnCancel terminated {live.Count} instance(s): {ids}. Their buckets are kept."
-                : $"Stopped waiting; -StopOnCancel could not terminate every instance, so some may still run and bill: {string.Join("; ", failed)}. Stop them with Stop-FemagInstance or in the EC2 console.");
+                : $"Stopped waiting; -StopOnCancel could not terminate every instance, so some may still run and bill: {string.Join("; ", failed.Select(f => f.Key.InstanceId + ": " + f.Value))}. Stop them with Stop-FemagInstance or in the EC2 console.");
         }
 
         protected override void EndProcessing()

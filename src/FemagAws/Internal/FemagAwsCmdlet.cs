@@ -1,6 +1,10 @@
+using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Management.Automation;
+using System.Threading;
 using FemagAws.Aws;
+using FemagAws.Jobs;
 
 namespace FemagAws.Commands
 {
@@ -66,6 +70,34 @@ namespace FemagAws.Commands
 
             var path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(configFile);
             return FemagConfig.Load(path);
+        }
+
+        /// <summary>
+        /// After a stop: terminates the jobs' instances, within <see cref="FemagCmdlet.CleanupTime"/>. Returns, per job
+        /// whose instance may still run, why it could not be terminated.
+        /// </summary>
+        protected Dictionary<FemagJob, string> TerminateAfterStop(IEnumerable<FemagJob> jobs)
+        {
+            var failed = new Dictionary<FemagJob, string>();
+            foreach (var group in jobs.Where(j => j.InstanceId != null).GroupBy(TargetOf))
+            {
+                try
+                {
+                    using (var cleanup = new CancellationTokenSource(CleanupTime))
+                    {
+                        JobInstances.TerminateAsync(Clients.Get(group.Key).Ec2, group.Select(j => j.InstanceId!).ToList(), cleanup.Token).GetAwaiter().GetResult();
+                    }
+                }
+                catch (Exception ex)
+                {
+                    foreach (var job in group)
+                    {
+                        failed[job] = ex.Message;
+                    }
+                }
+            }
+
+            return failed;
         }
 
         /// <summary>Warns, once per config, about keys that {{ENV}} would export although they look like secrets.</summary>
