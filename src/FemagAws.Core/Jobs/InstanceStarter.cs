@@ -56,7 +56,7 @@ namespace FemagAws.Jobs
             }
             catch (FemagException ex) when (CapacityErrors.Contains(ex.ErrorId))
             {
-                return Queue(job, $"Waiting for EC2 capacity: {ex.Message} Wait-FemagJob launches the job when capacity frees.");
+                return Queue(job, $"{CapacityReason} {ex.Message} Wait-FemagJob launches the job when capacity frees.");
             }
             catch (Exception ex) when (!(ex is OperationCanceledException))
             {
@@ -75,6 +75,9 @@ namespace FemagAws.Jobs
             job.FinishTime = null;
             return job;
         }
+
+        /// <summary>How the reason of a job queued for lack of EC2 capacity begins.</summary>
+        public const string CapacityReason = "Waiting for EC2 capacity:";
 
         /// <summary>Marks a job as approved to launch but waiting, for Wait-FemagJob to launch later.</summary>
         public static FemagJob Queue(FemagJob job, string reason)

@@ -21,6 +21,10 @@ namespace FemagAws.Jobs
         private readonly int _parallelism;
         private bool _capacityFreed;
 
+        // EC2's last refusal for capacity holds back every queued job (not only the refused one) until this time.
+        private DateTime _nextCapacityTry;
+        private int _capacityRefusals;
+
         /// <summary>A job fails after this many polls in a row that could not check it.</summary>
         public const int MaxFailedPolls = 5;
 
@@ -138,8 +142,8 @@ namespace FemagAws.Jobs
         }
 
         /// <summary>
-        /// Launches queued jobs while fewer than their max_instances run. One that EC2 turned away for capacity is tried
-        /// again as soon as another job finishes, or else after a growing pause. Returns jobs whose launch failed for good.
+        /// Launches queued jobs while fewer than their max_instances run. After EC2 turned one away for capacity, they
+        /// are tried again as soon as another job finishes, or else after a growing pause. Returns jobs whose launch failed for good.
         /// </summary>
         private async Task<List<FemagJob>> LaunchQueuedAsync(CancellationToken ct)
         {
@@ -149,7 +153,7 @@ namespace FemagAws.Jobs
             foreach (var job in _tracks.Keys.Where(j => j.InstanceId == null).OrderBy(j => j.Index).ToList())
             {
                 var track = _tracks[job];
-                if (running >= (job.Config.MaxInstances ?? int.MaxValue) || (now < track.NextLaunch && !_capacityFreed))
+                if (running >= (job.Config.MaxInstances ?? int.MaxValue) || (now < _nextCapacityTry && !_capacityFreed))
                 {
                     continue;
                 }
@@ -172,17 +176,21 @@ namespace FemagAws.Jobs
                 if (job.InstanceId != null)
                 {
                     running++;
+                    _capacityRefusals = 0;
                     Notes.Add($"Job {job.Index}: queued job launched as instance {job.InstanceId}.");
                 }
                 else if (job.State == FemagJobState.Queued)
                 {
-                    if (track.LaunchAttempts == 0)
+                    // The others would only be refused too, each after the SDK's retries: pause all of them.
+                    _capacityRefusals++;
+                    _nextCapacityTry = now + TimeSpan.FromSeconds(Math.Min(300, 10 * Math.Pow(2, _capacityRefusals - 1)));
+                    _capacityFreed = false;
+                    if (!track.Warned)
                     {
                         Warnings.Add($"Job {job.Index}: {job.Reason} It is tried again as jobs finish and every few minutes; -Timeout ends the wait.");
                     }
 
-                    track.LaunchAttempts++;
-                    track.NextLaunch = now + TimeSpan.FromSeconds(Math.Min(300, 10 * Math.Pow(2, track.LaunchAttempts - 1)));
+                    track.Warned = true;
                     Notes.Add($"Job {job.Index}: {job.Reason}");
                 }
                 else
@@ -328,8 +336,7 @@ namespace FemagAws.Jobs
 
         private sealed class Track
         {
-            public int LaunchAttempts;
-            public DateTime NextLaunch;
+            public bool Warned;
             public bool FinishSeen;
             public string? FinishText;
             public string? Snapshot;

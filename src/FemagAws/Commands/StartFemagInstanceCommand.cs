@@ -75,7 +75,14 @@ namespace FemagAws.Commands
                 // Launches in flight and instances launched by this call count against max_instances.
                 if (_queue!.Count + _emitted.Count(j => j.InstanceId != null) >= (job.Config.MaxInstances ?? int.MaxValue))
                 {
-                    WriteObject(InstanceStarter.Queue(job, $"Queued: max_instances = {job.Config.MaxInstances} jobs of this pipeline already run. Wait-FemagJob launches it as others finish."));
+                    Hold(job, $"Queued: max_instances = {job.Config.MaxInstances} jobs of this pipeline already run. Wait-FemagJob launches it as others finish.");
+                    continue;
+                }
+
+                // Once EC2 has turned a launch away for capacity, later ones would only wait out the SDK's retries to be refused too.
+                if (_emitted.Any(j => j.State == FemagJobState.Queued && j.InstanceId == null && j.Reason != null && j.Reason.StartsWith(InstanceStarter.CapacityReason, StringComparison.Ordinal)))
+                {
+                    Hold(job, $"{InstanceStarter.CapacityReason} an earlier launch of this pipeline was turned away. Wait-FemagJob launches it when capacity frees.");
                     continue;
                 }
 
@@ -136,9 +143,13 @@ namespace FemagAws.Commands
             }
         }
 
-        private void Emit(WorkItem<FemagJob, FemagJob> item)
+        private void Emit(WorkItem<FemagJob, FemagJob> item) => Emit(item.Result);
+
+        /// <summary>Passes a job on queued, without launching it, for Wait-FemagJob to launch later.</summary>
+        private void Hold(FemagJob job, string reason) => Emit(InstanceStarter.Queue(job, reason));
+
+        private void Emit(FemagJob job)
         {
-            var job = item.Result;
 
             // Listed before it is written: downstream may hold it even when WriteObject ends in a stop.
             _emitted.Add(job);

@@ -71,11 +71,37 @@ public sealed class QueueTests : CloudTest
         _output.WriteLine(proxy.Describe());
         _output.WriteLine(string.Join("\n", result.Verbose));
         Assert.True(result.Errors.Count == 0, result.Describe());
+        // Start-FemagInstance is turned away once and then queues the other two without asking EC2; Wait-FemagJob is
+        // turned away once more and launches all three after its pause.
         Assert.Equal(2, result.Verbose.Count(v => v.Contains("Waiting for EC2 capacity") && v.Contains("InstanceLimitExceeded")));
-        Assert.Equal(2, result.Verbose.Count(v => v.Contains("queued job launched")));
+        Assert.Equal(2, result.Verbose.Count(v => v.Contains("an earlier launch of this pipeline was turned away")));
+        Assert.Equal(3, result.Verbose.Count(v => v.Contains("queued job launched")));
         Assert.Equal(3, result.Output.Count);
         Assert.All(result.Output, j => Assert.Equal("Succeeded", j.State()));
         Assert.Equal(5, proxy.Count("ec2:RunInstances"));
         Assert.All(folders, f => Assert.True(File.Exists(Path.Combine(f, "femag.log"))));
+    }
+
+    [Fact]
+    public async Task While_EC2_has_no_capacity_each_attempt_asks_for_one_job_only_and_a_timeout_leaves_them_queued()
+    {
+        await using var proxy = new AwsProxy(Cloud.Endpoint);
+        using var ws = new Workspace(Cloud, endpointUrl: proxy.Endpoint);
+        var folders = Enumerable.Range(0, 4).Select(i => ws.AddJob(i.ToString(), "-- job\n").FullName).ToArray();
+        using var ps = new PsSession();
+        proxy.Fail("ec2:RunInstances", times: null, status: 400, code: "VcpuLimitExceeded", message: "You have requested more vCPU capacity than your current vCPU limit of 0 allows.");
+
+        var result = ps.Run("[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] | Start-FemagInstance -ThrottleLimit 1 | " +
+                            "Wait-FemagJob -PollInterval 1 -Timeout 4", folders, ws.ConfigFile);
+
+        _output.WriteLine(proxy.Describe());
+        Assert.True(result.Errors.Count == 0, result.Describe());
+        Assert.Equal(4, result.Output.Count);
+        Assert.All(result.Output, j => Assert.Equal("Queued", j.State()));
+        Assert.Equal(2, proxy.Count("ec2:RunInstances"));
+        Assert.Contains(result.Warnings, w => w.Contains("VcpuLimitExceeded") && w.Contains("-Timeout ends the wait"));
+        Assert.Contains(result.Warnings, w => w.Contains("4 queued job(s) were not launched"));
+        var buckets = result.Output.Select(j => j.Bucket()).ToHashSet();
+        Assert.DoesNotContain(await Cloud.InstancesAsync(), i => i.Tags.Any(t => t.Key == "femag-aws:bucket" && buckets.Contains(t.Value)));
     }
 }
