@@ -29,6 +29,7 @@ namespace FemagAws.Commands
         private const string Activity = "Removing FEMAG buckets";
 
         // The input object (a job or a name) with its bucket and where to start looking for it.
+        private string? _removing;
         private readonly List<KeyValuePair<object, AwsTarget>> _buckets = new List<KeyValuePair<object, AwsTarget>>();
 
         /// <summary>
@@ -78,6 +79,15 @@ namespace FemagAws.Commands
             }
         }
 
+        /// <summary>Ctrl+C while a bucket was being emptied: it may be left with part of its objects.</summary>
+        protected override void OnStopped()
+        {
+            if (_removing != null)
+            {
+                WarnAfterStop($"Stopped while removing bucket {_removing}; it may still hold part of its objects. Run 'Remove-FemagBucket -Name {_removing} -Force' again to finish.");
+            }
+        }
+
         protected override void EndProcessing()
         {
             for (var i = 0; i < _buckets.Count; i++)
@@ -94,7 +104,9 @@ namespace FemagAws.Commands
                         continue;
                     }
 
+                    _removing = name;
                     var objects = Await(JobBuckets.RemoveAsync(clients.S3, name, Cancellation));
+                    _removing = null;
                     WriteVerbose($"Removed bucket {name} and its {objects} object(s).");
                 }
                 catch (FemagException ex)
