@@ -158,18 +158,10 @@ namespace FemagAws.Aws
                     // EC2 lists a new instance a moment after launching it: look twice before concluding there is none.
                     for (var look = 0; look < 2; look++)
                     {
-                        var response = await ec2.DescribeInstancesAsync(new DescribeInstancesRequest
+                        var live = await LiveWithTagAsync(ec2, LaunchTag, clientToken, $"Looking for the launch of bucket {job.BucketName}", cleanup.Token).ConfigureAwait(false);
+                        if (live.Count > 0)
                         {
-                            Filters = new List<Filter>
-                            {
-                                new Filter("tag:" + LaunchTag, new List<string> { clientToken }),
-                                new Filter("instance-state-name", new List<string> { "pending", "running" }),
-                            },
-                        }, cleanup.Token).ConfigureAwait(false);
-                        var ids = (response.Reservations ?? new List<Reservation>()).SelectMany(r => r.Instances ?? new List<Instance>()).Select(i => i.InstanceId).ToList();
-                        if (ids.Count > 0)
-                        {
-                            await TerminateAsync(ec2, ids, cleanup.Token).ConfigureAwait(false);
+                            await TerminateAsync(ec2, live.Select(i => i.InstanceId).ToList(), cleanup.Token).ConfigureAwait(false);
                             return;
                         }
 
@@ -261,11 +253,14 @@ namespace FemagAws.Aws
 
         /// <summary>The pending or running instances tagged with a bucket, which may still write to it.</summary>
         public static Task<List<InstanceStatus>> LiveForBucketAsync(IAmazonEC2 ec2, string bucketName, CancellationToken ct) =>
+            LiveWithTagAsync(ec2, BucketTag, bucketName, $"Looking for instances of bucket {bucketName}", ct);
+
+        private static Task<List<InstanceStatus>> LiveWithTagAsync(IAmazonEC2 ec2, string tag, string value, string doing, CancellationToken ct) =>
             FilterAsync(ec2, new List<Filter>
             {
-                new Filter("tag:" + BucketTag, new List<string> { bucketName }),
+                new Filter("tag:" + tag, new List<string> { value }),
                 new Filter("instance-state-name", new List<string> { "pending", "running" }),
-            }, $"Looking for instances of bucket {bucketName}", ct);
+            }, doing, ct);
 
         private static async Task<List<InstanceStatus>> FilterAsync(IAmazonEC2 ec2, List<Filter> filters, string doing, CancellationToken ct)
         {

@@ -30,8 +30,10 @@ namespace FemagAws.Jobs
     /// <summary>Stop-FemagInstance's work: terminates the module's instances, and only those.</summary>
     public static class InstanceStopper
     {
-        /// <summary>One DescribeInstances (to check the module's tag) and one TerminateInstances per 1,000 ids.</summary>
-        /// <param name="jobBuckets">For instances named by a job: the job's bucket, which the instance's tag must name.</param>
+        /// <summary>
+        /// One DescribeInstances (to check the module's tag) and one TerminateInstances per 1,000 ids.
+        /// <paramref name="jobBuckets"/> holds, for instances named by a job, the job's bucket, which the instance's tag must name.
+        /// </summary>
         public static async Task<Dictionary<string, InstanceStop>> StopAsync(AwsClients clients, IReadOnlyCollection<string> instanceIds, IReadOnlyDictionary<string, string> jobBuckets, CancellationToken ct)
         {
             var statuses = await JobInstances.DescribeAsync(clients.Ec2, instanceIds, ct).ConfigureAwait(false);

@@ -38,7 +38,7 @@ namespace FemagAws.Jobs
                 catch (Exception createError) when (!IsRefusal(createError))
                 {
                     // No answer (Ctrl+C, a lost connection): the bucket may have been made all the same.
-                    await RemoveHalfMadeBucketAsync(clients, job, createError).ConfigureAwait(false);
+                    await DiscardBucketAsync(clients, job, createError).ConfigureAwait(false);
                     throw;
                 }
 
@@ -49,7 +49,7 @@ namespace FemagAws.Jobs
                 }
                 catch (Exception uploadError)
                 {
-                    await RemoveHalfMadeBucketAsync(clients, job, uploadError).ConfigureAwait(false);
+                    await DiscardBucketAsync(clients, job, uploadError).ConfigureAwait(false);
                     if (uploadError is FemagException failure)
                     {
                         throw new FemagException(failure.ErrorId, failure.Kind,
@@ -68,10 +68,10 @@ namespace FemagAws.Jobs
             error is FemagException f && f.InnerException is Amazon.Runtime.AmazonServiceException service && !string.IsNullOrEmpty(service.ErrorCode) && (int)service.StatusCode < 500;
 
         /// <summary>
-        /// Removes a bucket whose upload failed or was cancelled (Ctrl+C), within a bounded time; when that fails too,
-        /// the error names the bucket it left behind, tagged as the module's, and how to remove it.
+        /// Removes a job's bucket whose upload failed or was cancelled (Ctrl+C), within a bounded time; when that fails
+        /// too, the error names the bucket it left behind, tagged as the module's, and how to remove it.
         /// </summary>
-        private static async Task RemoveHalfMadeBucketAsync(AwsClients clients, FemagJob job, Exception uploadError)
+        public static async Task DiscardBucketAsync(AwsClients clients, FemagJob job, Exception uploadError)
         {
             try
             {

@@ -1,8 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using System.Threading;
-using FemagAws.Aws;
 using System.IO;
 using System.Management.Automation;
 using FemagAws.Jobs;
@@ -123,14 +121,11 @@ namespace FemagAws.Commands
                 {
                     try
                     {
-                        using (var cleanup = new CancellationTokenSource(CleanupTime))
-                        {
-                            JobBuckets.RemoveAsync(Clients.Get(AwsTarget.Of(item.Result)).S3, item.Result.BucketName, cleanup.Token).GetAwaiter().GetResult();
-                        }
+                        JobUploader.DiscardBucketAsync(Clients.Get(item.Result), item.Result, new OperationCanceledException()).GetAwaiter().GetResult();
                     }
-                    catch (Exception ex)
+                    catch (FemagException ex)
                     {
-                        left.Add($"bucket {item.Result.BucketName} (folder '{item.Result.Folder}') could not be removed: {ex.Message}");
+                        left.Add(ex.Message);
                     }
                 }
                 else if (item.Error is FemagException f && f.ErrorId == "FemagUploadFailedBucketLeft")

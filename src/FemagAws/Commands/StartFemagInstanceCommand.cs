@@ -1,9 +1,6 @@
-using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
-using System.Threading;
-using FemagAws.Aws;
 using FemagAws.Jobs;
 
 namespace FemagAws.Commands
@@ -28,6 +25,7 @@ namespace FemagAws.Commands
         private WorkQueue<FemagJob, FemagJob>? _queue;
         private bool _warnedSmall;
         private readonly List<FemagJob> _emitted = new List<FemagJob>();
+        private bool _turnedAway;
 
         /// <summary>
         /// <para type="description">The jobs to start, from New-FemagBucket or Get-FemagBucket (also read back with Import-Clixml).</para>
@@ -80,7 +78,7 @@ namespace FemagAws.Commands
                 }
 
                 // Once EC2 has turned a launch away for capacity, later ones would only wait out the SDK's retries to be refused too.
-                if (_emitted.Any(j => j.State == FemagJobState.Queued && j.InstanceId == null && j.Reason != null && j.Reason.StartsWith(InstanceStarter.CapacityReason, StringComparison.Ordinal)))
+                if (_turnedAway)
                 {
                     Hold(job, $"{InstanceStarter.CapacityReason} an earlier launch of this pipeline was turned away. Wait-FemagJob launches it when capacity frees.");
                     continue;
@@ -143,7 +141,12 @@ namespace FemagAws.Commands
             }
         }
 
-        private void Emit(WorkItem<FemagJob, FemagJob> item) => Emit(item.Result);
+        private void Emit(WorkItem<FemagJob, FemagJob> item)
+        {
+            // A launch that comes back queued was turned away by EC2 for capacity.
+            _turnedAway |= item.Result.State == FemagJobState.Queued;
+            Emit(item.Result);
+        }
 
         /// <summary>Passes a job on queued, without launching it, for Wait-FemagJob to launch later.</summary>
         private void Hold(FemagJob job, string reason) => Emit(InstanceStarter.Queue(job, reason));
