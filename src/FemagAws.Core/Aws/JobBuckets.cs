@@ -79,7 +79,8 @@ namespace FemagAws.Aws
         /// <summary>Blocks public access to a new bucket, turns on default encryption (SSE-S3) and tags it as the module's.</summary>
         public static async Task ProtectAndTagAsync(IAmazonS3 s3, string bucketName, int index, CancellationToken ct)
         {
-            await AwsErrors.Call(() => s3.PutPublicAccessBlockAsync(new PutPublicAccessBlockRequest
+            // Three independent settings: one round trip instead of three.
+            var publicAccess = AwsErrors.Call(() => s3.PutPublicAccessBlockAsync(new PutPublicAccessBlockRequest
             {
                 BucketName = bucketName,
                 PublicAccessBlockConfiguration = new PublicAccessBlockConfiguration
@@ -89,8 +90,8 @@ namespace FemagAws.Aws
                     IgnorePublicAcls = true,
                     RestrictPublicBuckets = true,
                 },
-            }, ct), $"Blocking public access to bucket {bucketName}").ConfigureAwait(false);
-            await AwsErrors.Call(() => s3.PutBucketEncryptionAsync(new PutBucketEncryptionRequest
+            }, ct), $"Blocking public access to bucket {bucketName}");
+            var encryption = AwsErrors.Call(() => s3.PutBucketEncryptionAsync(new PutBucketEncryptionRequest
             {
                 BucketName = bucketName,
                 ServerSideEncryptionConfiguration = new ServerSideEncryptionConfiguration
@@ -100,30 +101,13 @@ namespace FemagAws.Aws
                         new ServerSideEncryptionRule { ServerSideEncryptionByDefault = new ServerSideEncryptionByDefault { ServerSideEncryptionAlgorithm = ServerSideEncryptionMethod.AES256 } },
                     },
                 },
-            }, ct), $"Turning on default encryption for bucket {bucketName}").ConfigureAwait(false);
-            await AwsErrors.Call(() => s3.PutBucketTaggingAsync(new PutBucketTaggingRequest
+            }, ct), $"Turning on default encryption for bucket {bucketName}");
+            var tagging = AwsErrors.Call(() => s3.PutBucketTaggingAsync(new PutBucketTaggingRequest
             {
                 BucketName = bucketName,
                 TagSet = new List<Tag> { new Tag { Key = IndexTag, Value = index.ToString(System.Globalization.CultureInfo.InvariantCulture) } },
-            }, ct), $"Tagging bucket {bucketName}").ConfigureAwait(false);
-        }
-
-        public static Task PutArchiveAsync(IAmazonS3 s3, FemagJob job, Stream archive, CancellationToken ct)
-        {
-            var request = new PutObjectRequest
-            {
-                BucketName = job.BucketName,
-                Key = job.ArchiveKey,
-                InputStream = archive,
-                AutoCloseStream = false,
-                ContentType = "application/gzip",
-            };
-            if (job.Folder != null)
-            {
-                request.Metadata[FolderMetadata] = Uri.EscapeDataString(job.Folder);
-            }
-
-            return AwsErrors.Call(() => s3.PutObjectAsync(request, ct), $"Uploading {job.ArchiveKey} to bucket {job.BucketName}");
+            }, ct), $"Tagging bucket {bucketName}");
+            await Task.WhenAll(publicAccess, encryption, tagging).ConfigureAwait(false);
         }
 
         /// <summary>The text of an object, or null when it does not exist.</summary>

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
@@ -26,41 +27,74 @@ namespace FemagAws.Jobs
                 CreationTime = DateTime.UtcNow,
             };
 
-            // Pack first: a folder that cannot be packed must not leave an empty bucket behind.
-            using (var archive = new MemoryStream())
+            // A folder that cannot be packed (empty, a symbolic link) is refused before any bucket is made.
+            var files = JobArchive.ListFiles(folder);
+            var metadata = new Dictionary<string, string> { [JobBuckets.FolderMetadata] = Uri.EscapeDataString(job.Folder) };
+            using (var upload = CancellationTokenSource.CreateLinkedTokenSource(ct))
             {
-                JobArchive.Write(folder, archive, ct);
-                archive.Position = 0;
-                try
+                // The bucket is made while the first part packs; the archive streams into it as it is packed.
+                var created = JobBuckets.CreateAsync(clients.S3, job.BucketName, job.Region, upload.Token);
+                var ready = ProtectWhenCreatedAsync(clients, job, created, upload.Token);
+                using (var archive = new ArchiveUploadStream(clients.S3, job.BucketName, job.ArchiveKey, metadata, ready, JobArchive.TotalBytes(files), upload.Token))
                 {
-                    await JobBuckets.CreateAsync(clients.S3, job.BucketName, job.Region, ct).ConfigureAwait(false);
-                }
-                catch (Exception createError) when (!IsRefusal(createError))
-                {
-                    // No answer (Ctrl+C, a lost connection): the bucket may have been made all the same.
-                    await DiscardBucketAsync(clients, job, createError).ConfigureAwait(false);
-                    throw;
-                }
-
-                try
-                {
-                    await JobBuckets.ProtectAndTagAsync(clients.S3, job.BucketName, index, ct).ConfigureAwait(false);
-                    await JobBuckets.PutArchiveAsync(clients.S3, job, archive, ct).ConfigureAwait(false);
-                }
-                catch (Exception uploadError)
-                {
-                    await DiscardBucketAsync(clients, job, uploadError).ConfigureAwait(false);
-                    if (uploadError is FemagException failure)
+                    try
                     {
-                        throw new FemagException(failure.ErrorId, failure.Kind,
-                            $"Folder '{job.Folder}': {failure.Message} Its bucket was removed again, so nothing is left behind; fix the cause and run New-FemagBucket for the folder again.", failure);
+                        // Packing is synchronous, CPU-bound and blocks while parts are on their way, so it gets a
+                        // thread of its own and the thread pool stays free for the requests.
+                        await Task.Factory.StartNew(() => JobArchive.Write(files, archive, upload.Token), upload.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+                        await archive.CompleteAsync().ConfigureAwait(false);
                     }
-
-                    throw;
+                    catch (Exception failure)
+                    {
+                        upload.Cancel();
+                        await archive.AbortAsync().ConfigureAwait(false);
+                        await ObserveAsync(ready).ConfigureAwait(false);
+                        throw await CleanUpAfterAsync(clients, job, created, failure).ConfigureAwait(false);
+                    }
                 }
             }
 
             return job;
+        }
+
+        private static async Task ProtectWhenCreatedAsync(AwsClients clients, FemagJob job, Task created, CancellationToken ct)
+        {
+            await created.ConfigureAwait(false);
+            await JobBuckets.ProtectAndTagAsync(clients.S3, job.BucketName, job.Index, ct).ConfigureAwait(false);
+        }
+
+        /// <summary>Waits for a task whose failure, if any, is already being handled.</summary>
+        private static async Task ObserveAsync(Task task)
+        {
+            try
+            {
+                await task.ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // Reported through the failure that stopped the upload.
+            }
+        }
+
+        /// <summary>
+        /// The error to report for a failed upload, after removing its bucket, unless S3 refused to make it: then
+        /// nothing was made and the refusal is the error.
+        /// </summary>
+        private static async Task<Exception> CleanUpAfterAsync(AwsClients clients, FemagJob job, Task created, Exception failure)
+        {
+            if (created.IsFaulted && IsRefusal(created.Exception!.InnerException!))
+            {
+                return created.Exception.InnerException!;
+            }
+
+            await DiscardBucketAsync(clients, job, failure).ConfigureAwait(false);
+            if (failure is FemagException femag && !created.IsFaulted)
+            {
+                return new FemagException(femag.ErrorId, femag.Kind,
+                    $"Folder '{job.Folder}': {femag.Message} Its bucket was removed again, so nothing is left behind; fix the cause and run New-FemagBucket for the folder again.", femag);
+            }
+
+            return failure;
         }
 
         /// <summary>True when S3 refused the request (a 4xx answer), so nothing was made; after a 5xx it may exist.</summary>

@@ -14,32 +14,35 @@ namespace FemagAws.Packing
         /// <summary>
         /// The regular files of a folder, as archive entry names (relative, '/'-separated) in ordinal order. A symbolic
         /// link (to a file or a folder) is refused and never followed: it may point outside the folder, and the
-        /// instance would then get, or write through, files the user never meant to upload.
+        /// instance would then get, or write through, files the user never meant to upload. An empty folder is refused
+        /// too, so both checks happen before any bucket is made.
         /// </summary>
         public static IReadOnlyList<KeyValuePair<string, FileInfo>> ListFiles(DirectoryInfo folder)
         {
             var files = new List<KeyValuePair<string, FileInfo>>();
             Collect(folder, string.Empty, files);
-            files.Sort((a, b) => StringComparer.Ordinal.Compare(a.Key, b.Key));
-            return files;
-        }
-
-        /// <summary>Writes the folder as a gzip-compressed tar to <paramref name="output"/>, which is left open.</summary>
-        public static void Write(DirectoryInfo folder, Stream output, CancellationToken cancellation)
-        {
-            var files = ListFiles(folder);
             if (files.Count == 0)
             {
                 throw new FemagException("FemagFolderEmpty", FemagErrorKind.InvalidData,
                     $"Folder '{folder.FullName}' holds no files. Each job folder needs at least the femag.fsl that FEMAG runs.");
             }
 
+            files.Sort((a, b) => StringComparer.Ordinal.Compare(a.Key, b.Key));
+            return files;
+        }
+
+        /// <summary>
+        /// Writes the files as a gzip-compressed tar to <paramref name="output"/>, which is left open. The runtime's
+        /// own deflate is used (native zlib); SharpZipLib only writes the tar headers.
+        /// </summary>
+        public static void Write(IReadOnlyList<KeyValuePair<string, FileInfo>> files, Stream output, CancellationToken cancellation)
+        {
+            var chunk = new byte[CopyChunk];
             using (var gzip = new GZipStream(output, CompressionLevel.Optimal, leaveOpen: true))
             using (var tar = new TarOutputStream(gzip, Encoding.UTF8) { IsStreamOwner = false })
             {
                 foreach (var pair in files)
                 {
-                    cancellation.ThrowIfCancellationRequested();
                     using (var source = pair.Value.OpenRead())
                     {
                         var entry = TarEntry.CreateTarEntry(pair.Key);
@@ -47,12 +50,34 @@ namespace FemagAws.Packing
                         entry.ModTime = pair.Value.LastWriteTimeUtc;
                         entry.TarHeader.Mode = Convert.ToInt32("644", 8);
                         tar.PutNextEntry(entry);
-                        source.CopyTo(tar);
+
+                        // In chunks, so Ctrl+C ends the packing of a model file of hundreds of MB at once.
+                        int read;
+                        while ((read = source.Read(chunk, 0, chunk.Length)) > 0)
+                        {
+                            cancellation.ThrowIfCancellationRequested();
+                            tar.Write(chunk, 0, read);
+                        }
+
                         tar.CloseEntry();
                     }
                 }
             }
         }
+
+        /// <summary>The total size of the files, for choosing a part size before the archive exists.</summary>
+        public static long TotalBytes(IReadOnlyList<KeyValuePair<string, FileInfo>> files)
+        {
+            long total = 0;
+            foreach (var pair in files)
+            {
+                total += pair.Value.Length;
+            }
+
+            return total;
+        }
+
+        private const int CopyChunk = 1 << 20;
 
         private static void Collect(DirectoryInfo directory, string prefix, List<KeyValuePair<string, FileInfo>> files)
         {

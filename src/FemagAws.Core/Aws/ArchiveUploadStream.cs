@@ -1,0 +1,331 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Amazon.S3;
+using Amazon.S3.Model;
+
+namespace FemagAws.Aws
+{
+    /// <summary>
+    /// A write-only stream that uploads what is written to it as one S3 object, so a job archive goes to S3 while it is
+    /// still being packed and never exists whole in memory or on disk. An archive that fits in one part is sent with a
+    /// single PutObject; a larger one becomes a multipart upload with at most <see cref="PartsInFlight"/> parts being
+    /// sent while the next one fills, so memory stays at (1 + PartsInFlight) part buffers per upload. The object
+    /// appears in the bucket only when <see cref="CompleteAsync"/> succeeds; until then nothing partial is visible.
+    /// </summary>
+    public sealed class ArchiveUploadStream : Stream
+    {
+        /// <summary>S3's smallest part (except the last) is 5 MiB; 8 MiB parts keep request counts low.</summary>
+        public const int DefaultPartSize = 8 << 20;
+
+        /// <summary>S3 allows 10,000 parts; a margin covers archives a little larger than their files.</summary>
+        private const int MaxParts = 9000;
+
+        public const int PartsInFlight = 2;
+
+        private const string ContentType = "application/gzip";
+
+        private readonly IAmazonS3 _s3;
+        private readonly string _bucketName;
+        private readonly string _key;
+        private readonly IDictionary<string, string> _metadata;
+        private readonly Task _bucketReady;
+        private readonly int _partSize;
+        private readonly CancellationToken _ct;
+        private readonly SemaphoreSlim _slots = new SemaphoreSlim(PartsInFlight);
+        private readonly List<Task<PartETag>> _parts = new List<Task<PartETag>>();
+        private byte[]? _buffer;
+        private int _filled;
+        private string? _uploadId;
+        private long _length;
+        private bool _completed;
+
+        /// <param name="s3">The client.</param>
+        /// <param name="bucketName">The job's bucket.</param>
+        /// <param name="key">The archive's key.</param>
+        /// <param name="metadata">User metadata for the object (names without the x-amz-meta- prefix).</param>
+        /// <param name="bucketReady">Completes when the bucket may take objects; no request is sent before.</param>
+        /// <param name="expectedBytes">About how large the archive will be, to stay within S3's part count.</param>
+        /// <param name="ct">Cancels every request; the caller then calls <see cref="AbortAsync"/>.</param>
+        public ArchiveUploadStream(IAmazonS3 s3, string bucketName, string key, IDictionary<string, string> metadata, Task bucketReady, long expectedBytes, CancellationToken ct)
+        {
+            _s3 = s3;
+            _bucketName = bucketName;
+            _key = key;
+            _metadata = metadata;
+            _bucketReady = bucketReady;
+            _partSize = PartSizeFor(expectedBytes);
+            _ct = ct;
+        }
+
+        /// <summary>The part size for an archive of about this many bytes: 8 MiB, or larger for archives over ~70 GB.</summary>
+        public static int PartSizeFor(long expectedBytes)
+        {
+            var needed = (expectedBytes + MaxParts - 1) / MaxParts;
+            var mib = 1L << 20;
+            return (int)Math.Min(int.MaxValue & ~(mib - 1), Math.Max(DefaultPartSize, (needed + mib - 1) / mib * mib));
+        }
+
+        /// <summary>True once the archive outgrew one part and is sent as a multipart upload.</summary>
+        public bool IsMultipart => _uploadId != null;
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => !_completed;
+
+        public override long Length => _length;
+
+        public override long Position
+        {
+            get => _length;
+            set => throw new NotSupportedException();
+        }
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            if (_completed)
+            {
+                throw new InvalidOperationException("The archive upload is already complete.");
+            }
+
+            while (count > 0)
+            {
+                _buffer ??= PartBuffers.Rent(_partSize);
+                var n = Math.Min(count, _partSize - _filled);
+                Buffer.BlockCopy(buffer, offset, _buffer, _filled, n);
+                _filled += n;
+                _length += n;
+                offset += n;
+                count -= n;
+                if (_filled == _partSize)
+                {
+                    // Blocks the packing thread while PartsInFlight parts are on their way: that is the memory bound.
+                    SendPartAsync().GetAwaiter().GetResult();
+                }
+            }
+        }
+
+        /// <summary>Sends what is left and makes the object appear: one PutObject, or the last part and CompleteMultipartUpload.</summary>
+        public async Task CompleteAsync()
+        {
+            _completed = true;
+            if (_uploadId == null)
+            {
+                await _bucketReady.ConfigureAwait(false);
+                try
+                {
+                    using (var content = new MemoryStream(_buffer ?? new byte[0], 0, _filled, writable: false))
+                    {
+                        var request = new PutObjectRequest
+                        {
+                            BucketName = _bucketName,
+                            Key = _key,
+                            InputStream = content,
+                            AutoCloseStream = false,
+                            ContentType = ContentType,
+                            ServerSideEncryptionMethod = ServerSideEncryptionMethod.AES256,
+                        };
+                        AddMetadata(request.Metadata);
+                        await AwsErrors.Call(() => _s3.PutObjectAsync(request, _ct), Describe("Uploading")).ConfigureAwait(false);
+                    }
+                }
+                finally
+                {
+                    ReleaseBuffer();
+                }
+
+                return;
+            }
+
+            if (_filled > 0)
+            {
+                await SendPartAsync().ConfigureAwait(false);
+            }
+
+            var parts = await Task.WhenAll(_parts).ConfigureAwait(false);
+            await AwsErrors.Call(() => _s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
+            {
+                BucketName = _bucketName,
+                Key = _key,
+                UploadId = _uploadId,
+                PartETags = parts.OrderBy(p => p.PartNumber).ToList(),
+            }, _ct), Describe("Completing the upload of")).ConfigureAwait(false);
+        }
+
+        /// <summary>
+        /// After a failure or Ctrl+C: waits for parts still on their way and aborts the multipart upload, within a
+        /// bounded time, so S3 keeps no invisible, billed parts. Its own failure is left to the bucket's removal.
+        /// </summary>
+        public async Task AbortAsync()
+        {
+            _completed = true;
+            try
+            {
+                await Task.WhenAll(_parts).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // The parts' failure is the caller's error already.
+            }
+
+            ReleaseBuffer();
+            if (_uploadId == null)
+            {
+                return;
+            }
+
+            try
+            {
+                using (var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+                {
+                    await _s3.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = _bucketName, Key = _key, UploadId = _uploadId }, cleanup.Token).ConfigureAwait(false);
+                }
+            }
+            catch (Exception)
+            {
+                // Removing the bucket aborts whatever is left; if that fails too, the caller names the bucket.
+            }
+        }
+
+        private async Task SendPartAsync()
+        {
+            // A part that failed (after the SDK's retries) dooms the upload: stop packing instead of sending more.
+            var failed = _parts.FirstOrDefault(p => p.IsFaulted || p.IsCanceled);
+            if (failed != null)
+            {
+                await failed.ConfigureAwait(false);
+            }
+
+            await _slots.WaitAsync(_ct).ConfigureAwait(false);
+            var buffer = _buffer!;
+            var length = _filled;
+            _buffer = null;
+            _filled = 0;
+            try
+            {
+                if (_uploadId == null)
+                {
+                    await _bucketReady.ConfigureAwait(false);
+                    var request = new InitiateMultipartUploadRequest
+                    {
+                        BucketName = _bucketName,
+                        Key = _key,
+                        ContentType = ContentType,
+                        ServerSideEncryptionMethod = ServerSideEncryptionMethod.AES256,
+                        ChecksumAlgorithm = ChecksumAlgorithm.CRC32,
+                    };
+                    AddMetadata(request.Metadata);
+                    var started = await AwsErrors.Call(() => _s3.InitiateMultipartUploadAsync(request, _ct), Describe("Starting the upload of")).ConfigureAwait(false);
+                    _uploadId = started.UploadId;
+                }
+            }
+            catch
+            {
+                PartBuffers.Return(buffer);
+                _slots.Release();
+                throw;
+            }
+
+            _parts.Add(UploadPartAsync(_parts.Count + 1, buffer, length));
+        }
+
+        private async Task<PartETag> UploadPartAsync(int number, byte[] buffer, int length)
+        {
+            try
+            {
+                using (var content = new MemoryStream(buffer, 0, length, writable: false))
+                {
+                    var response = await AwsErrors.Call(() => _s3.UploadPartAsync(new UploadPartRequest
+                    {
+                        BucketName = _bucketName,
+                        Key = _key,
+                        UploadId = _uploadId,
+                        PartNumber = number,
+                        InputStream = content,
+                        ChecksumAlgorithm = ChecksumAlgorithm.CRC32,
+                    }, _ct), Describe($"Uploading part {number} of")).ConfigureAwait(false);
+                    return new PartETag(response, true);
+                }
+            }
+            finally
+            {
+                PartBuffers.Return(buffer);
+                _slots.Release();
+            }
+        }
+
+        private string Describe(string action) => $"{action} {_key} to bucket {_bucketName}";
+
+        private void AddMetadata(MetadataCollection target)
+        {
+            foreach (var pair in _metadata)
+            {
+                target[pair.Key] = pair.Value;
+            }
+        }
+
+        private void ReleaseBuffer()
+        {
+            if (_buffer != null)
+            {
+                PartBuffers.Return(_buffer);
+                _buffer = null;
+            }
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                ReleaseBuffer();
+                _slots.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        /// <summary>
+        /// Part buffers are large (8 MiB, on the large-object heap) and used by one job after another: reuse a few
+        /// instead of allocating and zeroing one per job.
+        /// </summary>
+        private static class PartBuffers
+        {
+            private const int Kept = 16;
+            private static readonly ConcurrentBag<byte[]> Free = new ConcurrentBag<byte[]>();
+
+            public static byte[] Rent(int size)
+            {
+                if (size == DefaultPartSize && Free.TryTake(out var buffer))
+                {
+                    return buffer;
+                }
+
+                return new byte[size];
+            }
+
+            public static void Return(byte[] buffer)
+            {
+                if (buffer.Length == DefaultPartSize && Free.Count < Kept)
+                {
+                    Free.Add(buffer);
+                }
+            }
+        }
+    }
+}
