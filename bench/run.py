@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Runs the FemagAws benchmark against a local cloud that bench/run.sh started, and prints the table.
 
-Each measured run is a child process (FemagAws through tools/FemagAws.ScriptHost, or bench/baseline.py):
-wall time from Popen to exit, CPU (user + sys) and peak RSS from wait4's rusage, process start included.
+Each measured run is a child process (FemagAws through tools/FemagAws.ScriptHost, or bench/baseline.py),
+started by bench/measure.py: wall time from spawn to exit, CPU (user + sys) and peak RSS from wait4's
+rusage, process start included.
 FemagAws and the baseline alternate, the order flipping each round, and the medians are reported.
 Use bench/run.sh, which provides --endpoint, --work and --sandbox and cleans up afterwards.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import random
@@ -98,27 +100,29 @@ class Bench:
         return [sys.executable, str(BENCH / "baseline.py"), mode, "--endpoint", self.a.endpoint, "--region", self.region, *map(str, args)]
 
     def measure(self, cmd: list[str]) -> tuple[Sample, str]:
-        """Runs cmd to its end; its output goes to a log that is returned, and shown when it fails."""
+        """Runs cmd to its end through bench/measure.py; its output goes to a log that is returned, and shown when it fails."""
         self.runs += 1
-        log = self.work / f"run-{self.runs:03d}.log"
-        with open(log, "wb") as out:
-            start = time.perf_counter()
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
-            watchdog = threading.Timer(RUN_TIMEOUT, proc.kill)
+        log_path, result_path = self.work / f"run-{self.runs:03d}.log", self.work / f"run-{self.runs:03d}.json"
+        with open(log_path, "wb") as out:
+            proc = subprocess.Popen([sys.executable, "-I", "-S", str(BENCH / "measure.py"), str(result_path), "--", *cmd],
+                                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+            watchdog = threading.Timer(RUN_TIMEOUT, proc.terminate)
             watchdog.start()
             try:
-                _, status, usage = os.wait4(proc.pid, 0)
+                proc.wait()
             except BaseException:
                 stop(proc)
                 raise
             finally:
                 watchdog.cancel()
-            wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4: Popen must not wait again
-        text = log.read_text(errors="replace")
-        if proc.returncode != 0:
-            raise BenchError(f"{' '.join(cmd)}\nexited with {proc.returncode} after {wall:.1f} s; its output ends:\n{text[-4000:]}")
-        return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024), text
+        text = log_path.read_text(errors="replace")
+        if proc.returncode != 0 or not result_path.is_file():
+            raise BenchError(f"bench/measure.py {' '.join(cmd)}\nexited with {proc.returncode}; its output ends:\n{text[-4000:]}")
+        result = json.loads(result_path.read_text())
+        sample = Sample(result["wall"], result["cpu"], result["maxrss_kib"] / 1024)
+        if result["exit"] != 0:
+            raise BenchError(f"{' '.join(cmd)}\nexited with {result['exit']} after {sample.wall:.1f} s; its output ends:\n{text[-4000:]}")
+        return sample, text
 
     def compare(self, row: Row, commands: dict[str, list[str]], after=None) -> Row:
         """Alternates the two sides for --rounds rounds; after(impl, output) checks and cleans up, unmeasured."""
@@ -300,11 +304,11 @@ class Bench:
 
 
 def stop(proc: subprocess.Popen) -> None:
-    """Ends a child this script started: SIGTERM, then SIGKILL after 5 s."""
+    """Ends a launcher this script started: SIGTERM, which it passes on (escalating to SIGKILL after 5 s)."""
     if proc.poll() is None:
         proc.terminate()
         try:
-            proc.wait(5)
+            proc.wait(15)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
