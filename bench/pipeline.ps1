@@ -1,0 +1,25 @@
+<#
+.SYNOPSIS
+Benchmark step: the whole pipeline for every subfolder of -Parent; prints one SUMMARY line for run.py.
+#>
+param(
+    [Parameter(Mandatory)] [string] $Parent,
+    [Parameter(Mandatory)] [string] $ConfigFile,
+    [Parameter(Mandatory)] [string] $EndpointUrl
+)
+
+$ErrorActionPreference = 'Stop'
+Import-Module ([IO.Path]::Combine($PSScriptRoot, '..', 'out', 'FemagAws', 'FemagAws.psd1'))
+
+$paths = [IO.Directory]::GetDirectories($Parent)
+[Array]::Sort($paths, [StringComparer]::Ordinal)
+$jobs = @([IO.DirectoryInfo[]]$paths | New-FemagBucket -ConfigFile $ConfigFile -EndpointUrl $EndpointUrl |
+    Start-FemagInstance |
+    Wait-FemagJob -PollInterval 2 -SettleTime 2 -Timeout 1800 |
+    Receive-FemagResult)
+
+$succeeded = @($jobs | Where-Object State -eq Succeeded).Count
+foreach ($job in $jobs | Where-Object State -ne Succeeded) {
+    "job $($job.Index): $($job.State) $($job.Reason)"
+}
+"SUMMARY jobs=$($jobs.Count) succeeded=$succeeded"

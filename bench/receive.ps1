@@ -1,0 +1,16 @@
+<#
+.SYNOPSIS
+Benchmark step: Receive-FemagResult -Force for the jobs upload.ps1 saved, into -Destination/<index>.
+#>
+param(
+    [Parameter(Mandatory)] [string] $JobsFile,
+    [Parameter(Mandatory)] [string] $Destination
+)
+
+$ErrorActionPreference = 'Stop'
+Import-Module ([IO.Path]::Combine($PSScriptRoot, '..', 'out', 'FemagAws', 'FemagAws.psd1'))
+
+# The jobs carry their endpoint; the module's type converter turns the deserialized objects back into FemagJob.
+$jobs = [System.Management.Automation.PSSerializer]::Deserialize([IO.File]::ReadAllText($JobsFile))
+$received = @($jobs | Receive-FemagResult -Force -Destination $Destination)
+"received $($received.Count) jobs"

@@ -1,0 +1,464 @@
+#!/usr/bin/env python3
+"""Runs the FemagAws benchmark against a local cloud that bench/run.sh started, and prints the table.
+
+Each measured run is a child process (FemagAws through tools/FemagAws.ScriptHost, or bench/baseline.py),
+started by bench/measure.py: wall time from spawn to exit, CPU (user + sys) and peak RSS from wait4's
+rusage, process start included.
+FemagAws and the baseline alternate, the order flipping each round, and the medians are reported.
+Use bench/run.sh, which provides --endpoint, --work and --sandbox and cleans up afterwards.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+import botocore
+from botocore.config import Config
+
+import generate
+from countproxy import CountingProxy
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+SCRIPT_HOST = REPO / "tools/FemagAws.ScriptHost/bin/Release/net10.0/FemagAws.ScriptHost.dll"
+RESULTS = BENCH / "results" / "latest.md"
+IMPLS = ("FemagAws", "baseline")
+RUN_TIMEOUT = 3600  # seconds; a hung child is killed rather than blocking the benchmark forever
+MIB = 1024 * 1024
+
+# Listed in this order in the W3 table; calls not listed here follow alphabetically.
+API_ORDER = [
+    "RunInstances", "DescribeInstances", "TerminateInstances",
+    "ListBuckets", "CreateBucket", "PutPublicAccessBlock", "PutBucketEncryption", "PutBucketTagging",
+    "PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload",
+    "HeadBucket", "GetBucketLocation", "GetBucketTagging", "HeadObject", "GetObject", "ListObjectsV2",
+    "ListMultipartUploads", "DeleteObject", "DeleteObjects", "DeleteBucket",
+]
+
+
+class BenchError(Exception):
+    """A run failed or its result is wrong: the benchmark stops with this message."""
+
+
+@dataclass
+class Sample:
+    wall: float  # s
+    cpu: float  # s, user + sys
+    rss: float  # MiB, peak
+
+
+@dataclass
+class Row:
+    """One FemagAws-vs-baseline comparison: the samples of every round, and notes for below the table."""
+    workload: str
+    step: str
+    samples: dict[str, list[Sample]] = field(default_factory=lambda: {i: [] for i in IMPLS})
+    notes: list[str] = field(default_factory=list)
+
+    def median(self, impl: str, metric: str) -> float:
+        return statistics.median(getattr(s, metric) for s in self.samples[impl])
+
+
+class Bench:
+    def __init__(self, a):
+        self.a = a
+        self.region = a.region
+        self.work = Path(a.work)
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.specs = generate.QUICK_WORKLOADS if a.quick else generate.WORKLOADS
+        config = Config(max_pool_connections=16, retries={"max_attempts": 5, "mode": "standard"})
+        self.s3 = boto3.client("s3", endpoint_url=a.endpoint, region_name=self.region, config=config)
+        self.ec2 = {r: boto3.client("ec2", endpoint_url=a.endpoint, region_name=r, config=config) for r in ("eu-central-1", "us-east-1")}
+        self.upload_config = self.write_config("upload.ini", delete_buckets=False)
+        self.pipeline_config = self.write_config("pipeline.ini", delete_buckets=True)
+        self.runs = 0
+
+    # -- child processes ---------------------------------------------------------------
+    def femagaws(self, script: str, **params) -> list[str]:
+        cmd = ["dotnet", str(SCRIPT_HOST), str(BENCH / script)]
+        for name, value in params.items():
+            cmd += [f"-{name}", str(value)]
+        return cmd
+
+    def baseline(self, mode: str, *args) -> list[str]:
+        return [sys.executable, str(BENCH / "baseline.py"), mode, "--endpoint", self.a.endpoint, "--region", self.region, *map(str, args)]
+
+    def measure(self, cmd: list[str]) -> tuple[Sample, str]:
+        """Runs cmd to its end through bench/measure.py; its output goes to a log that is returned, and shown when it fails."""
+        self.runs += 1
+        log_path, result_path = self.work / f"run-{self.runs:03d}.log", self.work / f"run-{self.runs:03d}.json"
+        with open(log_path, "wb") as out:
+            proc = subprocess.Popen([sys.executable, "-I", "-S", str(BENCH / "measure.py"), str(result_path), "--", *cmd],
+                                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+            watchdog = threading.Timer(RUN_TIMEOUT, proc.terminate)
+            watchdog.start()
+            try:
+                proc.wait()
+            except BaseException:
+                stop(proc)
+                raise
+            finally:
+                watchdog.cancel()
+        text = log_path.read_text(errors="replace")
+        if proc.returncode != 0 or not result_path.is_file():
+            raise BenchError(f"bench/measure.py {' '.join(cmd)}\nexited with {proc.returncode}; its output ends:\n{text[-4000:]}")
+        result = json.loads(result_path.read_text())
+        sample = Sample(result["wall"], result["cpu"], result["maxrss_kib"] / 1024)
+        if result["exit"] != 0:
+            raise BenchError(f"{' '.join(cmd)}\nexited with {result['exit']} after {sample.wall:.1f} s; its output ends:\n{text[-4000:]}")
+        return sample, text
+
+    def compare(self, row: Row, commands: dict[str, list[str]], after=None) -> Row:
+        """Alternates the two sides for --rounds rounds; after(impl, output) checks and cleans up, unmeasured."""
+        for r in range(self.a.rounds):
+            for impl in IMPLS if r % 2 == 0 else IMPLS[::-1]:
+                sample, output = self.measure(commands[impl])
+                row.samples[impl].append(sample)
+                log(f"{row.workload} {row.step} round {r + 1} {impl}: {sample.wall:.2f} s wall, {sample.cpu:.2f} s CPU, {sample.rss:.0f} MiB")
+                if after:
+                    after(impl, output)
+        return row
+
+    # -- the local cloud ---------------------------------------------------------------
+    def write_config(self, name: str, delete_buckets: bool) -> Path:
+        path = self.work / name
+        path.write_text(
+            "[amazon]\n"
+            "iam_instance_profile = ecsInstanceRole\n"
+            "key_name = test-key-pair-eucentral-1\n"
+            "security_group_ids = sg-8475b5dd,\n"
+            f"server_location = {self.region}\n"
+            "instance_type = t2.small\n"
+            "image_id = ami-6d4ceb03\n"
+            f"cloud_init = {REPO / 'examples' / 'cloud_init.txt'}\n"
+            f"delete_buckets = {int(delete_buckets)}\n"
+        )
+        return path
+
+    def bucket_names(self) -> list[str]:
+        return [b["Name"] for b in self.s3.list_buckets().get("Buckets", [])]
+
+    def delete_all_buckets(self) -> None:
+        def remove(bucket):
+            for page in self.s3.get_paginator("list_multipart_uploads").paginate(Bucket=bucket):
+                for u in page.get("Uploads", []):
+                    self.s3.abort_multipart_upload(Bucket=bucket, Key=u["Key"], UploadId=u["UploadId"])
+            for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+                if page.get("Contents"):
+                    self.s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": o["Key"]} for o in page["Contents"]]})
+            self.s3.delete_bucket(Bucket=bucket)
+
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(remove, self.bucket_names()))
+
+    def job_buckets(self, count: int) -> dict[int, str]:
+        """index -> bucket, after checking there is exactly one bucket '<uuid>-<index>' per job."""
+        names = self.bucket_names()
+        by_index = {}
+        for name in names:
+            m = re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-(\d+)", name)
+            if not m or int(m.group(1)) in by_index:
+                raise BenchError(f"unexpected or duplicate bucket {name!r}")
+            by_index[int(m.group(1))] = name
+        if sorted(by_index) != list(range(count)):
+            raise BenchError(f"expected buckets for jobs 0..{count - 1}, found {len(names)}: {sorted(by_index)[:20]}...")
+        return by_index
+
+    def verify_uploads(self, folders: list[Path]) -> int:
+        """Every job has its bucket and a gzip '<index>.tar.gz' of plausible size; returns the archive bytes."""
+        buckets = self.job_buckets(len(folders))
+
+        def check(index):
+            bucket, key, raw = buckets[index], f"{index}.tar.gz", generate.folder_bytes(folders[index])
+            try:
+                size = self.s3.head_object(Bucket=bucket, Key=key)["ContentLength"]
+                magic = self.s3.get_object(Bucket=bucket, Key=key, Range="bytes=0-1")["Body"].read()
+            except botocore.exceptions.ClientError as e:
+                raise BenchError(f"bucket {bucket}: {key}: {e}") from e
+            # The model compresses to about half; anything far off means a wrong or truncated archive.
+            if magic != b"\x1f\x8b" or not 0.3 * raw <= size <= raw + 65536:
+                raise BenchError(f"bucket {bucket}: {key} is {size} bytes (magic {magic!r}) for a folder of {raw} bytes")
+            return size
+
+        with ThreadPoolExecutor(8) as pool:
+            return sum(pool.map(check, range(len(folders))))
+
+    def live_instances(self) -> list[str]:
+        ids = []
+        for ec2 in self.ec2.values():
+            for page in ec2.get_paginator("describe_instances").paginate(
+                    Filters=[{"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}]):
+                ids += [i["InstanceId"] for r in page["Reservations"] for i in r["Instances"]]
+        return ids
+
+    # -- workloads ---------------------------------------------------------------------
+    def workload(self, name: str) -> tuple[Path, list[Path]]:
+        started = time.perf_counter()
+        path = generate.cached_workload(self.specs[name], self.a.seed)
+        folders = generate.job_folders(path)
+        log(f"{name}: {len(folders)} folders in {path} ({time.perf_counter() - started:.1f} s)")
+        return path, folders
+
+    def describe(self, name: str, folders: list[Path]) -> str:
+        total = sum(generate.folder_bytes(f) for f in folders)
+        ratio = generate.gzip_ratio(folders[0] / "model.nc")
+        return f"{name}: {len(folders)} folders × {size(total / len(folders))} ({size(total)} in all), model.nc gzip -6 ratio {ratio:.2f}"
+
+    def startup(self) -> Row:
+        self.delete_all_buckets()  # Get-FemagBucket's ListBuckets then costs the same on both sides
+        return self.compare(Row("-", "startup + ListBuckets"), {
+            "FemagAws": self.femagaws("startup.ps1", ConfigFile=self.upload_config, EndpointUrl=self.a.endpoint),
+            "baseline": self.baseline("startup"),
+        })
+
+    def upload(self, name: str, path: Path, folders: list[Path]) -> Row:
+        row = Row(name, "upload (New-FemagBucket)")
+        sizes = {}
+
+        def after(impl, _output):
+            sizes[impl] = self.verify_uploads(folders)
+            self.delete_all_buckets()
+
+        self.compare(row, {
+            "FemagAws": self.femagaws("upload.ps1", Parent=path, ConfigFile=self.upload_config, EndpointUrl=self.a.endpoint),
+            "baseline": self.baseline("upload", path),
+        }, after)
+        row.notes.append(f"{name} archives uploaded: FemagAws {sizes['FemagAws'] / 1e6:.1f} MB, baseline {sizes['baseline'] / 1e6:.1f} MB "
+                         "(.NET CompressionLevel.Optimal vs tarfile's default gzip level 9)")
+        return row
+
+    def receive(self, name: str, path: Path, folders: list[Path]) -> Row:
+        """Receive-FemagResult -Force vs baseline download of buckets holding the archive and a random result.bin."""
+        jobs_file = self.work / "w2-jobs.xml"
+        self.measure(self.femagaws("upload.ps1", Parent=path, ConfigFile=self.upload_config,
+                                               EndpointUrl=self.a.endpoint, JobsFile=jobs_file))
+        self.verify_uploads(folders)
+        buckets = self.job_buckets(len(folders))
+        result_bytes = self.specs[name].model_bytes
+        pools = generate.Pools(self.a.seed)
+        rng = random.Random(f"result-{self.a.seed}")
+        for bucket in buckets.values():
+            self.s3.put_object(Bucket=bucket, Key="result.bin", Body=pools.random_bytes(rng, result_bytes))
+        expected = {}
+        for index, bucket in buckets.items():
+            for obj in self.s3.list_objects_v2(Bucket=bucket)["Contents"]:
+                expected[Path(str(index)) / obj["Key"]] = obj["Size"]
+        dest = self.work / "received"
+
+        def after(impl, _output):
+            for rel, size in expected.items():
+                got = (dest / rel).stat().st_size if (dest / rel).is_file() else None
+                if got != size:
+                    raise BenchError(f"{impl} receive: {dest / rel} is {got} bytes, the object {size}")
+            shutil.rmtree(dest)
+
+        row = self.compare(Row(name, "receive (Receive-FemagResult)"), {
+            "FemagAws": self.femagaws("receive.ps1", JobsFile=jobs_file, Destination=dest),
+            "baseline": self.baseline("receive", "--dest", dest, *buckets.values()),
+        }, after)
+        row.notes.append(f"{name} received per run: {len(expected)} objects, {sum(expected.values()) / 1e6:.1f} MB "
+                         f"(each bucket: its archive and a {result_bytes / 1e6:.0f} MB random result.bin)")
+        self.delete_all_buckets()
+        return row
+
+    def pipeline(self, name: str, folders: list[Path]) -> dict:
+        """The whole FemagAws pipeline once, through the counting proxy; checks every job and the clean-up."""
+        # Results land in the job folders: run on a copy, never in the cache.
+        parent = self.work / name
+        shutil.rmtree(parent, ignore_errors=True)
+        for folder in folders:
+            shutil.copytree(folder, parent / folder.name)
+        with CountingProxy(self.a.endpoint) as proxy:
+            sample, output = self.measure(self.femagaws("pipeline.ps1", Parent=parent, ConfigFile=self.pipeline_config, EndpointUrl=proxy.url))
+            stats = proxy.stats.snapshot()
+        n = len(folders)
+        summary = re.search(r"^SUMMARY jobs=(\d+) succeeded=(\d+)", output, re.M)
+        if not summary or summary.groups() != (str(n), str(n)):
+            raise BenchError(f"{name}: not every job succeeded:\n{output[-4000:]}")
+        for folder in sorted(parent.iterdir()):
+            exit_code = folder / "exit_code"
+            if not exit_code.is_file() or exit_code.read_text().strip() != "0" or not (folder / "femag.log").is_file():
+                raise BenchError(f"{name}: {folder} has no exit_code 0 and femag.log after Receive-FemagResult")
+        live, left = self.live_instances(), self.bucket_names()
+        if live or left:
+            raise BenchError(f"{name}: left behind: instances not terminated {live}, buckets {left}")
+        shutil.rmtree(parent)
+        log(f"{name}: {sample.wall:.1f} s wall, {sample.cpu:.1f} s CPU, {sample.rss:.0f} MiB; {sum(stats['calls'].values())} requests")
+        return {"n": n, "sample": sample, "stats": stats, "succeeded": int(summary.group(2))}
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Ends a launcher this script started: SIGTERM, which it passes on (escalating to SIGKILL after 5 s)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def size(n: float) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} KB"
+
+
+def interrupt(*_) -> None:
+    raise KeyboardInterrupt
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# -- report ------------------------------------------------------------------------------
+def machine() -> str:
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    ram = next(int(l.split()[1]) for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal:"))
+    return f"nproc {len(os.sched_getaffinity(0))}, {cpu}, {ram / MIB:.1f} GiB RAM, Linux {platform.release()}"
+
+
+def versions() -> str:
+    dotnet = subprocess.run(["dotnet", "--version"], capture_output=True, text=True).stdout.strip()
+    import moto
+    return f".NET SDK {dotnet}, Python {platform.python_version()}, boto3 {boto3.__version__}, moto {moto.__version__}"
+
+
+def table(header: list[str], rows: list[list[str]], text_columns: int) -> list[str]:
+    """A markdown table, padded to read as plain text too; numbers (after text_columns) right-aligned."""
+    widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
+
+    def line(cells):
+        return "| " + " | ".join(c.ljust(w) if i < text_columns else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))) + " |"
+
+    rule = ["-" * w if i < text_columns else "-" * (w - 1) + ":" for i, w in enumerate(widths)]
+    return [line(header), "| " + " | ".join(rule) + " |"] + [line(r) for r in rows]
+
+
+def comparison_table(rows: list[Row]) -> list[str]:
+    header = ["workload", "step"]
+    for metric in ("wall s", "CPU s", "peak RSS MiB"):
+        header += [f"FemagAws {metric}", f"baseline {metric}", "ratio"]
+    body = []
+    for row in rows:
+        cells = [row.workload, row.step]
+        for metric, fmt in (("wall", "{:.2f}"), ("cpu", "{:.2f}"), ("rss", "{:.0f}")):
+            f, b = row.median("FemagAws", metric), row.median("baseline", metric)
+            cells += [fmt.format(f), fmt.format(b), f"{f / b:.2f}" if b else "-"]
+        body.append(cells)
+    return table(header, body, text_columns=2)
+
+
+def pipeline_table(results: list[dict]) -> list[str]:
+    header = ["W3 whole pipeline"] + [f"N = {r['n']}" for r in results]
+    rows = [
+        ["wall s"] + [f"{r['sample'].wall:.1f}" for r in results],
+        ["client CPU s"] + [f"{r['sample'].cpu:.1f}" for r in results],
+        ["client CPU s per job"] + [f"{r['sample'].cpu / r['n']:.3f}" for r in results],
+        ["client peak RSS MiB"] + [f"{r['sample'].rss:.0f}" for r in results],
+        ["jobs succeeded"] + [f"{r['succeeded']}/{r['n']}" for r in results],
+        ["requests per job, all"] + [f"{sum(r['stats']['calls'].values()) / r['n']:.2f}" for r in results],
+    ]
+    apis = {api for r in results for api in r["stats"]["calls"]}
+    for api in sorted(apis, key=lambda a: (API_ORDER.index(a) if a in API_ORDER else len(API_ORDER), a)):
+        rows.append([f"  {api}"] + [f"{r['stats']['calls'].get(api, 0) / r['n']:.2f}" for r in results])
+    errors = {e for r in results for e in r["stats"]["errors"]}
+    for error in sorted(errors):
+        rows.append([f"  of which {error}"] + [f"{r['stats']['errors'].get(error, 0) / r['n']:.2f}" for r in results])
+    rows.append(["DescribeInstances calls"] + [str(len(r["stats"]["describe_batches"])) for r in results])
+    rows.append(["  largest InstanceId batch"] + [str(max(r["stats"]["describe_batches"], default=0)) for r in results])
+    rows.append(["  calls by tag filter (no ids)"] + [str(r["stats"]["describe_batches"].count(0)) for r in results])
+    return table(header, rows, text_columns=1)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--endpoint", required=True, help="the local cloud (bench/run.sh starts it)")
+    p.add_argument("--work", required=True, help="scratch directory, removed by bench/run.sh")
+    p.add_argument("--sandbox", help="the local cloud's sandbox, for its runner.log in error messages")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--only", default="W1,W2,W3", help="comma-separated subset of W1,W2,W3")
+    p.add_argument("--quick", action="store_true", help="smaller workloads, for a smoke test")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--region", default="eu-central-1")
+    a = p.parse_args()
+    only = set(a.only.split(","))
+    if not only <= {"W1", "W2", "W3"} or a.rounds < 1:
+        p.error("--only takes W1, W2 and W3; --rounds at least 1")
+    # run.sh ends us with SIGTERM (Ctrl+C goes to its trap): unwind, stopping the child being measured.
+    signal.signal(signal.SIGTERM, interrupt)
+
+    bench = Bench(a)
+    started = datetime.datetime.now(datetime.timezone.utc)
+    rows, pipelines, described = [], [], []
+    try:
+        rows.append(bench.startup())
+        for name in ("W1", "W2"):
+            if name in only:
+                path, folders = bench.workload(name)
+                described.append(bench.describe(name, folders))
+                rows.append(bench.upload(name, path, folders))
+                if name == "W2":
+                    rows.append(bench.receive(name, path, folders))
+        if "W3" in only:
+            for name in ("W3-20", "W3-100"):
+                _, folders = bench.workload(name)
+                described.append(bench.describe(name, folders))
+                pipelines.append(bench.pipeline(name, folders))
+    except BenchError as e:
+        print(f"\nBENCHMARK FAILED: {e}", file=sys.stderr)
+        if a.sandbox and (Path(a.sandbox) / "runner.log").is_file():
+            print("local cloud log ends:\n" + (Path(a.sandbox) / "runner.log").read_text(errors="replace")[-2000:], file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nbenchmark interrupted", file=sys.stderr)
+        return 130
+
+    lines = [
+        "# FemagAws benchmark",
+        "",
+        f"- date: {started:%Y-%m-%d %H:%M} UTC, {(datetime.datetime.now(datetime.timezone.utc) - started).total_seconds() / 60:.1f} min",
+        f"- machine: {machine()}",
+        f"- software: {versions()}; the local cloud (moto + instance runner) runs on the same machine",
+        f"- {'quick sizes, ' if a.quick else ''}seed {a.seed}, region {a.region}",
+    ] + [f"- {d}" for d in described]
+    if rows:
+        lines += ["", f"## FemagAws vs boto3 baseline: median of {a.rounds} round(s), alternating, order flipped each round", ""]
+        lines += comparison_table(rows)
+        lines += [""] + [f"- {n}" for r in rows for n in r.notes]
+        lines += ["- ratio = FemagAws / baseline (below 1: FemagAws is faster or smaller); times include process start"]
+    if pipelines:
+        lines += ["", "## W3: New-FemagBucket | Start-FemagInstance | Wait-FemagJob -PollInterval 2 -SettleTime 2 | Receive-FemagResult, "
+                  "delete_buckets = 1, one run each", ""]
+        lines += pipeline_table(pipelines)
+        lines += ["", "- requests per job = requests the FemagAws process made / N (counted by bench/countproxy.py; the instances' own aws CLI traffic is not counted)",
+                  "- every job Succeeded with exit_code 0 in its folder; afterwards no instance was live and no bucket was left"]
+    report = "\n".join(lines) + "\n"
+    print(report)
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(report)
+    log(f"written to {RESULTS.relative_to(REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The FemagAws benchmark in one command: builds Release, starts the local cloud, runs bench/run.py
+# (options are passed on: --rounds N, --only W1,W2,W3, --quick) and removes everything it started
+# or wrote, also after a failure or Ctrl+C. Only the workload cache in /tmp/femag-bench-cache stays.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+
+dotnet build FemagAws.sln -c Release --nologo -v quiet -clp:ErrorsOnly
+
+tmp=$(mktemp -d /tmp/femag-bench.XXXXXX)
+cloud_pid= bench_pid=
+cleanup() {
+  trap - EXIT INT TERM
+  if [[ -n $bench_pid ]]; then
+    kill -TERM "$bench_pid" 2>/dev/null || true   # run.py stops its own child process first
+    wait "$bench_pid" 2>/dev/null || true
+  fi
+  if [[ -n $cloud_pid ]]; then
+    exec {CLOUD[1]}>&- 2>/dev/null || true         # the local cloud stops when its stdin closes
+    wait "$cloud_pid" 2>/dev/null || true
+  fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true
+export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL
+coproc CLOUD { exec python3 tools/localcloud/localcloud.py --sandbox "$tmp/sandbox" --port 0 \
+    --key-pair test-key-pair-eucentral-1 --instance-profile ecsInstanceRole --security-group sg-8475b5dd; }
+cloud_pid=$CLOUD_PID
+read -r ready <&"${CLOUD[0]}" || { echo "run.sh: the local cloud did not start" >&2; exit 1; }
+endpoint=${ready#READY }
+
+# In the background, so that a signal reaches the traps at once instead of after run.py ends.
+python3 bench/run.py --endpoint "$endpoint" --work "$tmp/work" --sandbox "$tmp/sandbox" "$@" &
+bench_pid=$!
+status=0
+wait "$bench_pid" || status=$?
+bench_pid=
+exit "$status"
