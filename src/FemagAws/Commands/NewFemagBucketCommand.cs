@@ -9,7 +9,7 @@ namespace FemagAws.Commands
 {
     /// <summary>
     /// <para type="synopsis">Creates one S3 bucket per calculation folder and uploads the folder into it as a tar.gz.</para>
-    /// <para type="description">New-FemagBucket takes the folders of a parameter variation from the pipeline, each holding a femag.fsl and its model files. For each folder it creates a bucket named '&lt;uuid&gt;-&lt;index&gt;' in the configured region (index 0, 1, 2… by position in the input, so a folder that fails keeps its number from the others), blocks public access, and uploads the folder's files, relative to the folder, as '&lt;index&gt;.tar.gz' at the bucket root. It emits one FemagJob per folder, ready for Start-FemagInstance. Folders are packed and uploaded in parallel, at most -ThrottleLimit at a time.</para>
+    /// <para type="description">New-FemagBucket takes the folders of a parameter variation from the pipeline, each holding a femag.fsl and its model files. For each folder it creates a bucket named '&lt;uuid&gt;-&lt;index&gt;' in the configured region (index 0, 1, 2… by position in the input, so a folder that fails keeps its number from the others), blocks public access, and uploads the folder's files, relative to the folder, as '&lt;index&gt;.tar.gz' at the bucket root. It emits one FemagJob per folder, ready for Start-FemagInstance. Folders are packed and uploaded in parallel, at most -ThrottleLimit at a time; each archive streams into S3 while it is packed (a multipart upload above 8 MiB), so it never exists whole in memory or on disk, and it appears in the bucket only once it is complete.</para>
     /// </summary>
     /// <example>
     ///   <code>Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start-FemagInstance | Wait-FemagJob | Receive-FemagResult</code>
@@ -53,7 +53,7 @@ namespace FemagAws.Commands
         public FemagConfig? Config { get; set; }
 
         /// <summary>
-        /// <para type="description">How many folders are packed and uploaded at once. The default, 8, suits a laptop on office Wi-Fi.</para>
+        /// <para type="description">How many folders are packed and uploaded at once. The default, 8, suits a laptop on office Wi-Fi talking to S3: enough requests in flight to fill the link while packing uses every core. Each folder streams into S3 as it is packed, in 8 MiB parts with at most two parts on their way, so memory stays near ThrottleLimit x 24 MiB whatever the size of the models.</para>
         /// </summary>
         [Parameter]
         [ValidateRange(1, 64)]
