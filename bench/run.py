@@ -5,7 +5,7 @@ Each measured run is a child process (FemagAws through tools/FemagAws.ScriptHost
 started by bench/measure.py: wall time from spawn to exit, CPU (user + sys) and peak RSS from wait4's
 rusage, process start included.
 FemagAws and the baseline alternate, the order flipping each round, and the medians are reported.
-Use bench/run.sh, which provides --endpoint, --work and --sandbox and cleans up afterwards.
+Use bench/run.sh, which provides --endpoint, --host, --work and --sandbox and cleans up afterwards.
 """
 from __future__ import annotations
 
@@ -36,7 +36,6 @@ from countproxy import CountingProxy
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-SCRIPT_HOST = REPO / "tools/FemagAws.ScriptHost/bin/Release/net10.0/FemagAws.ScriptHost.dll"
 RESULTS = BENCH / "results" / "latest.md"
 IMPLS = ("FemagAws", "baseline")
 RUN_TIMEOUT = 3600  # seconds; a hung child is killed rather than blocking the benchmark forever
@@ -91,7 +90,7 @@ class Bench:
 
     # -- child processes ---------------------------------------------------------------
     def femagaws(self, script: str, **params) -> list[str]:
-        cmd = ["dotnet", str(SCRIPT_HOST), str(BENCH / script)]
+        cmd = ["dotnet", self.a.host, str(BENCH / script)]
         for name, value in params.items():
             cmd += [f"-{name}", str(value)]
         return cmd
@@ -393,6 +392,7 @@ def pipeline_table(results: list[dict]) -> list[str]:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--endpoint", required=True, help="the local cloud (bench/run.sh starts it)")
+    p.add_argument("--host", required=True, help="FemagAws.ScriptHost.dll, published ReadyToRun like pwsh (bench/run.sh does it)")
     p.add_argument("--work", required=True, help="scratch directory, removed by bench/run.sh")
     p.add_argument("--sandbox", help="the local cloud's sandbox, for its runner.log in error messages")
     p.add_argument("--rounds", type=int, default=3)
