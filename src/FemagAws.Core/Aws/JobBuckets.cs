@@ -220,17 +220,50 @@ namespace FemagAws.Aws
                     break;
                 }
 
-                await AwsErrors.Call(() => s3.DeleteObjectsAsync(new DeleteObjectsRequest
-                {
-                    BucketName = bucketName,
-                    Objects = keys.Select(o => new KeyVersion { Key = o.Key }).ToList(),
-                }, ct), $"Emptying bucket {bucketName}").ConfigureAwait(false);
+                await DeleteKeysAsync(s3, bucketName, keys.Select(o => o.Key).ToList(), ct).ConfigureAwait(false);
                 deleted += keys.Count;
             }
 
             await AwsErrors.Call(() => s3.DeleteBucketAsync(bucketName, ct), $"Deleting bucket {bucketName}").ConfigureAwait(false);
             return deleted;
         }
+
+        /// <summary>
+        /// Deletes exactly <paramref name="keys"/> (the objects already received) and then the bucket. An object that
+        /// arrived after they were listed is never deleted unseen: the bucket is then kept and false returned.
+        /// </summary>
+        public static async Task<bool> RemoveReceivedAsync(IAmazonS3 s3, string bucketName, IReadOnlyList<string> keys, CancellationToken ct)
+        {
+            await AbortUploadsAsync(s3, bucketName, ct).ConfigureAwait(false);
+            for (var start = 0; start < keys.Count; start += DeleteBatch)
+            {
+                await DeleteKeysAsync(s3, bucketName, keys.Skip(start).Take(DeleteBatch).ToList(), ct).ConfigureAwait(false);
+            }
+
+            try
+            {
+                await s3.DeleteBucketAsync(bucketName, ct).ConfigureAwait(false);
+                return true;
+            }
+            catch (AmazonS3Exception ex) when (ex.ErrorCode == "BucketNotEmpty")
+            {
+                return false;
+            }
+            catch (Exception ex)
+            {
+                throw AwsErrors.Explain(ex, $"Deleting bucket {bucketName}");
+            }
+        }
+
+        /// <summary>DeleteObjects takes at most 1,000 keys per request.</summary>
+        private const int DeleteBatch = 1000;
+
+        private static Task DeleteKeysAsync(IAmazonS3 s3, string bucketName, List<string> keys, CancellationToken ct) =>
+            AwsErrors.Call(() => s3.DeleteObjectsAsync(new DeleteObjectsRequest
+            {
+                BucketName = bucketName,
+                Objects = keys.Select(k => new KeyVersion { Key = k }).ToList(),
+            }, ct), $"Emptying bucket {bucketName}");
 
         /// <summary>The region a bucket lives in.</summary>
         public static async Task<string> GetRegionAsync(IAmazonS3 s3, string bucketName, CancellationToken ct)

@@ -15,6 +15,9 @@ namespace FemagAws.Jobs
 
         public long Bytes { get; internal set; }
 
+        /// <summary>Set when the bucket was to be removed but had to be kept, saying why and what to do.</summary>
+        public string? BucketKept { get; internal set; }
+
         /// <summary>Keys that were refused because they would land outside the destination.</summary>
         public List<FemagException> Refused { get; } = new List<FemagException>();
 
@@ -73,8 +76,11 @@ namespace FemagAws.Jobs
             // A bucket is only removed once everything in it is safely on disk.
             if (removeBucket && outcome.Refused.Count == 0)
             {
-                await JobBuckets.RemoveAsync(clients.S3, job.BucketName, ct).ConfigureAwait(false);
-                outcome.BucketRemoved = true;
+                outcome.BucketRemoved = await JobBuckets.RemoveReceivedAsync(clients.S3, job.BucketName, objects.Select(o => o.Key).ToList(), ct).ConfigureAwait(false);
+                if (!outcome.BucketRemoved)
+                {
+                    outcome.BucketKept = $"Job {job.Index}: bucket {job.BucketName} received new objects while its results were downloaded, so it was kept. Pipe the job into Receive-FemagResult again to fetch them; the bucket is removed then.";
+                }
             }
 
             return outcome;

@@ -7,7 +7,7 @@ namespace FemagAws.Commands
 {
     /// <summary>
     /// <para type="synopsis">Downloads every object of each job's bucket into the job's folder.</para>
-    /// <para type="description">Receive-FemagResult downloads all objects of a finished job's bucket (any number of pages, creating subfolders for keys with '/') into the job's folder or -Destination. Each file is written beside its target and renamed when complete. A key that would land outside the destination ('..', an absolute path) is refused with an error and never written. When the config sets delete_buckets, or with -RemoveBucket, the bucket and its objects are deleted after everything arrived. Jobs are received in parallel, at most -ThrottleLimit at a time.</para>
+    /// <para type="description">Receive-FemagResult downloads all objects of a finished job's bucket (any number of pages, creating subfolders for keys with '/') into the job's folder or -Destination. Each file is written beside its target and renamed when complete. A key that would land outside the destination ('..', an absolute path) is refused with an error and never written. When the config sets delete_buckets, or with -RemoveBucket, the bucket and its objects are deleted after everything arrived. Only the objects that were downloaded are deleted: if the instance wrote more in the meantime, the bucket is kept with a warning, and receiving the job again fetches the rest and then removes the bucket. Jobs are received in parallel, at most -ThrottleLimit at a time.</para>
     /// </summary>
     /// <example>
     ///   <code>$jobs | Wait-FemagJob | Receive-FemagResult</code>
@@ -122,6 +122,11 @@ namespace FemagAws.Commands
             foreach (var refused in item.Result.Refused)
             {
                 WriteFailure(refused, item.Input);
+            }
+
+            if (item.Result.BucketKept != null)
+            {
+                WriteWarning(item.Result.BucketKept);
             }
 
             WriteVerbose($"Job {item.Input.Index}: {item.Result.Files} file(s), {item.Result.Bytes} bytes received{(item.Result.BucketRemoved ? "; bucket removed" : string.Empty)}.");

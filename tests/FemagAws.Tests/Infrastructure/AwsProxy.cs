@@ -25,6 +25,7 @@ public sealed class AwsProxy : IAsyncDisposable
     private readonly ConcurrentDictionary<(string Api, string Kind), int> _faults = new();
     private readonly List<FaultRule> _rules = new();
     private readonly ConcurrentDictionary<string, Random> _randoms = new();
+    private readonly ConcurrentDictionary<string, Func<Task>> _before = new();
     private readonly int _seed;
     private readonly string _target;
 
@@ -95,11 +96,18 @@ public sealed class AwsProxy : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="action"/> once, before the next request of <paramref name="api"/> is forwarded, to make
+    /// something happen in the cloud at an exact point of a pipeline (an instance writing late, say).
+    /// </summary>
+    public void BeforeNext(string api, Func<Task> action) => _before[api] = action;
+
     public void Reset()
     {
         _counts.Clear();
         _faults.Clear();
         _randoms.Clear();
+        _before.Clear();
         lock (_rules)
         {
             _rules.Clear();
@@ -121,6 +129,10 @@ public sealed class AwsProxy : IAsyncDisposable
         var bytes = body.ToArray();
         var api = Classify(request, bytes);
         _counts.AddOrUpdate(api, 1, (_, n) => n + 1);
+        if (_before.TryRemove(api, out var before))
+        {
+            await before();
+        }
 
         var fault = RuleFault(api) ?? TransientFault(api);
         if (fault == null)

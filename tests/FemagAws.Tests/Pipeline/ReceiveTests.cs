@@ -35,6 +35,42 @@ public sealed class ReceiveTests : CloudTest
     }
 
     [Fact]
+    public async Task An_object_that_arrives_after_the_listing_is_never_deleted_unseen()
+    {
+        await using var proxy = new AwsProxy(Cloud.Endpoint);
+        using var ws = new Workspace(Cloud, endpointUrl: proxy.Endpoint);
+        var folder = ws.AddJob("0", "-- job\n");
+        using var ps = new PsSession();
+        var waited = ps.Run(WholePipeline.Replace(" | Receive-FemagResult", string.Empty), new[] { folder.FullName }, ws.ConfigFile);
+        var job = Assert.Single(waited.Output);
+        Assert.True(waited.Errors.Count == 0, waited.Describe());
+
+        // The result listing is taken; then, before the first download, one more object lands in the bucket.
+        proxy.BeforeNext("s3:GetObject", async () =>
+        {
+            using var s3 = Cloud.S3();
+            await s3.PutObjectAsync(new PutObjectRequest { BucketName = job.Bucket(), Key = "late.dat", ContentBody = "late" });
+        });
+        var first = ps.Run("$args[0] | Receive-FemagResult -RemoveBucket", job);
+
+        Assert.True(first.Errors.Count == 0, first.Describe());
+        Assert.Contains(first.Warnings, w => w.Contains(job.Bucket()) && w.Contains("kept") && w.Contains("Receive-FemagResult again"));
+        Assert.True(File.Exists(Path.Combine(folder.FullName, "exit_code")));
+        Assert.False(File.Exists(Path.Combine(folder.FullName, "late.dat")));
+        using (var s3 = Cloud.S3())
+        {
+            var left = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = job.Bucket() });
+            Assert.Equal(new[] { "late.dat" }, left.S3Objects.Select(o => o.Key));
+        }
+
+        var second = ps.Run("$args[0] | Receive-FemagResult -RemoveBucket", job);
+
+        Assert.True(second.Errors.Count == 0 && second.Warnings.Count == 0, second.Describe());
+        Assert.Equal("late", File.ReadAllText(Path.Combine(folder.FullName, "late.dat")));
+        Assert.DoesNotContain(job.Bucket(), await Cloud.BucketNamesAsync());
+    }
+
+    [Fact]
     public async Task WhatIf_downloads_nothing_and_deletes_nothing()
     {
         using var ws = new Workspace(Cloud);
