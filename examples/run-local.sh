@@ -8,7 +8,7 @@ cd "$repo"
 dotnet build FemagAws.sln -c Release --nologo -v quiet -clp:ErrorsOnly
 
 # Results land in a copy, so the example stays clean.
-work=$(mktemp -d)
+work=$(mktemp -d /tmp/femag-example.XXXXXX)   # kept: the results are there
 sandbox=$(mktemp -d)
 cp -r examples/parvar "$work/parvar"
 
