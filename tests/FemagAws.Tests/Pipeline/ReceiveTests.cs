@@ -35,6 +35,31 @@ public sealed class ReceiveTests : CloudTest
     }
 
     [Fact]
+    public async Task A_finished_job_with_more_than_1000_objects_is_emptied_in_batches_and_removed()
+    {
+        await using var proxy = new AwsProxy(Cloud.Endpoint);
+        using var ws = new Workspace(Cloud, endpointUrl: proxy.Endpoint);
+        var folder = ws.AddJob("0", "-- job\n");
+        using var ps = new PsSession();
+        var waited = ps.Run(WholePipeline.Replace(" | Receive-FemagResult", string.Empty), new[] { folder.FullName }, ws.ConfigFile);
+        var job = Assert.Single(waited.Output);
+        Assert.True(waited.Errors.Count == 0, waited.Describe());
+        using (var s3 = Cloud.S3())
+        {
+            await Parallel.ForEachAsync(Enumerable.Range(0, 1005), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
+                await s3.PutObjectAsync(new PutObjectRequest { BucketName = job.Bucket(), Key = $"plots/p{i:0000}.dat", ContentBody = i.ToString() }, ct));
+        }
+
+        proxy.Reset();
+        var result = ps.Run("$args[0] | Receive-FemagResult -RemoveBucket", job);
+
+        Assert.True(result.Errors.Count == 0 && result.Warnings.Count == 0, result.Describe() + "\n" + proxy.Describe());
+        Assert.Equal(1005, Directory.GetFiles(Path.Combine(folder.FullName, "plots")).Length);
+        Assert.Equal(2, proxy.Count("s3:DeleteObjects"));
+        Assert.DoesNotContain(job.Bucket(), await Cloud.BucketNamesAsync());
+    }
+
+    [Fact]
     public async Task An_object_that_arrives_after_the_listing_is_never_deleted_unseen()
     {
         await using var proxy = new AwsProxy(Cloud.Endpoint);
