@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Runtime.ExceptionServices;
 using System.Threading;
 using System.Threading.Tasks;
 using Amazon.S3;
@@ -43,6 +44,7 @@ namespace FemagAws.Aws
         private string? _uploadId;
         private long _length;
         private bool _completed;
+        private ExceptionDispatchInfo? _failure;
 
         /// <param name="s3">The client.</param>
         /// <param name="bucketName">The job's bucket.</param>
@@ -50,7 +52,7 @@ namespace FemagAws.Aws
         /// <param name="metadata">User metadata for the object (names without the x-amz-meta- prefix).</param>
         /// <param name="bucketReady">Completes when the bucket may take objects; no request is sent before.</param>
         /// <param name="expectedBytes">About how large the archive will be, to stay within S3's part count.</param>
-        /// <param name="ct">Cancels every request; the caller then calls <see cref="AbortAsync"/>.</param>
+        /// <param name="ct">Cancels every request; the caller then calls <see cref="StopAsync"/>.</param>
         public ArchiveUploadStream(IAmazonS3 s3, string bucketName, string key, IDictionary<string, string> metadata, Task bucketReady, long expectedBytes, CancellationToken ct)
         {
             _s3 = s3;
@@ -89,6 +91,8 @@ namespace FemagAws.Aws
 
         public override void Write(byte[] buffer, int offset, int count)
         {
+            // Once the upload has failed, every later write (the tar and gzip trailers, say) fails with that error.
+            _failure?.Throw();
             if (_completed)
             {
                 throw new InvalidOperationException("The archive upload is already complete.");
@@ -106,7 +110,15 @@ namespace FemagAws.Aws
                 if (_filled == _partSize)
                 {
                     // Blocks the packing thread while PartsInFlight parts are on their way: that is the memory bound.
-                    SendPartAsync().GetAwaiter().GetResult();
+                    try
+                    {
+                        SendPartAsync().GetAwaiter().GetResult();
+                    }
+                    catch (Exception ex)
+                    {
+                        _failure = ExceptionDispatchInfo.Capture(ex);
+                        throw;
+                    }
                 }
             }
         }
@@ -159,10 +171,11 @@ namespace FemagAws.Aws
         }
 
         /// <summary>
-        /// After a failure or Ctrl+C: waits for parts still on their way and aborts the multipart upload, within a
-        /// bounded time, so S3 keeps no invisible, billed parts. Its own failure is left to the bucket's removal.
+        /// After a failure or Ctrl+C: waits for the parts still on their way (the token given to the constructor
+        /// cancels them) and releases the buffers. The caller then removes the bucket, which aborts the multipart
+        /// upload with it, so S3 keeps no invisible, billed parts.
         /// </summary>
-        public async Task AbortAsync()
+        public async Task StopAsync()
         {
             _completed = true;
             try
@@ -175,22 +188,6 @@ namespace FemagAws.Aws
             }
 
             ReleaseBuffer();
-            if (_uploadId == null)
-            {
-                return;
-            }
-
-            try
-            {
-                using (var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
-                {
-                    await _s3.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = _bucketName, Key = _key, UploadId = _uploadId }, cleanup.Token).ConfigureAwait(false);
-                }
-            }
-            catch (Exception)
-            {
-                // Removing the bucket aborts whatever is left; if that fails too, the caller names the bucket.
-            }
         }
 
         private async Task SendPartAsync()

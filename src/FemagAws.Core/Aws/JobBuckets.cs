@@ -79,8 +79,15 @@ namespace FemagAws.Aws
         /// <summary>Blocks public access to a new bucket, turns on default encryption (SSE-S3) and tags it as the module's.</summary>
         public static async Task ProtectAndTagAsync(IAmazonS3 s3, string bucketName, int index, CancellationToken ct)
         {
-            // Three independent settings: one round trip instead of three.
-            var publicAccess = AwsErrors.Call(() => s3.PutPublicAccessBlockAsync(new PutPublicAccessBlockRequest
+            // One after another: S3 may refuse concurrent changes to one bucket's settings (409 OperationAborted),
+            // which the SDK does not retry. The tag goes first, so a bucket whose set-up fails half-way is still
+            // known as the module's. The archive is sent only after all three.
+            await AwsErrors.Call(() => s3.PutBucketTaggingAsync(new PutBucketTaggingRequest
+            {
+                BucketName = bucketName,
+                TagSet = new List<Tag> { new Tag { Key = IndexTag, Value = index.ToString(System.Globalization.CultureInfo.InvariantCulture) } },
+            }, ct), $"Tagging bucket {bucketName}").ConfigureAwait(false);
+            await AwsErrors.Call(() => s3.PutPublicAccessBlockAsync(new PutPublicAccessBlockRequest
             {
                 BucketName = bucketName,
                 PublicAccessBlockConfiguration = new PublicAccessBlockConfiguration
@@ -90,8 +97,8 @@ namespace FemagAws.Aws
                     IgnorePublicAcls = true,
                     RestrictPublicBuckets = true,
                 },
-            }, ct), $"Blocking public access to bucket {bucketName}");
-            var encryption = AwsErrors.Call(() => s3.PutBucketEncryptionAsync(new PutBucketEncryptionRequest
+            }, ct), $"Blocking public access to bucket {bucketName}").ConfigureAwait(false);
+            await AwsErrors.Call(() => s3.PutBucketEncryptionAsync(new PutBucketEncryptionRequest
             {
                 BucketName = bucketName,
                 ServerSideEncryptionConfiguration = new ServerSideEncryptionConfiguration
@@ -101,13 +108,7 @@ namespace FemagAws.Aws
                         new ServerSideEncryptionRule { ServerSideEncryptionByDefault = new ServerSideEncryptionByDefault { ServerSideEncryptionAlgorithm = ServerSideEncryptionMethod.AES256 } },
                     },
                 },
-            }, ct), $"Turning on default encryption for bucket {bucketName}");
-            var tagging = AwsErrors.Call(() => s3.PutBucketTaggingAsync(new PutBucketTaggingRequest
-            {
-                BucketName = bucketName,
-                TagSet = new List<Tag> { new Tag { Key = IndexTag, Value = index.ToString(System.Globalization.CultureInfo.InvariantCulture) } },
-            }, ct), $"Tagging bucket {bucketName}");
-            await Task.WhenAll(publicAccess, encryption, tagging).ConfigureAwait(false);
+            }, ct), $"Turning on default encryption for bucket {bucketName}").ConfigureAwait(false);
         }
 
         /// <summary>The text of an object, or null when it does not exist.</summary>
@@ -229,12 +230,17 @@ namespace FemagAws.Aws
         }
 
         /// <summary>
-        /// Deletes exactly <paramref name="keys"/> (the objects already received) and then the bucket. An object that
-        /// arrived after they were listed is never deleted unseen: the bucket is then kept and false returned.
+        /// Deletes exactly <paramref name="keys"/> (the objects already received) and then the bucket. Nothing else is
+        /// deleted unseen: when the bucket holds an unfinished upload (an instance may still be writing) or an object
+        /// that arrived after the listing, the bucket is kept and false returned.
         /// </summary>
         public static async Task<bool> RemoveReceivedAsync(IAmazonS3 s3, string bucketName, IReadOnlyList<string> keys, CancellationToken ct)
         {
-            await AbortUploadsAsync(s3, bucketName, ct).ConfigureAwait(false);
+            if (await HasUploadsInProgressAsync(s3, bucketName, ct).ConfigureAwait(false))
+            {
+                return false;
+            }
+
             for (var start = 0; start < keys.Count; start += DeleteBatch)
             {
                 await DeleteKeysAsync(s3, bucketName, keys.Skip(start).Take(DeleteBatch).ToList(), ct).ConfigureAwait(false);

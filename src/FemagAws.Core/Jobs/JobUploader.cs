@@ -47,7 +47,7 @@ namespace FemagAws.Jobs
                     catch (Exception failure)
                     {
                         upload.Cancel();
-                        await archive.AbortAsync().ConfigureAwait(false);
+                        await archive.StopAsync().ConfigureAwait(false);
                         await ObserveAsync(ready).ConfigureAwait(false);
                         throw await CleanUpAfterAsync(clients, job, created, failure).ConfigureAwait(false);
                     }

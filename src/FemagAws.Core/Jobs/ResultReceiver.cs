@@ -76,10 +76,13 @@ namespace FemagAws.Jobs
             // A bucket is only removed once everything in it is safely on disk.
             if (removeBucket && outcome.Refused.Count == 0)
             {
-                outcome.BucketRemoved = await JobBuckets.RemoveReceivedAsync(clients.S3, job.BucketName, objects.Select(o => o.Key).ToList(), ct).ConfigureAwait(false);
+                // Folder markers carry no data; one with content was not received, so it keeps the bucket.
+                var received = downloads.Select(d => d.Key).Concat(objects.Where(o => o.Key.EndsWith("/", StringComparison.Ordinal) && (o.Size ?? 0) == 0).Select(o => o.Key)).ToList();
+                outcome.BucketRemoved = await JobBuckets.RemoveReceivedAsync(clients.S3, job.BucketName, received, ct).ConfigureAwait(false);
                 if (!outcome.BucketRemoved)
                 {
-                    outcome.BucketKept = $"Job {job.Index}: bucket {job.BucketName} received new objects while its results were downloaded, so it was kept. Pipe the job into Receive-FemagResult again to fetch them; the bucket is removed then.";
+                    outcome.BucketKept = $"Job {job.Index}: bucket {job.BucketName} still holds objects that were not received (written after the listing) or an unfinished upload, so it was kept. " +
+                                         $"Pipe the job into Receive-FemagResult again to fetch new objects, which then removes the bucket; 'Remove-FemagBucket -Name {job.BucketName}' removes it with whatever is left.";
                 }
             }
 

@@ -38,9 +38,10 @@ namespace FemagAws.Packing
         public static void Write(IReadOnlyList<KeyValuePair<string, FileInfo>> files, Stream output, CancellationToken cancellation)
         {
             var chunk = new byte[CopyChunk];
-            using (var gzip = new GZipStream(output, CompressionLevel.Optimal, leaveOpen: true))
-            using (var tar = new TarOutputStream(gzip, Encoding.UTF8) { IsStreamOwner = false })
+            var gzip = new GZipStream(output, CompressionLevel.Optimal, leaveOpen: true);
+            try
             {
+                var tar = new TarOutputStream(gzip, Encoding.UTF8) { IsStreamOwner = false };
                 foreach (var pair in files)
                 {
                     using (var source = pair.Value.OpenRead())
@@ -62,6 +63,24 @@ namespace FemagAws.Packing
                         tar.CloseEntry();
                     }
                 }
+
+                tar.Close();
+                gzip.Dispose();
+            }
+            catch (Exception)
+            {
+                // The archive is abandoned half-written. Closing the tar would only report the unfinished entry and
+                // hide the error that stopped it; the gzip stream is still disposed to free its native state.
+                try
+                {
+                    gzip.Dispose();
+                }
+                catch (Exception)
+                {
+                    // Its last bytes go nowhere: the upload has already failed or been cancelled.
+                }
+
+                throw;
             }
         }
 

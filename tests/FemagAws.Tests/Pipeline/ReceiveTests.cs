@@ -96,6 +96,27 @@ public sealed class ReceiveTests : CloudTest
     }
 
     [Fact]
+    public async Task An_unfinished_upload_keeps_the_bucket_and_is_not_aborted()
+    {
+        using var ws = new Workspace(Cloud);
+        var folder = ws.AddJob("0", "-- job\n");
+        using var ps = new PsSession();
+        var waited = ps.Run(WholePipeline.Replace(" | Receive-FemagResult", string.Empty), new[] { folder.FullName }, ws.ConfigFile);
+        var job = Assert.Single(waited.Output);
+        Assert.True(waited.Errors.Count == 0, waited.Describe());
+        using var s3 = Cloud.S3();
+        var late = await s3.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = job.Bucket(), Key = "late.bin" });
+
+        var result = ps.Run("$args[0] | Receive-FemagResult -RemoveBucket", job);
+
+        Assert.True(result.Errors.Count == 0, result.Describe());
+        Assert.Contains(result.Warnings, w => w.Contains(job.Bucket()) && w.Contains("unfinished upload") && w.Contains("Remove-FemagBucket"));
+        Assert.True(File.Exists(Path.Combine(folder.FullName, "exit_code")));
+        var uploads = await s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = job.Bucket() });
+        Assert.Equal(late.UploadId, Assert.Single(uploads.MultipartUploads).UploadId);
+    }
+
+    [Fact]
     public async Task WhatIf_downloads_nothing_and_deletes_nothing()
     {
         using var ws = new Workspace(Cloud);
