@@ -8,10 +8,13 @@ namespace FemagAws.Tests.Infrastructure;
 /// </summary>
 public abstract class CloudTest : IClassFixture<LocalCloudFixture>, IAsyncLifetime
 {
-    /// <summary>The whole pipeline with test-sized waits; <c>$args[0]</c> = folders, <c>$args[1]</c> = config file.</summary>
-    protected const string WholePipeline =
+    /// <summary>The pipeline up to finished jobs, with test-sized waits; <c>$args[0]</c> = folders, <c>$args[1]</c> = config file.</summary>
+    protected const string UntilFinished =
         "[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] | Start-FemagInstance | " +
-        "Wait-FemagJob -PollInterval 1 -SettleTime 1 -Timeout 120 | Receive-FemagResult";
+        "Wait-FemagJob -PollInterval 1 -SettleTime 1 -Timeout 120";
+
+    /// <summary>The whole pipeline with test-sized waits; <c>$args[0]</c> = folders, <c>$args[1]</c> = config file.</summary>
+    protected const string WholePipeline = UntilFinished + " | Receive-FemagResult";
 
     protected CloudTest(LocalCloudFixture fixture) => Cloud = fixture.Cloud;
 
@@ -25,6 +28,14 @@ public abstract class CloudTest : IClassFixture<LocalCloudFixture>, IAsyncLifeti
     protected static List<PSObject> NewBuckets(PsSession ps, Workspace ws, params DirectoryInfo[] folders)
     {
         var result = ps.Run("[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1]", folders.Select(f => f.FullName).ToArray(), ws.ConfigFile);
+        Assert.True(result.Errors.Count == 0 && result.Terminating == null, result.Describe());
+        return result.Output.ToList();
+    }
+
+    /// <summary>Runs a workspace's folders until their jobs finished, results not yet received; asserts it worked.</summary>
+    protected static List<PSObject> FinishJobs(PsSession ps, Workspace ws, params DirectoryInfo[] folders)
+    {
+        var result = ps.Run(UntilFinished, folders.Select(f => f.FullName).ToArray(), ws.ConfigFile);
         Assert.True(result.Errors.Count == 0 && result.Terminating == null, result.Describe());
         return result.Output.ToList();
     }

@@ -41,9 +41,7 @@ public sealed class ReceiveTests : CloudTest
         using var ws = new Workspace(Cloud, endpointUrl: proxy.Endpoint);
         var folder = ws.AddJob("0", "-- job\n");
         using var ps = new PsSession();
-        var waited = ps.Run(WholePipeline.Replace(" | Receive-FemagResult", string.Empty), new[] { folder.FullName }, ws.ConfigFile);
-        var job = Assert.Single(waited.Output);
-        Assert.True(waited.Errors.Count == 0, waited.Describe());
+        var job = Assert.Single(FinishJobs(ps, ws, folder));
         using (var s3 = Cloud.S3())
         {
             await Parallel.ForEachAsync(Enumerable.Range(0, 1005), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
@@ -66,9 +64,7 @@ public sealed class ReceiveTests : CloudTest
         using var ws = new Workspace(Cloud, endpointUrl: proxy.Endpoint);
         var folder = ws.AddJob("0", "-- job\n");
         using var ps = new PsSession();
-        var waited = ps.Run(WholePipeline.Replace(" | Receive-FemagResult", string.Empty), new[] { folder.FullName }, ws.ConfigFile);
-        var job = Assert.Single(waited.Output);
-        Assert.True(waited.Errors.Count == 0, waited.Describe());
+        var job = Assert.Single(FinishJobs(ps, ws, folder));
 
         // The result listing is taken; then, before the first download, one more object lands in the bucket.
         proxy.BeforeNext("s3:GetObject", async () =>
@@ -101,9 +97,7 @@ public sealed class ReceiveTests : CloudTest
         using var ws = new Workspace(Cloud);
         var folder = ws.AddJob("0", "-- job\n");
         using var ps = new PsSession();
-        var waited = ps.Run(WholePipeline.Replace(" | Receive-FemagResult", string.Empty), new[] { folder.FullName }, ws.ConfigFile);
-        var job = Assert.Single(waited.Output);
-        Assert.True(waited.Errors.Count == 0, waited.Describe());
+        var job = Assert.Single(FinishJobs(ps, ws, folder));
         using var s3 = Cloud.S3();
         var late = await s3.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = job.Bucket(), Key = "late.bin" });
 
