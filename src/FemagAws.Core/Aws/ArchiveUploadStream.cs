@@ -21,12 +21,12 @@ namespace FemagAws.Aws
     public sealed class ArchiveUploadStream : Stream
     {
         /// <summary>S3's smallest part (except the last) is 5 MiB; 8 MiB parts keep request counts low.</summary>
-        public const int DefaultPartSize = 8 << 20;
+        private const int DefaultPartSize = 8 << 20;
 
         /// <summary>S3 allows 10,000 parts; a margin covers archives a little larger than their files.</summary>
         private const int MaxParts = 9000;
 
-        public const int PartsInFlight = 2;
+        private const int PartsInFlight = 2;
 
         private const string ContentType = "application/gzip";
 
@@ -65,15 +65,12 @@ namespace FemagAws.Aws
         }
 
         /// <summary>The part size for an archive of about this many bytes: 8 MiB, or larger for archives over ~70 GB.</summary>
-        public static int PartSizeFor(long expectedBytes)
+        private static int PartSizeFor(long expectedBytes)
         {
             var needed = (expectedBytes + MaxParts - 1) / MaxParts;
             var mib = 1L << 20;
             return (int)Math.Min(int.MaxValue & ~(mib - 1), Math.Max(DefaultPartSize, (needed + mib - 1) / mib * mib));
         }
-
-        /// <summary>True once the archive outgrew one part and is sent as a multipart upload.</summary>
-        public bool IsMultipart => _uploadId != null;
 
         public override bool CanRead => false;
 
