@@ -33,6 +33,10 @@ namespace FemagAws.Jobs
             return clients;
         }
 
+        /// <summary>Empties the bucket, aborts its unfinished uploads and deletes it; returns how many objects it held.</summary>
+        public static Task<int> RemoveAsync(AwsClients clients, string bucketName, CancellationToken ct) =>
+            JobBuckets.RemoveAsync(clients.S3, bucketName, ct);
+
         private static FemagException NotTheModules(string bucketName, string why) =>
             new FemagException("FemagBucketNotModule", FemagErrorKind.PermissionDenied,
                 $"Bucket {bucketName} was not created by FemagAws ({why}), so Remove-FemagBucket keeps it. Delete it in the S3 console or with 'aws s3 rb s3://{bucketName} --force' if you do mean to.");

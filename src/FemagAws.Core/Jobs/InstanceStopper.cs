@@ -30,6 +30,10 @@ namespace FemagAws.Jobs
     /// <summary>Stop-FemagInstance's work: terminates the module's instances, and only those.</summary>
     public static class InstanceStopper
     {
+        /// <summary>Terminates instances the caller launched itself (a cancelled pipeline's clean-up), without the checks.</summary>
+        public static Task TerminateAsync(AwsClients clients, IReadOnlyCollection<string> instanceIds, CancellationToken ct) =>
+            JobInstances.TerminateAsync(clients.Ec2, instanceIds, ct);
+
         /// <summary>
         /// One DescribeInstances (to check the module's tag) and one TerminateInstances per 1,000 ids.
         /// <paramref name="jobBuckets"/> holds, for instances named by a job, the job's bucket, which the instance's tag must name.

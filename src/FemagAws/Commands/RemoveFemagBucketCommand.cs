@@ -105,7 +105,7 @@ namespace FemagAws.Commands
                     }
 
                     _removing = name;
-                    var objects = Await(JobBuckets.RemoveAsync(clients.S3, name, Cancellation));
+                    var objects = Await(BucketRemover.RemoveAsync(clients, name, Cancellation));
                     _removing = null;
                     WriteVerbose($"Removed bucket {name} and its {objects} object(s).");
                 }

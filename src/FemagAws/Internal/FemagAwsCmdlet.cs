@@ -85,7 +85,7 @@ namespace FemagAws.Commands
                 {
                     using (var cleanup = new CancellationTokenSource(CleanupTime))
                     {
-                        JobInstances.TerminateAsync(Clients.Get(group.Key).Ec2, group.Select(j => j.InstanceId!).ToList(), cleanup.Token).GetAwaiter().GetResult();
+                        InstanceStopper.TerminateAsync(Clients.Get(group.Key), group.Select(j => j.InstanceId!).ToList(), cleanup.Token).GetAwaiter().GetResult();
                     }
                 }
                 catch (Exception ex)

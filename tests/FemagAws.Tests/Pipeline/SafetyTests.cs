@@ -69,8 +69,8 @@ public sealed class SafetyTests : CloudTest
         using var ps = new PsSession();
 
         var result = ps.Run(
-            "$core = [System.Reflection.Assembly]::LoadFrom($args[2]); $core.GetType('FemagAws.Jobs.ResultReceiver')::ResolveKeyPath($args[0], $args[1])",
-            Path.GetTempPath(), key, Path.Combine(Path.GetDirectoryName(Repo.ModuleManifest)!, "FemagAws.Core.dll"));
+            "$core = (Get-Command Wait-FemagJob).OutputType[0].Type.Assembly; $core.GetType('FemagAws.Jobs.ResultReceiver')::ResolveKeyPath($args[0], $args[1])",
+            Path.GetTempPath(), key);
 
         Assert.True(result.Errors.Count == 0, result.Describe());
         Assert.Null(Assert.Single(result.Output));

@@ -1,0 +1,65 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Reflection;
+using System.Runtime.Loader;
+
+namespace FemagAws.Commands
+{
+    /// <summary>
+    /// PowerShell 7: FemagAws.Core and everything it needs from the dependencies folder load into a context of their
+    /// own, the way PSResourceGet isolates its dependencies. Only FemagAws.Core is handed to the default context, so
+    /// the cmdlets see its job types; no AWS SDK type is part of a cmdlet's parameters or output.
+    /// Touched only on .NET (Core): Windows PowerShell has no load contexts.
+    /// </summary>
+    internal sealed class IsolatedLoadContext : AssemblyLoadContext
+    {
+        private static readonly Lazy<IsolatedLoadContext> Instance = new Lazy<IsolatedLoadContext>(() => new IsolatedLoadContext());
+
+        // The runtime's own assemblies (System.Memory, System.Text.Json...), to prefer over our netstandard copies.
+        private static readonly Lazy<ILookup<string, string>> PlatformAssemblies = new Lazy<ILookup<string, string>>(() =>
+            ((AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") as string) ?? string.Empty)
+            .Split(new[] { Path.PathSeparator }, StringSplitOptions.RemoveEmptyEntries)
+            .ToLookup(p => Path.GetFileNameWithoutExtension(p), StringComparer.OrdinalIgnoreCase));
+
+        internal static void Hook() => Default.Resolving += ResolveCore;
+
+        internal static void Unhook() => Default.Resolving -= ResolveCore;
+
+        // By path: asking the context by name would fall back to the default context, and so back here, if the file is missing.
+        private static Assembly? ResolveCore(AssemblyLoadContext context, AssemblyName name)
+        {
+            var path = name.Name == DependencyLoader.CoreAssemblyName ? DependencyLoader.PathOf(name) : null;
+            return path != null ? Instance.Value.LoadFromAssemblyPath(path) : null;
+        }
+
+        protected override Assembly? Load(AssemblyName name)
+        {
+            var path = DependencyLoader.PathOf(name);
+            if (path == null || PlatformHasAtLeast(name))
+            {
+                return null;
+            }
+
+            return LoadFromAssemblyPath(path);
+        }
+
+        /// <summary>
+        /// Type identity with the runtime matters more than our copy: a netstandard System.Memory would bring its own
+        /// Span. PowerShell's own older copies (Microsoft.Bcl.AsyncInterfaces 5.0 in 7.2 and 7.4) lose to ours.
+        /// </summary>
+        private static bool PlatformHasAtLeast(AssemblyName name)
+        {
+            foreach (var path in PlatformAssemblies.Value[name.Name!])
+            {
+                var version = AssemblyName.GetAssemblyName(path).Version;
+                if (name.Version == null || (version != null && version >= name.Version))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+}
