@@ -34,7 +34,7 @@ namespace FemagAws.Aws
 
         public static AwsClients Create(AwsTarget target)
         {
-            var credentials = ResolveCredentials(target.ProfileName, out var source);
+            var credentials = ResolveCredentials(target, out var source);
             // The SDK accepts any name and would only fail on the first request; say so before.
             if (!FemagConfig.IsRegionName(target.Region))
             {
@@ -81,27 +81,38 @@ namespace FemagAws.Aws
         }
 
         /// <summary>
-        /// A named profile must exist (never fall back to another account's default); otherwise the SDK's own
-        /// chain: environment, AWS_PROFILE, [default] in ~/.aws/credentials or ~/.aws/config, container, instance role.
+        /// AWS Tools' order: keys given to the command, then a named profile (which must exist: never fall back to
+        /// another account's default), then the SDK's own chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, web identity,
+        /// AWS_PROFILE, [default] in ~/.aws/credentials or ~/.aws/config, the container, the instance profile.
         /// </summary>
-        private static AWSCredentials ResolveCredentials(string? profileName, out string source)
+        private static AWSCredentials ResolveCredentials(AwsTarget target, out string source)
         {
-            if (profileName != null)
+            if (target.Credentials != null)
             {
-                if (new CredentialProfileStoreChain().TryGetAWSCredentials(profileName, out var fromProfile))
+                source = target.Credentials.Source;
+                return target.Credentials.ToSdk();
+            }
+
+            if (target.ProfileName != null || target.ProfileLocation != null)
+            {
+                // As in AWS Tools, a file without a profile name means that file's default profile.
+                var name = target.ProfileName ?? "default";
+                var where = target.ProfileLocation != null ? target.ProfileLocation + " (and the config file beside it)" : "~/.aws/credentials or ~/.aws/config";
+                var chain = target.ProfileLocation != null ? new CredentialProfileStoreChain(target.ProfileLocation) : new CredentialProfileStoreChain();
+                if (chain.TryGetAWSCredentials(name, out var fromProfile))
                 {
-                    source = $"profile '{profileName}'";
+                    source = $"profile '{name}' in {where} ({Describe(fromProfile)})";
                     return fromProfile;
                 }
 
                 throw new FemagException("FemagProfileNotFound", FemagErrorKind.AuthenticationError,
-                    $"The AWS profile '{profileName}' was not found in ~/.aws/credentials or ~/.aws/config. Create it with 'aws configure --profile {profileName}', or name an existing profile with -ProfileName or the config key 'profile'.");
+                    $"The AWS profile '{name}' was not found in {where}. Create it with 'aws configure --profile {name}', or name an existing profile with -ProfileName (and -ProfileLocation) or the config key 'profile'.");
             }
 
             try
             {
                 var credentials = DefaultAWSCredentialsIdentityResolver.GetCredentials();
-                source = "the SDK default chain (" + credentials.GetType().Name + ")";
+                source = "the SDK's default chain: " + Describe(credentials);
                 return credentials;
             }
             catch (AmazonClientException ex)
@@ -109,6 +120,30 @@ namespace FemagAws.Aws
                 throw new FemagException("FemagNoCredentials", FemagErrorKind.AuthenticationError,
                     "No AWS credentials were found. Run 'aws configure' to write ~/.aws/credentials, set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, " +
                     "name a profile with -ProfileName (or 'profile' in the config file), or run on an EC2 instance with an instance profile.", ex);
+            }
+        }
+
+        /// <summary>The kind of credentials, in words, for -Debug.</summary>
+        private static string Describe(AWSCredentials credentials)
+        {
+            switch (credentials)
+            {
+                case EnvironmentVariablesAWSCredentials _:
+                    return "environment variables AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
+                case AssumeRoleAWSCredentials _:
+                    return "a role assumed with AWS STS";
+                case AssumeRoleWithWebIdentityCredentials _:
+                    return "web identity (AWS_WEB_IDENTITY_TOKEN_FILE)";
+                case SSOAWSCredentials _:
+                    return "AWS IAM Identity Center (SSO)";
+                case InstanceProfileAWSCredentials _:
+                    return "the EC2 instance profile";
+                case GenericContainerCredentials _:
+                    return "the container's credentials endpoint";
+                default:
+                    var profile = Environment.GetEnvironmentVariable("AWS_PROFILE");
+                    var kind = credentials.GetType().Name;
+                    return string.IsNullOrEmpty(profile) ? kind : $"{kind} of profile '{profile}' (AWS_PROFILE)";
             }
         }
     }

@@ -2,14 +2,16 @@ using System;
 
 namespace FemagAws.Aws
 {
-    /// <summary>Which AWS (or compatible endpoint), region and profile a job talks to.</summary>
+    /// <summary>Which AWS (or compatible endpoint), region and credentials a job talks to.</summary>
     public sealed class AwsTarget : IEquatable<AwsTarget>
     {
-        public AwsTarget(string region, string? endpointUrl, string? profileName)
+        public AwsTarget(string region, string? endpointUrl, string? profileName, string? profileLocation = null, GivenCredentials? credentials = null)
         {
             Region = region;
             EndpointUrl = string.IsNullOrEmpty(endpointUrl) ? null : endpointUrl;
             ProfileName = string.IsNullOrEmpty(profileName) ? null : profileName;
+            ProfileLocation = string.IsNullOrEmpty(profileLocation) ? null : profileLocation;
+            Credentials = credentials;
         }
 
         public string Region { get; }
@@ -18,14 +20,34 @@ namespace FemagAws.Aws
 
         public string? ProfileName { get; }
 
-        public static AwsTarget Of(FemagJob job) => new AwsTarget(job.Region, job.EndpointUrl, job.ProfileName);
+        /// <summary>A shared credentials file other than ~/.aws/credentials (its folder's config file is read too).</summary>
+        public string? ProfileLocation { get; }
+
+        /// <summary>Keys given to the command itself; they win over the profile.</summary>
+        public GivenCredentials? Credentials { get; }
+
+        public static AwsTarget Of(FemagJob job) =>
+            new AwsTarget(job.Region, job.EndpointUrl, job.ProfileName, job.ProfileLocation, job.Credentials);
+
+        /// <summary>The same endpoint and credentials in another region.</summary>
+        public AwsTarget InRegion(string region) => new AwsTarget(region, EndpointUrl, ProfileName, ProfileLocation, Credentials);
+
+        /// <summary>Makes the job talk to this target's endpoint with its credentials from now on; the region stays the job's.</summary>
+        public void ApplyTo(FemagJob job)
+        {
+            job.EndpointUrl = EndpointUrl;
+            job.ProfileName = ProfileName;
+            job.ProfileLocation = ProfileLocation;
+            job.Credentials = Credentials;
+        }
 
         public bool Equals(AwsTarget? other) =>
-            other != null && Region == other.Region && EndpointUrl == other.EndpointUrl && ProfileName == other.ProfileName;
+            other != null && Region == other.Region && EndpointUrl == other.EndpointUrl && ProfileName == other.ProfileName &&
+            ProfileLocation == other.ProfileLocation && ReferenceEquals(Credentials, other.Credentials);
 
         public override bool Equals(object? obj) => Equals(obj as AwsTarget);
 
-        public override int GetHashCode() => (Region + "|" + EndpointUrl + "|" + ProfileName).GetHashCode();
+        public override int GetHashCode() => (Region + "|" + EndpointUrl + "|" + ProfileName + "|" + ProfileLocation).GetHashCode();
 
         public override string ToString() => Region + (EndpointUrl != null ? " at " + EndpointUrl : string.Empty);
     }

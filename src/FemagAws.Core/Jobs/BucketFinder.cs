@@ -57,7 +57,7 @@ namespace FemagAws.Jobs
         {
             var clients = cache.Get(target);
             var region = await JobBuckets.GetRegionAsync(clients.S3, bucketName, ct).ConfigureAwait(false);
-            return region == target.Region ? clients : cache.Get(new AwsTarget(region, target.EndpointUrl, target.ProfileName));
+            return region == target.Region ? clients : cache.Get(target.InRegion(region));
         }
 
         /// <summary>An Uploaded job for a bucket; without a folder, the one recorded on the archive.</summary>
@@ -73,6 +73,8 @@ namespace FemagAws.Jobs
                 Region = target.Region,
                 EndpointUrl = target.EndpointUrl,
                 ProfileName = target.ProfileName,
+                ProfileLocation = target.ProfileLocation,
+                Credentials = target.Credentials,
                 Config = config.ForRegion(target.Region),
                 State = FemagJobState.Uploaded,
             };

@@ -60,6 +60,8 @@ namespace FemagAws.Jobs
                     Region = target.Region,
                     EndpointUrl = target.EndpointUrl,
                     ProfileName = target.ProfileName,
+                    ProfileLocation = target.ProfileLocation,
+                    Credentials = target.Credentials,
                     Config = config.ForRegion(target.Region),
                     InstanceId = instance.InstanceId,
                     LaunchTime = instance.LaunchTime,

@@ -21,6 +21,8 @@ namespace FemagAws.Jobs
                 Region = clients.Target.Region,
                 EndpointUrl = clients.Target.EndpointUrl,
                 ProfileName = clients.Target.ProfileName,
+                ProfileLocation = clients.Target.ProfileLocation,
+                Credentials = clients.Target.Credentials,
                 // The instance's script reads its region from SERVER_LOCATION: it must be the job's.
                 Config = config.ForRegion(clients.Target.Region),
                 State = FemagJobState.Uploaded,

@@ -1,5 +1,7 @@
 using System;
 
+using FemagAws.Aws;
+
 namespace FemagAws
 {
     /// <summary>Where a job is in its life.</summary>
@@ -49,6 +51,12 @@ namespace FemagAws
 
         /// <summary>The AWS profile used to create the job, or null for the SDK's default chain.</summary>
         public string? ProfileName { get; set; }
+
+        /// <summary>The shared credentials file the profile is in, when it is not ~/.aws/credentials.</summary>
+        public string? ProfileLocation { get; set; }
+
+        /// <summary>Keys given to the command that made the job; in memory only, never a public property.</summary>
+        internal GivenCredentials? Credentials { get; set; }
 
         public string? InstanceId { get; set; }
 

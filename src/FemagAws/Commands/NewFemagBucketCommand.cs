@@ -61,6 +61,7 @@ namespace FemagAws.Commands
 
         protected override void BeginProcessing()
         {
+            base.BeginProcessing();
             _config = OrTerminate(() => LoadConfig(ConfigFile, Config), ConfigFile);
             WarnIfSecrets(_config);
 

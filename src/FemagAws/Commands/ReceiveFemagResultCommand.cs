@@ -59,6 +59,7 @@ namespace FemagAws.Commands
 
         protected override void BeginProcessing()
         {
+            base.BeginProcessing();
             _queue = new WorkQueue<FemagJob, ReceiveOutcome>(ThrottleLimit);
         }
 

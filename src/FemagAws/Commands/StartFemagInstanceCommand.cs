@@ -35,6 +35,14 @@ namespace FemagAws.Commands
         public FemagJob[] Job { get; set; } = new FemagJob[0];
 
         /// <summary>
+        /// <para type="description">The EC2 instance type for these jobs, such as c5.xlarge, instead of instance_type from the config. It becomes the jobs' instance_type, so the INSTANCE_TYPE that {{ENV}} exports on the instance agrees. Tab completes EC2's instance types.</para>
+        /// </summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(InstanceTypeCompleter))]
+        public string? InstanceType { get; set; }
+
+        /// <summary>
         /// <para type="description">How many launches run at once (default 8).</para>
         /// </summary>
         [Parameter]
@@ -43,6 +51,7 @@ namespace FemagAws.Commands
 
         protected override void BeginProcessing()
         {
+            base.BeginProcessing();
             _queue = new WorkQueue<FemagJob, FemagJob>(ThrottleLimit);
         }
 
@@ -50,6 +59,11 @@ namespace FemagAws.Commands
         {
             foreach (var job in Job)
             {
+                if (InstanceType != null)
+                {
+                    job.Config = job.Config.With(new[] { new KeyValuePair<string, string?>("instance_type", InstanceType) });
+                }
+
                 string userData;
                 try
                 {

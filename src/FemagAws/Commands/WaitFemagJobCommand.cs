@@ -142,12 +142,10 @@ namespace FemagAws.Commands
                 OrTerminate(() => ClientsFor(target), target);
             }
 
-            // The cmdlet's -EndpointUrl/-ProfileName apply to every job it waits for.
+            // The cmdlet's endpoint and credential parameters apply to every job it waits for.
             foreach (var job in _jobs)
             {
-                var target = TargetOf(job);
-                job.EndpointUrl = target.EndpointUrl;
-                job.ProfileName = target.ProfileName;
+                TargetOf(job).ApplyTo(job);
             }
 
             var waiter = new JobWaiter(_jobs, Clients, TimeSpan.FromSeconds(SettleTime), KeepInstance, 16);

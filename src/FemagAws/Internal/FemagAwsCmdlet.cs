@@ -8,28 +8,74 @@ using FemagAws.Jobs;
 
 namespace FemagAws.Commands
 {
-    /// <summary>Base of the cmdlets that talk to AWS: the common -Region, -ProfileName and -EndpointUrl, and the clients.</summary>
+    /// <summary>
+    /// Base of the cmdlets that talk to AWS: AWS Tools' credential and region parameters (-Region, -ProfileName,
+    /// -ProfileLocation, -AccessKey/-SecretKey/-SessionToken, -Credential, -EndpointUrl) and the clients.
+    /// </summary>
     public abstract class FemagAwsCmdlet : FemagCmdlet
     {
         private readonly HashSet<AwsTarget> _announced = new HashSet<AwsTarget>();
         private readonly HashSet<string> _warnedSecrets = new HashSet<string>();
         private AwsClientCache? _clients;
+        private GivenCredentials? _given;
+        private string? _profileLocation;
 
         /// <summary>
-        /// <para type="description">The AWS region, e.g. eu-central-1. For new jobs it overrides server_location; a job keeps its own region afterwards.</para>
+        /// <para type="description">The AWS region, e.g. eu-central-1. For new jobs it overrides server_location; a job keeps its own region afterwards. Tab completes the regions the AWS SDK knows.</para>
         /// </summary>
         [Parameter]
         [Alias("RegionToCall")]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(RegionCompleter))]
         public string? Region { get; set; }
 
         /// <summary>
-        /// <para type="description">A profile in ~/.aws/credentials or ~/.aws/config. A name that does not exist is an error. Without it, the SDK's default chain is used.</para>
+        /// <para type="description">A profile in ~/.aws/credentials or ~/.aws/config (or in the file -ProfileLocation names): static keys, a role to assume (role_arn with source_profile) or AWS IAM Identity Center (SSO, after 'aws sso login'). A name that does not exist is an error, never a fall-back to another profile. Without it, the config key 'profile', then the SDK's default chain. Tab completes the profiles in those files.</para>
         /// </summary>
         [Parameter]
         [Alias("StoredCredentials", "AWSProfileName")]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ProfileNameCompleter))]
         public string? ProfileName { get; set; }
+
+        /// <summary>
+        /// <para type="description">The shared credentials file that holds -ProfileName, instead of ~/.aws/credentials; a config file in the same folder is read too. Without -ProfileName, that file's default profile is used. As the current folder can differ in a scheduled task, give a full path; a relative one is resolved against the current PowerShell location.</para>
+        /// </summary>
+        [Parameter]
+        [Alias("AWSProfilesLocation", "ProfilesLocation")]
+        [ValidateNotNullOrEmpty]
+        public string? ProfileLocation { get; set; }
+
+        /// <summary>
+        /// <para type="description">An AWS access key id, with -SecretKey (and -SessionToken for temporary keys). Keys given here win over every profile. Jobs carry them down the pipeline in memory only; a later session or saved job needs them again.</para>
+        /// </summary>
+        [Parameter]
+        [Alias("AK")]
+        [ValidateNotNullOrEmpty]
+        public string? AccessKey { get; set; }
+
+        /// <summary>
+        /// <para type="description">The secret access key that belongs to -AccessKey.</para>
+        /// </summary>
+        [Parameter]
+        [Alias("SK", "SecretAccessKey")]
+        [ValidateNotNullOrEmpty]
+        public string? SecretKey { get; set; }
+
+        /// <summary>
+        /// <para type="description">The session token of temporary keys given with -AccessKey and -SecretKey.</para>
+        /// </summary>
+        [Parameter]
+        [Alias("ST")]
+        [ValidateNotNullOrEmpty]
+        public string? SessionToken { get; set; }
+
+        /// <summary>
+        /// <para type="description">Credentials as an object: a PSCredential whose user name is the access key id and whose password is the secret access key (Get-Credential), or an AWS credentials object such as AWS Tools' Get-AWSCredential returns, which is asked for fresh keys as they expire. They win over every profile and are kept in memory only.</para>
+        /// </summary>
+        [Parameter]
+        [AwsCredentialTransformation]
+        public object? Credential { get; set; }
 
         /// <summary>
         /// <para type="description">An S3/EC2-compatible endpoint URL, such as a local test cloud. Overrides endpoint_url from the config.</para>
@@ -40,24 +86,61 @@ namespace FemagAws.Commands
 
         protected AwsClientCache Clients => _clients ??= new AwsClientCache();
 
-        /// <summary>Where a job's requests go: the job's own region, and this call's endpoint and profile where given.</summary>
-        protected AwsTarget TargetOf(FemagJob job) =>
-            new AwsTarget(job.Region, EndpointUrl ?? job.EndpointUrl, ProfileName ?? job.ProfileName);
+        /// <summary>Checks the credential parameters once, before any input: a half-given key pair is an error, not a fall-back.</summary>
+        protected override void BeginProcessing()
+        {
+            _given = OrTerminate(GivenCredentialsFromParameters, null);
+            _profileLocation = ProfileLocation == null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(ProfileLocation);
+        }
+
+        /// <summary>Where a job's requests go: the job's own region, and this call's endpoint and credentials where given.</summary>
+        protected AwsTarget TargetOf(FemagJob job)
+        {
+            var own = AwsTarget.Of(job);
+            var profileGiven = ProfileName != null || _profileLocation != null;
+            return new AwsTarget(
+                job.Region,
+                EndpointUrl ?? own.EndpointUrl,
+                profileGiven ? ProfileName : own.ProfileName,
+                profileGiven ? _profileLocation : own.ProfileLocation,
+                _given ?? (profileGiven ? null : own.Credentials));
+        }
 
         /// <summary>Where new jobs go: parameters first, then the config file.</summary>
         protected AwsTarget TargetOf(FemagConfig config) =>
-            new AwsTarget(Region ?? config.ServerLocation, EndpointUrl ?? config.EndpointUrl, ProfileName ?? config.Profile);
+            new AwsTarget(Region ?? config.ServerLocation, EndpointUrl ?? config.EndpointUrl, ProfileName ?? config.Profile, _profileLocation, _given);
 
-        /// <summary>The clients for a target; says once, with -Debug, where credentials came from.</summary>
+        /// <summary>The clients for a target; says once, with -Debug, where credentials and region came from.</summary>
         protected AwsClients ClientsFor(AwsTarget target)
         {
             var clients = Clients.Get(target);
             if (_announced.Add(target))
             {
-                WriteDebug($"FemagAws: {target}: credentials from {clients.CredentialSource}; region {target.Region} from {(Region != null ? "-Region" : "the job or config")}.");
+                var region = Region != null ? "-Region" : "the job, or server_location in the config (eu-central-1 where it has none)";
+                WriteDebug($"FemagAws: {target}: credentials from {clients.CredentialSource}; region {target.Region} from {region}.");
             }
 
             return clients;
+        }
+
+        private GivenCredentials? GivenCredentialsFromParameters()
+        {
+            var keys = AccessKey != null || SecretKey != null || SessionToken != null;
+            if (keys && (AccessKey == null || SecretKey == null))
+            {
+                throw new FemagException("FemagCredentialIncomplete", FemagErrorKind.InvalidArgument,
+                    "-AccessKey and -SecretKey go together (with -SessionToken for temporary keys). Give both, or use -ProfileName or -Credential instead.");
+            }
+
+            if ((keys ? 1 : 0) + (Credential != null ? 1 : 0) + (ProfileName != null || ProfileLocation != null ? 1 : 0) > 1)
+            {
+                throw new FemagException("FemagCredentialAmbiguous", FemagErrorKind.InvalidArgument,
+                    "Give credentials one way: -AccessKey/-SecretKey, -Credential, or -ProfileName (with -ProfileLocation).");
+            }
+
+            return keys
+                ? GivenCredentials.FromKeys(AccessKey!, SecretKey!, SessionToken, "-AccessKey and -SecretKey" + (SessionToken != null ? " with -SessionToken" : string.Empty))
+                : Credential as GivenCredentials;
         }
 
         /// <summary>The config from -Config, or read from -ConfigFile (a PowerShell path).</summary>

@@ -36,6 +36,7 @@ namespace FemagAws.Commands
                 Region = (string)Get(pso, "Region"),
                 EndpointUrl = Get(pso, "EndpointUrl") as string,
                 ProfileName = Get(pso, "ProfileName") as string,
+                ProfileLocation = Get(pso, "ProfileLocation") as string,
                 InstanceId = Get(pso, "InstanceId") as string,
                 State = (FemagJobState)Enum.Parse(typeof(FemagJobState), Get(pso, "State").ToString(), ignoreCase: true),
                 ExitCode = Get(pso, "ExitCode") is object code ? Convert.ToInt32(code, CultureInfo.InvariantCulture) : (int?)null,

@@ -22,6 +22,7 @@ public sealed class AwsProxy : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly HttpClient _upstream = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
     private readonly ConcurrentDictionary<string, int> _counts = new();
+    private readonly ConcurrentDictionary<string, int> _accessKeys = new();
     private readonly ConcurrentDictionary<(string Api, string Kind), int> _faults = new();
     private readonly List<FaultRule> _rules = new();
     private readonly ConcurrentDictionary<string, Random> _randoms = new();
@@ -58,6 +59,9 @@ public sealed class AwsProxy : IAsyncDisposable
 
     /// <summary>Injected faults per API and kind (the AWS error code, or <see cref="ConnectionReset"/>).</summary>
     public IReadOnlyDictionary<(string Api, string Kind), int> Faults => new Dictionary<(string Api, string Kind), int>(_faults);
+
+    /// <summary>The access key ids that signed requests (from SigV4's Authorization header), with how many each signed.</summary>
+    public IReadOnlyDictionary<string, int> AccessKeyIds => new Dictionary<string, int>(_accessKeys);
 
     public int Count(string api) => _counts.TryGetValue(api, out var n) ? n : 0;
 
@@ -105,6 +109,7 @@ public sealed class AwsProxy : IAsyncDisposable
     public void Reset()
     {
         _counts.Clear();
+        _accessKeys.Clear();
         _faults.Clear();
         _randoms.Clear();
         _before.Clear();
@@ -129,6 +134,13 @@ public sealed class AwsProxy : IAsyncDisposable
         var bytes = body.ToArray();
         var api = Classify(request, bytes);
         _counts.AddOrUpdate(api, 1, (_, n) => n + 1);
+        var authorization = request.Headers.Authorization.ToString();
+        var credential = authorization.IndexOf("Credential=", StringComparison.Ordinal);
+        if (credential >= 0)
+        {
+            var start = credential + "Credential=".Length;
+            _accessKeys.AddOrUpdate(authorization.Substring(start, authorization.IndexOf('/', start) - start), 1, (_, n) => n + 1);
+        }
         if (_before.TryRemove(api, out var before))
         {
             await before();

@@ -15,6 +15,8 @@ public sealed class PsResult
 
     public required List<string> Verbose { get; init; }
 
+    public required List<string> Debug { get; init; }
+
     public required List<ProgressRecord> Progress { get; init; }
 
     /// <summary>A terminating error, if the script ended with one.</summary>
@@ -78,6 +80,7 @@ public sealed class PsSession : IDisposable
             Errors = ps.Streams.Error.ToList(),
             Warnings = ps.Streams.Warning.Select(w => w.Message).ToList(),
             Verbose = ps.Streams.Verbose.Select(v => v.Message).ToList(),
+            Debug = ps.Streams.Debug.Select(d => d.Message).ToList(),
             Progress = ps.Streams.Progress.ToList(),
             Terminating = terminating,
         };

@@ -1,0 +1,42 @@
+using System;
+using System.Management.Automation;
+using System.Net;
+using FemagAws.Aws;
+
+namespace FemagAws.Commands
+{
+    /// <summary>
+    /// Turns -Credential's argument into <see cref="GivenCredentials"/>: a PSCredential (access key id and secret
+    /// access key) or an AWS credentials object of any SDK version, such as AWS Tools returns. Anything else is a
+    /// binding error that says what to give.
+    /// </summary>
+    [AttributeUsage(AttributeTargets.Property)]
+    internal sealed class AwsCredentialTransformationAttribute : ArgumentTransformationAttribute
+    {
+        public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
+        {
+            var value = inputData is PSObject pso ? pso.BaseObject : inputData;
+            switch (value)
+            {
+                case GivenCredentials given:
+                    return given;
+                case PSCredential credential:
+                    return GivenCredentials.FromKeys(credential.UserName, new NetworkCredential(string.Empty, credential.Password).Password, null, "-Credential (PSCredential " + credential.UserName + ")");
+                case null:
+                    break;
+                default:
+                    var provider = GivenCredentials.FromProvider(value, "-Credential (" + value.GetType().FullName + ")");
+                    if (provider != null)
+                    {
+                        return provider;
+                    }
+
+                    break;
+            }
+
+            throw new ArgumentTransformationMetadataException(
+                $"-Credential takes a PSCredential whose user name is the access key id and whose password is the secret access key (Get-Credential), " +
+                $"or an AWS credentials object such as Get-AWSCredential returns, not a {value?.GetType().FullName ?? "null"}. For a profile, use -ProfileName.");
+        }
+    }
+}
