@@ -83,6 +83,48 @@ public sealed class HelpTests : IDisposable
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Cmdlets))]
+    public void One_example_at_least_is_a_pipeline(string name)
+    {
+        var codes = Strings("foreach ($e in @((Get-Help -Name $args[0] -Full).examples.example)) { [string]$e.code }", name);
+
+        Assert.Contains(codes, code => code.Contains(" | ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_help_generator_fails_the_build_for_a_parameter_without_a_description()
+    {
+        var doc = DocFile();
+        var sessionToken = doc.Descendants("member").Single(m => (string?)m.Attribute("name") == "P:FemagAws.Commands.FemagAwsCmdlet.SessionToken");
+        sessionToken.Descendants("para").Single(p => (string?)p.Attribute("type") == "description").Remove();
+        var dir = Directory.CreateTempSubdirectory("femag-helpgen-").FullName;
+        try
+        {
+            var docPath = Path.Combine(dir, "FemagAws.xml");
+            doc.Save(docPath);
+            var outPath = Path.Combine(dir, "FemagAws.dll-Help.xml");
+            var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var arg in new[] { BuildOutput("tools", "FemagAws.HelpGen", "net10.0", "FemagAws.HelpGen.dll"), BuildOutput("src", "FemagAws", "netstandard2.0", "FemagAws.dll"), docPath, outPath })
+            {
+                start.ArgumentList.Add(arg);
+            }
+
+            using var process = System.Diagnostics.Process.Start(start)!;
+            var output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
+            process.WaitForExit();
+
+            Assert.Equal(1, process.ExitCode);
+            Assert.Contains("error HELPGEN001", output);
+            Assert.Contains("SessionToken", output);
+            Assert.False(File.Exists(outPath));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Fact]
     public void Get_Help_shows_pipeline_input_and_output_types()
     {
@@ -146,15 +188,21 @@ public sealed class HelpTests : IDisposable
     }
 
     /// <summary>FemagAws.xml of the build the tests run from (bin/&lt;Configuration&gt;/…), else the newest one.</summary>
-    private static XDocument DocFile()
+    private static XDocument DocFile() => XDocument.Load(DocPath());
+
+    private static string DocPath()
     {
-        var bin = Path.Combine(Repo.Root, "src", "FemagAws", "bin");
-        var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent?.Name;
-        var own = Path.Combine(bin, configuration ?? "Debug", "netstandard2.0", "FemagAws.xml");
-        var path = File.Exists(own)
+        var own = BuildOutput("src", "FemagAws", "netstandard2.0", "FemagAws.xml");
+        return File.Exists(own)
             ? own
-            : Directory.EnumerateFiles(bin, "FemagAws.xml", SearchOption.AllDirectories).OrderByDescending(File.GetLastWriteTimeUtc).First();
-        return XDocument.Load(path);
+            : Directory.EnumerateFiles(Path.Combine(Repo.Root, "src", "FemagAws", "bin"), "FemagAws.xml", SearchOption.AllDirectories).OrderByDescending(File.GetLastWriteTimeUtc).First();
+    }
+
+    /// <summary>A file in a project's bin folder of the configuration the tests were built in.</summary>
+    private static string BuildOutput(string folder, string project, string framework, string file)
+    {
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent?.Name ?? "Debug";
+        return Path.Combine(Repo.Root, folder, project, "bin", configuration, framework, file);
     }
 
     private static string Normalize(string text) => Regex.Replace(text, @"\s+", " ").Trim();
