@@ -99,10 +99,18 @@ namespace FemagAws.Aws
                 var name = target.ProfileName ?? "default";
                 var where = target.ProfileLocation != null ? target.ProfileLocation + " (and the config file beside it)" : "~/.aws/credentials or ~/.aws/config";
                 var chain = target.ProfileLocation != null ? new CredentialProfileStoreChain(target.ProfileLocation) : new CredentialProfileStoreChain();
-                if (chain.TryGetAWSCredentials(name, out var fromProfile))
+                if (chain.TryGetProfile(name, out var profile) && chain.TryGetAWSCredentials(name, out var fromProfile))
                 {
+                    // The SDK would quietly take the default chain's keys for a source_profile that is not there.
+                    var sourceProfile = profile.Options.SourceProfile;
+                    if (!string.IsNullOrEmpty(sourceProfile) && !chain.TryGetProfile(sourceProfile, out _))
+                    {
+                        throw new FemagException("FemagProfileNotFound", FemagErrorKind.AuthenticationError,
+                            $"The AWS profile '{name}' assumes its role with the keys of source_profile '{sourceProfile}', which was not found in {where}. Add that profile, or correct source_profile.");
+                    }
+
                     source = $"profile '{name}' in {where} ({Describe(fromProfile)})";
-                    return fromProfile;
+                    return Checked(fromProfile, name, source);
                 }
 
                 throw new FemagException("FemagProfileNotFound", FemagErrorKind.AuthenticationError,
@@ -120,6 +128,29 @@ namespace FemagAws.Aws
                 throw new FemagException("FemagNoCredentials", FemagErrorKind.AuthenticationError,
                     "No AWS credentials were found. Run 'aws configure' to write ~/.aws/credentials, set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, " +
                     "name a profile with -ProfileName (or 'profile' in the config file), or run on an EC2 instance with an instance profile.", ex);
+            }
+        }
+
+        /// <summary>
+        /// Asks a profile's credentials for their keys once, up front (the SDK keeps them until they expire), so that a
+        /// missing SSO login or a refused AssumeRole is one clear error before any work, not a failure of every request.
+        /// </summary>
+        private static AWSCredentials Checked(AWSCredentials credentials, string profileName, string source)
+        {
+            try
+            {
+                credentials.GetCredentials();
+                return credentials;
+            }
+            catch (Exception ex) when (credentials is SSOAWSCredentials && ex is AmazonClientException)
+            {
+                throw new FemagException("FemagSsoLoginNeeded", FemagErrorKind.AuthenticationError,
+                    $"The AWS IAM Identity Center (SSO) login of profile '{profileName}' is missing or has expired ({ex.Message}). Run 'aws sso login --profile {profileName}', then run the command again.", ex);
+            }
+            catch (Exception ex) when (ex is AmazonClientException || ex is AmazonServiceException || ex is InvalidOperationException)
+            {
+                throw new FemagException("FemagCredentialFailed", FemagErrorKind.AuthenticationError,
+                    $"The credentials of {source} could not be obtained: {ex.Message} Check the profile's role_arn and source_profile, or log in again.", ex);
             }
         }
 

@@ -99,6 +99,24 @@ public sealed class CredentialParameterTests : CloudTest
         Assert.Empty(result.Output);
     }
 
+    [Fact]
+    public void A_role_profile_whose_source_profile_is_missing_is_an_error_not_the_default_keys()
+    {
+        using var ws = new Workspace(Cloud);
+        var folder = ws.AddJob("0", "-- job\n");
+        var credentials = Path.Combine(ws.Root, "credentials");
+        File.WriteAllText(credentials, "[default]\naws_access_key_id = AKIAFEMAGDEFAULT0006\naws_secret_access_key = d\n");
+        File.WriteAllText(Path.Combine(ws.Root, "config"), "[profile femag-role]\nrole_arn = arn:aws:iam::123456789012:role/femag\nsource_profile = femag-gone\n");
+        using var ps = new PsSession();
+
+        var result = ps.Run("[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] -ProfileName femag-role -ProfileLocation $args[2]", new[] { folder.FullName }, ws.ConfigFile, credentials);
+
+        var error = Assert.Single(result.Errors);
+        Assert.StartsWith("FemagProfileNotFound,", error.FullyQualifiedErrorId);
+        Assert.Contains("source_profile 'femag-gone'", error.Exception.Message);
+        Assert.Empty(result.Output);
+    }
+
     [Theory]
     [InlineData("-AccessKey AKIAFEMAGHALF0000005", "FemagCredentialIncomplete")]
     [InlineData("-SecretKey only-a-secret", "FemagCredentialIncomplete")]
