@@ -34,13 +34,15 @@ namespace FemagAws.Aws
 
         public static AwsClients Create(AwsTarget target)
         {
-            var credentials = ResolveCredentials(target, out var source);
             // The SDK accepts any name and would only fail on the first request; say so before.
             if (!FemagConfig.IsRegionName(target.Region))
             {
                 throw new FemagException("FemagRegionInvalid", FemagErrorKind.InvalidArgument,
                     $"'{target.Region}' is not an AWS region. Use a name such as eu-central-1 (-Region or server_location).");
             }
+
+            ProfileServiceClients.RegisterOnce();
+            var credentials = ResolveCredentials(target, out var source);
 
             var region = RegionEndpoint.GetBySystemName(target.Region);
 
@@ -110,6 +112,11 @@ namespace FemagAws.Aws
                     }
 
                     source = $"profile '{name}' in {where} ({Describe(fromProfile)})";
+                    if (fromProfile is AssumeRoleAWSCredentials role)
+                    {
+                        fromProfile = ProfileServiceClients.AssumeRole(role, name, target.ProfileLocation, target.Region);
+                    }
+
                     return Checked(fromProfile, name, source);
                 }
 

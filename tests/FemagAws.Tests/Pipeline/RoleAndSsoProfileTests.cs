@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
 using FemagAws.Tests.Infrastructure;
@@ -13,9 +14,10 @@ public sealed class RoleAndSsoProfileTests : CloudTest
 {
     private const string Pipeline =
         """
-        param($Module, $Folder, $ConfigFile, $Profile)
+        param($Module, $Folder, $ConfigFile, $Profile, $LoadFirst)
         $ErrorActionPreference = 'Stop'
         $DebugPreference = 'Continue'
+        foreach ($assembly in $LoadFirst -split ';' -ne '') { [void][System.Reflection.Assembly]::LoadFrom($assembly) }
         Import-Module $Module
         $job = [IO.DirectoryInfo]$Folder | New-FemagBucket -ConfigFile $ConfigFile -ProfileName $Profile -Debug |
             Start-FemagInstance | Wait-FemagJob -PollInterval 1 -SettleTime 1 -Timeout 120 | Receive-FemagResult
@@ -28,9 +30,19 @@ public sealed class RoleAndSsoProfileTests : CloudTest
     {
     }
 
-    [Fact]
-    public async Task A_profile_that_assumes_a_role_runs_the_pipeline_with_the_roles_temporary_keys()
+    /// <param name="awsToolsFirst">
+    /// AWS Tools' AWSSDK.Core and AWSSDK.SecurityToken 3.7 are loaded before the module, as in a session where
+    /// AWS.Tools was imported first: the SDK's own lookup of the STS client would pick theirs.
+    /// </param>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_profile_that_assumes_a_role_runs_the_pipeline_with_the_roles_temporary_keys(bool awsToolsFirst)
     {
+        var loadFirst = awsToolsFirst
+            ? string.Join(";", new[] { "AwsToolsSdkCore", "AwsToolsSdkSecurityToken" }.Select(key =>
+                typeof(RoleAndSsoProfileTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value))
+            : string.Empty;
         await using var proxy = new AwsProxy(Cloud.Endpoint);
         using var ws = new Workspace(Cloud, endpointUrl: proxy.Endpoint);
         var folder = ws.AddJob("0", "-- job\n");
@@ -39,7 +51,7 @@ public sealed class RoleAndSsoProfileTests : CloudTest
             "[profile femag-role]\nrole_arn = arn:aws:iam::123456789012:role/femag-runner\nsource_profile = femag-base\nrole_session_name = femag-test\n");
 
         var run = ScriptProcess.Run(Pipeline, Environment(home, "AWS_ENDPOINT_URL_STS", proxy.Endpoint),
-            "-Module", Repo.ModuleManifest, "-Folder", folder.FullName, "-ConfigFile", ws.ConfigFile, "-Profile", "femag-role");
+            "-Module", Repo.ModuleManifest, "-Folder", folder.FullName, "-ConfigFile", ws.ConfigFile, "-Profile", "femag-role", "-LoadFirst", loadFirst);
 
         Assert.True(run.ExitCode == 0, run.Output + Cloud.RunnerLog);
         Assert.Contains("STATE Succeeded", run.Lines);
