@@ -12,11 +12,12 @@ public sealed class CoexistenceTests : CloudTest
     }
 
     [Fact]
-    public void With_AWSSDK_Core_3_7_loaded_first_the_whole_pipeline_runs_and_both_SDKs_stay_usable()
+    public async Task With_AWSSDK_Core_3_7_loaded_first_the_whole_pipeline_runs_with_its_credentials_object_and_both_SDKs_stay_usable()
     {
         var awsToolsCore = typeof(CoexistenceTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "AwsToolsSdkCore").Value!;
         Assert.True(File.Exists(awsToolsCore), awsToolsCore);
-        using var ws = new Workspace(Cloud);
+        await using var proxy = new AwsProxy(Cloud.Endpoint);
+        using var ws = new Workspace(Cloud, endpointUrl: proxy.Endpoint);
         var folder = ws.AddJob("0", "-- job 0\n");
 
         // A fresh process: the test process itself already holds AWSSDK.Core 4 in PowerShell's load context.
@@ -26,8 +27,10 @@ public sealed class CoexistenceTests : CloudTest
             $ErrorActionPreference = 'Stop'
             $old = [System.Reflection.Assembly]::LoadFrom($AwsToolsCore)
             "OLD-REGION " + [Amazon.RegionEndpoint]::GetBySystemName('eu-west-1').SystemName
+            # What AWS Tools' Get-AWSCredential returns: a credentials object of their SDK, handed to FemagAws.
+            $awsToolsCredential = [Amazon.Runtime.BasicAWSCredentials]::new('AKIAFEMAGAWSTOOLS001', 'aws-tools-secret')
             Import-Module $Module
-            $job = [IO.DirectoryInfo]$Folder | New-FemagBucket -ConfigFile $ConfigFile | Start-FemagInstance |
+            $job = [IO.DirectoryInfo]$Folder | New-FemagBucket -ConfigFile $ConfigFile -Credential $awsToolsCredential | Start-FemagInstance |
                 Wait-FemagJob -PollInterval 1 -SettleTime 1 -Timeout 120 | Receive-FemagResult
             "STATE " + $job.State
             "OLD-REGION-AFTER " + [Amazon.RegionEndpoint]::GetBySystemName('eu-west-2').SystemName
@@ -46,6 +49,7 @@ public sealed class CoexistenceTests : CloudTest
         Assert.Contains("STATE Succeeded", run.Lines);
         Assert.Contains("OLD-REGION-AFTER eu-west-2", run.Lines);
         Assert.Equal("0", File.ReadAllText(Path.Combine(folder.FullName, "exit_code")).Trim());
+        Assert.Equal(new[] { "AKIAFEMAGAWSTOOLS001" }, proxy.AccessKeyIds.Keys);
         var loaded = run.Lines.Where(l => l.StartsWith("LOADED ", StringComparison.Ordinal)).Order().ToList();
         Assert.Equal(
             new[]
