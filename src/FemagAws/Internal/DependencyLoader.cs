@@ -3,6 +3,7 @@ using System.IO;
 using System.Management.Automation;
 using System.Reflection;
 using System.Runtime.InteropServices;
+using System.Threading;
 
 namespace FemagAws.Commands
 {
@@ -11,7 +12,7 @@ namespace FemagAws.Commands
     /// in a session where another module (AWS.Tools, say) has loaded a different AWSSDK.Core. Only FemagAws.dll sits
     /// next to the manifest; nothing else of ours is found by the default rules.
     /// </summary>
-    public sealed class DependencyLoader : IModuleAssemblyInitializer, IModuleAssemblyCleanup
+    public sealed class DependencyLoader : IModuleAssemblyInitializer
     {
         internal const string CoreAssemblyName = "FemagAws.Core";
 
@@ -21,8 +22,19 @@ namespace FemagAws.Commands
         private static readonly bool OnNetFramework =
             RuntimeInformation.FrameworkDescription.StartsWith(".NET Framework", StringComparison.Ordinal);
 
+        private static int _hooked;
+
+        /// <summary>
+        /// Once per process, and never undone: every runspace that imports the module shares the assemblies, and
+        /// Remove-Module in one runspace must not take them from another. The handlers answer for our files only.
+        /// </summary>
         public void OnImport()
         {
+            if (Interlocked.Exchange(ref _hooked, 1) == 1)
+            {
+                return;
+            }
+
             if (OnNetFramework)
             {
                 AppDomain.CurrentDomain.AssemblyResolve += ResolveOnNetFramework;
@@ -30,18 +42,6 @@ namespace FemagAws.Commands
             else
             {
                 IsolatedLoadContext.Hook();
-            }
-        }
-
-        public void OnRemove(PSModuleInfo psModuleInfo)
-        {
-            if (OnNetFramework)
-            {
-                AppDomain.CurrentDomain.AssemblyResolve -= ResolveOnNetFramework;
-            }
-            else
-            {
-                IsolatedLoadContext.Unhook();
             }
         }
 

@@ -24,8 +24,6 @@ namespace FemagAws.Commands
 
         internal static void Hook() => Default.Resolving += ResolveCore;
 
-        internal static void Unhook() => Default.Resolving -= ResolveCore;
-
         // By path: asking the context by name would fall back to the default context, and so back here, if the file is missing.
         private static Assembly? ResolveCore(AssemblyLoadContext context, AssemblyName name)
         {

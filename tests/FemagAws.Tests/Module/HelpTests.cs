@@ -148,10 +148,22 @@ public sealed class HelpTests : IDisposable
     {
         var text = string.Join("\n", Strings("Get-Help -Name about_FemagAws"));
 
+        Assert.StartsWith("TOPIC", text.TrimStart());
         Assert.Contains("SHORT DESCRIPTION", text);
         Assert.Contains("LONG DESCRIPTION", text);
         Assert.Contains("New-FemagBucket -ConfigFile config.ini", text);
         Assert.Contains("Import-Clixml", text);
+
+        // The subjects the topic must cover: pipeline, keys, credential and region order, instance side, scheduled tasks.
+        foreach (var subject in new[]
+                 {
+                     "THE PIPELINE", "THE CONFIGURATION FILE", "server_location", "max_instances", "CREDENTIALS AND REGION", "-ProfileLocation",
+                     "-AccessKey", "-Credential", "AWS_PROFILE", "aws sso login", "-Debug", "THE INSTANCE SIDE", "{{ENV}}", "exit_code",
+                     "RUNNING FROM SCHEDULED TASKS", "-Confirm:$false", "-Force", "instance profile", "TAB COMPLETION", "NEXT TO AWS TOOLS",
+                 })
+        {
+            Assert.Contains(subject, text);
+        }
     }
 
     [Fact]
