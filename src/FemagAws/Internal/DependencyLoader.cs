@@ -14,9 +14,7 @@ namespace FemagAws.Commands
     /// </summary>
     public sealed class DependencyLoader : IModuleAssemblyInitializer
     {
-        internal const string CoreAssemblyName = "FemagAws.Core";
-
-        internal static readonly string Folder =
+        private static readonly string Folder =
             Path.Combine(Path.GetDirectoryName(typeof(DependencyLoader).Assembly.Location)!, "dependencies");
 
         private static readonly bool OnNetFramework =
@@ -41,9 +39,19 @@ namespace FemagAws.Commands
             }
             else
             {
-                IsolatedLoadContext.Hook();
+                HookIsolatedLoadContext();
             }
         }
+
+        /// <summary>
+        /// PowerShell 7: FemagAws.LoadContext.dll (from dependencies) puts our assemblies into a load context of their
+        /// own. Reached by reflection, so that FemagAws.dll has no type that .NET Framework could not load.
+        /// </summary>
+        private static void HookIsolatedLoadContext() =>
+            Assembly.LoadFrom(Path.Combine(Folder, "FemagAws.LoadContext.dll"))
+                .GetType("FemagAws.LoadContext.IsolatedLoadContext", throwOnError: true)!
+                .GetMethod("Hook")!
+                .Invoke(null, new object[] { Folder });
 
         /// <summary>
         /// Windows PowerShell has one load context and no binding redirects. Answer only for a file of ours, asked for
@@ -62,7 +70,7 @@ namespace FemagAws.Commands
             return path != null ? Assembly.LoadFrom(path) : null;
         }
 
-        internal static string? PathOf(AssemblyName name)
+        private static string? PathOf(AssemblyName name)
         {
             if (string.IsNullOrEmpty(name.Name))
             {

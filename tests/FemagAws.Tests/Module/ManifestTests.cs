@@ -37,6 +37,10 @@ public sealed class ManifestTests
         Assert.Equal(new[] { "FemagAws.dll" }, Directory.GetFiles(folder, "*.dll").Select(Path.GetFileName));
         var dependencies = Directory.GetFiles(Path.Combine(folder, "dependencies"), "*.dll").Select(Path.GetFileName).ToList();
         Assert.Contains("FemagAws.Core.dll", dependencies);
+        Assert.Contains("FemagAws.LoadContext.dll", dependencies);
+        Assert.Contains("AWSSDK.SecurityToken.dll", dependencies);
+        Assert.Contains("AWSSDK.SSO.dll", dependencies);
+        Assert.Contains("AWSSDK.SSOOIDC.dll", dependencies);
         Assert.Contains("AWSSDK.Core.dll", dependencies);
         Assert.Contains("ICSharpCode.SharpZipLib.dll", dependencies);
         Assert.DoesNotContain("System.Management.Automation.dll", dependencies);
@@ -45,7 +49,7 @@ public sealed class ManifestTests
     }
 
     [Fact]
-    public void The_core_assembly_has_no_PowerShell_types_and_the_cmdlet_assembly_no_AWS_SDK_types()
+    public void The_core_assembly_has_no_PowerShell_types_and_the_cmdlet_assembly_no_AWS_SDK_or_load_context_types()
     {
         using var ps = new PsSession();
         var folder = Path.GetDirectoryName(Repo.ModuleManifest)!;
@@ -59,6 +63,9 @@ public sealed class ManifestTests
         // The cmdlets load in PowerShell's own context, where another module's AWSSDK may already be.
         Assert.Contains("FemagAws.Core", cmdlets);
         Assert.DoesNotContain(cmdlets, name => name.StartsWith("AWSSDK", StringComparison.Ordinal));
+        // Windows PowerShell lists every type of the cmdlet assembly; none may need what .NET Framework lacks.
+        Assert.DoesNotContain("System.Runtime.Loader", cmdlets);
+        Assert.DoesNotContain("FemagAws.LoadContext", cmdlets);
     }
 
     [Fact]

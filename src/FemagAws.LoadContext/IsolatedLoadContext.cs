@@ -4,17 +4,18 @@ using System.Linq;
 using System.Reflection;
 using System.Runtime.Loader;
 
-namespace FemagAws.Commands
+namespace FemagAws.LoadContext
 {
     /// <summary>
-    /// PowerShell 7: FemagAws.Core and everything it needs from the dependencies folder load into a context of their
-    /// own, the way PSResourceGet isolates its dependencies. Only FemagAws.Core is handed to the default context, so
-    /// the cmdlets see its job types; no AWS SDK type is part of a cmdlet's parameters or output.
-    /// Touched only on .NET (Core): Windows PowerShell has no load contexts.
+    /// FemagAws.Core and everything it needs from the module's dependencies folder load into a context of their own,
+    /// the way PSResourceGet isolates its dependencies. Only FemagAws.Core is handed to the default context, so the
+    /// cmdlets see its job types; no AWS SDK type is part of a cmdlet's parameters or output.
     /// </summary>
-    internal sealed class IsolatedLoadContext : AssemblyLoadContext
+    public sealed class IsolatedLoadContext : AssemblyLoadContext
     {
-        private static readonly Lazy<IsolatedLoadContext> Instance = new Lazy<IsolatedLoadContext>(() => new IsolatedLoadContext());
+        private const string CoreAssemblyName = "FemagAws.Core";
+
+        private static IsolatedLoadContext? _instance;
 
         // The runtime's own assemblies (System.Memory, System.Text.Json...), to prefer over our netstandard copies.
         private static readonly Lazy<ILookup<string, string>> PlatformAssemblies = new Lazy<ILookup<string, string>>(() =>
@@ -22,24 +23,39 @@ namespace FemagAws.Commands
             .Split(new[] { Path.PathSeparator }, StringSplitOptions.RemoveEmptyEntries)
             .ToLookup(p => Path.GetFileNameWithoutExtension(p), StringComparer.OrdinalIgnoreCase));
 
-        internal static void Hook() => Default.Resolving += ResolveCore;
+        private readonly string _folder;
+
+        private IsolatedLoadContext(string folder) => _folder = folder;
+
+        /// <summary>Called once per process by FemagAws.dll's module initializer, with the dependencies folder.</summary>
+        public static void Hook(string folder)
+        {
+            _instance = new IsolatedLoadContext(folder);
+            Default.Resolving += ResolveCore;
+        }
 
         // By path: asking the context by name would fall back to the default context, and so back here, if the file is missing.
         private static Assembly? ResolveCore(AssemblyLoadContext context, AssemblyName name)
         {
-            var path = name.Name == DependencyLoader.CoreAssemblyName ? DependencyLoader.PathOf(name) : null;
-            return path != null ? Instance.Value.LoadFromAssemblyPath(path) : null;
+            var path = name.Name == CoreAssemblyName ? _instance?.PathOf(name) : null;
+            return path != null ? _instance!.LoadFromAssemblyPath(path) : null;
         }
 
         protected override Assembly? Load(AssemblyName name)
         {
-            var path = DependencyLoader.PathOf(name);
+            var path = PathOf(name);
             if (path == null || PlatformHasAtLeast(name))
             {
                 return null;
             }
 
             return LoadFromAssemblyPath(path);
+        }
+
+        private string? PathOf(AssemblyName name)
+        {
+            var path = string.IsNullOrEmpty(name.Name) ? null : Path.Combine(_folder, name.Name + ".dll");
+            return path != null && File.Exists(path) ? path : null;
         }
 
         /// <summary>
