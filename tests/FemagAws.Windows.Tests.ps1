@@ -30,9 +30,9 @@ BeforeAll {
 
     # Runs a script in a new process of this PowerShell; returns its output lines and exit code.
     function Invoke-Fresh([string] $Script) {
-        $command = "`$ErrorActionPreference = 'Stop'; `$module = '$($script:Module)'; " + $Script
+        $command = "`$ErrorActionPreference = 'Stop'; `$module = '$($script:Module -replace "'", "''")'; " + $Script
         $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($command))
-        $output = & $script:PowerShell -NoProfile -NonInteractive -EncodedCommand $encoded 2>&1 | ForEach-Object { "$_" }
+        $output = @(& $script:PowerShell -NoProfile -NonInteractive -EncodedCommand $encoded 2>&1 | ForEach-Object { "$_" })
         [pscustomobject]@{ Output = $output; ExitCode = $LASTEXITCODE }
     }
 }
@@ -47,8 +47,8 @@ Describe 'FemagAws in <_>' -ForEach @($PSVersionTable.PSEdition) {
     It 'loads FemagAws.Core and AWSSDK.Core 4 from the dependencies folder' {
         $run = Invoke-Fresh @'
 Import-Module $module
-# Any call that builds its clients loads the SDK; this one fails at the unreachable endpoint, which is fine.
-Get-FemagJob -Region eu-central-1 -EndpointUrl http://127.0.0.1:9 -AccessKey AKIAFEMAGPESTER00001 -SecretKey s -ErrorAction SilentlyContinue | Out-Null
+# Region completion asks the AWS SDK: FemagAws.Core and AWSSDK.Core load, with no request sent.
+$null = TabExpansion2 -inputScript 'New-FemagBucket -Region eu-cen' -cursorColumn 30
 [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -in 'FemagAws.Core', 'AWSSDK.Core' } |
     ForEach-Object { '{0} {1} {2}' -f $_.GetName().Name, $_.GetName().Version, $_.Location }
 '@
@@ -57,18 +57,34 @@ Get-FemagJob -Region eu-central-1 -EndpointUrl http://127.0.0.1:9 -AccessKey AKI
         ($run.Output | Where-Object { $_ -match '^AWSSDK\.Core 4\.0\.0\.0 .*[\\/]dependencies[\\/]AWSSDK\.Core\.dll$' }) | Should -Not -BeNullOrEmpty
     }
 
-    It 'works after AWS.Tools.Common has loaded its AWSSDK.Core 3.7' -Skip:(-not $HaveAwsTools) {
+    It 'loads next to AWS.Tools.Common, imported first, and both SDKs keep working' -Skip:(-not $HaveAwsTools) {
         $run = Invoke-Fresh @'
 Import-Module AWS.Tools.Common
-$awsToolsCredential = [Amazon.Runtime.BasicAWSCredentials]::new('AKIAFEMAGPESTER00002', 's')
+$awsToolsMajor = [Amazon.Runtime.AWSCredentials].Assembly.GetName().Version.Major
 Import-Module $module
-Get-FemagJob -Region eu-central-1 -EndpointUrl http://127.0.0.1:9 -Credential $awsToolsCredential -ErrorAction SilentlyContinue | Out-Null
-if ($Error[0] -and $Error[0].Exception -is [System.IO.FileLoadException]) { throw $Error[0] }
-([AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'AWSSDK.Core' } | ForEach-Object { $_.GetName().Version.Major } | Sort-Object) -join ','
-Get-AWSRegion | Select-Object -First 1 -ExpandProperty Region
+$null = TabExpansion2 -inputScript 'New-FemagBucket -Region eu-cen' -cursorColumn 30
+'AWS-TOOLS-SDK ' + $awsToolsMajor
+'SDKS ' + (([AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'AWSSDK.Core' } | ForEach-Object { $_.GetName().Version.Major } | Sort-Object -Unique) -join ',')
+'AWS-TOOLS-REGION ' + (Get-AWSRegion | Where-Object Region -eq 'eu-central-1').Region
 '@
-        $run.ExitCode | Should -Be 0
-        $run.Output | Should -Contain '3,4'
+        $run.ExitCode | Should -Be 0 -Because ($run.Output -join "`n")
+        $run.Output | Should -Contain 'AWS-TOOLS-REGION eu-central-1'
+        # AWS.Tools 4 brings SDK 3 (then both load side by side); AWS.Tools 5 brings SDK 4, shared on Windows PowerShell.
+        $awsToolsMajor = [int](($run.Output | Where-Object { $_ -like 'AWS-TOOLS-SDK *' }) -replace 'AWS-TOOLS-SDK ')
+        $expected = if ($awsToolsMajor -lt 4) { "SDKS $awsToolsMajor,4" } else { 'SDKS 4' }
+        $run.Output | Should -Contain $expected
+    }
+
+    It 'takes an AWS Tools credentials object and sends requests to a local endpoint' -Skip:(-not ($HaveAwsTools -and $HaveEndpoint)) {
+        $run = Invoke-Fresh @"
+Import-Module AWS.Tools.Common
+`$awsToolsCredential = [Amazon.Runtime.BasicAWSCredentials]::new('testing', 'testing')
+Import-Module `$module
+Get-FemagJob -Region eu-central-1 -EndpointUrl $($env:FEMAGAWS_TEST_ENDPOINT) -Credential `$awsToolsCredential | Out-Null
+'LISTED'
+"@
+        $run.ExitCode | Should -Be 0 -Because ($run.Output -join "`n")
+        $run.Output | Should -Contain 'LISTED'
     }
 
     It 'runs New-FemagBucket and Remove-FemagBucket against a local endpoint' -Skip:(-not $HaveEndpoint) {
@@ -92,6 +108,7 @@ try {
     It 'shows full help with examples for every cmdlet' {
         $run = Invoke-Fresh 'Import-Module $module; foreach ($c in Get-Command -Module FemagAws) { $h = Get-Help $c.Name -Full; "{0}|{1}" -f $c.Name, @($h.examples.example).Count }'
         $run.ExitCode | Should -Be 0
+        $run.Output.Count | Should -Be 9
         foreach ($line in $run.Output) { [int]($line -split '\|')[1] | Should -BeGreaterOrEqual 2 -Because $line }
     }
 

@@ -17,17 +17,22 @@ namespace FemagAws.LoadContext
 
         private static IsolatedLoadContext? _instance;
 
-        // The runtime's own assemblies (System.Memory, System.Text.Json...), to prefer over our netstandard copies.
-        private static readonly Lazy<ILookup<string, string>> PlatformAssemblies = new Lazy<ILookup<string, string>>(() =>
-            ((AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") as string) ?? string.Empty)
-            .Split(new[] { Path.PathSeparator }, StringSplitOptions.RemoveEmptyEntries)
-            .ToLookup(p => Path.GetFileNameWithoutExtension(p), StringComparer.OrdinalIgnoreCase));
+        // The .NET runtime's own assemblies (System.Memory, System.Text.Json...), to prefer over our netstandard
+        // copies; not the host's, so pwsh's older copies (or another host's AWS SDK) never replace ours.
+        private static readonly Lazy<ILookup<string, string>> RuntimeAssemblies = new Lazy<ILookup<string, string>>(() =>
+        {
+            var runtime = Path.GetDirectoryName(typeof(object).Assembly.Location) ?? string.Empty;
+            return ((AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") as string) ?? string.Empty)
+                .Split(new[] { Path.PathSeparator }, StringSplitOptions.RemoveEmptyEntries)
+                .Where(p => string.Equals(Path.GetDirectoryName(p), runtime, StringComparison.Ordinal))
+                .ToLookup(p => Path.GetFileNameWithoutExtension(p), StringComparer.OrdinalIgnoreCase);
+        });
 
         private readonly string _folder;
 
         private IsolatedLoadContext(string folder) => _folder = folder;
 
-        /// <summary>Called once per process by FemagAws.dll's module initializer, with the dependencies folder.</summary>
+        /// <summary>Called once per process (under a lock) by FemagAws.dll's module initializer, with the dependencies folder.</summary>
         public static void Hook(string folder)
         {
             _instance = new IsolatedLoadContext(folder);
@@ -44,7 +49,7 @@ namespace FemagAws.LoadContext
         protected override Assembly? Load(AssemblyName name)
         {
             var path = PathOf(name);
-            if (path == null || PlatformHasAtLeast(name))
+            if (path == null || RuntimeHasAtLeast(name))
             {
                 return null;
             }
@@ -62,9 +67,9 @@ namespace FemagAws.LoadContext
         /// Type identity with the runtime matters more than our copy: a netstandard System.Memory would bring its own
         /// Span. PowerShell's own older copies (Microsoft.Bcl.AsyncInterfaces 5.0 in 7.2 and 7.4) lose to ours.
         /// </summary>
-        private static bool PlatformHasAtLeast(AssemblyName name)
+        private static bool RuntimeHasAtLeast(AssemblyName name)
         {
-            foreach (var path in PlatformAssemblies.Value[name.Name!])
+            foreach (var path in RuntimeAssemblies.Value[name.Name!])
             {
                 var version = AssemblyName.GetAssemblyName(path).Version;
                 if (name.Version == null || (version != null && version >= name.Version))

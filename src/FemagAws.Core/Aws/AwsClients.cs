@@ -92,7 +92,7 @@ namespace FemagAws.Aws
             if (target.Credentials != null)
             {
                 source = target.Credentials.Source;
-                return target.Credentials.ToSdk();
+                return Checked(target.Credentials.ToSdk(), source, null);
             }
 
             if (target.ProfileName != null || target.ProfileLocation != null)
@@ -101,34 +101,34 @@ namespace FemagAws.Aws
                 var name = target.ProfileName ?? "default";
                 var where = target.ProfileLocation != null ? target.ProfileLocation + " (and the config file beside it)" : "~/.aws/credentials or ~/.aws/config";
                 var chain = target.ProfileLocation != null ? new CredentialProfileStoreChain(target.ProfileLocation) : new CredentialProfileStoreChain();
-                if (chain.TryGetProfile(name, out var profile) && chain.TryGetAWSCredentials(name, out var fromProfile))
+                if (!chain.TryGetProfile(name, out var profile))
                 {
-                    // The SDK would quietly take the default chain's keys for a source_profile that is not there.
-                    var sourceProfile = profile.Options.SourceProfile;
-                    if (!string.IsNullOrEmpty(sourceProfile) && !chain.TryGetProfile(sourceProfile, out _))
-                    {
-                        throw new FemagException("FemagProfileNotFound", FemagErrorKind.AuthenticationError,
-                            $"The AWS profile '{name}' assumes its role with the keys of source_profile '{sourceProfile}', which was not found in {where}. Add that profile, or correct source_profile.");
-                    }
-
-                    source = $"profile '{name}' in {where} ({Describe(fromProfile)})";
-                    if (fromProfile is AssumeRoleAWSCredentials role)
-                    {
-                        fromProfile = ProfileServiceClients.AssumeRole(role, name, target.ProfileLocation, target.Region);
-                    }
-
-                    return Checked(fromProfile, name, source);
+                    throw new FemagException("FemagProfileNotFound", FemagErrorKind.AuthenticationError,
+                        $"The AWS profile '{name}' was not found in {where}. Create it with 'aws configure --profile {name}', or name an existing profile with -ProfileName (and -ProfileLocation) or the config key 'profile'.");
                 }
 
-                throw new FemagException("FemagProfileNotFound", FemagErrorKind.AuthenticationError,
-                    $"The AWS profile '{name}' was not found in {where}. Create it with 'aws configure --profile {name}', or name an existing profile with -ProfileName (and -ProfileLocation) or the config key 'profile'.");
+                if (!chain.TryGetAWSCredentials(name, out var fromProfile))
+                {
+                    throw new FemagException("FemagProfileWithoutCredentials", FemagErrorKind.AuthenticationError,
+                        $"The AWS profile '{name}' in {where} holds no credentials the AWS SDK can use: give it aws_access_key_id and aws_secret_access_key, role_arn with source_profile, or an sso_session.");
+                }
+
+                // The SDK would quietly take the default chain's keys for a source_profile that is not there.
+                var sourceProfile = profile.Options.SourceProfile;
+                if (!string.IsNullOrEmpty(sourceProfile) && !chain.TryGetProfile(sourceProfile, out _))
+                {
+                    throw new FemagException("FemagProfileNotFound", FemagErrorKind.AuthenticationError,
+                        $"The AWS profile '{name}' assumes its role with the keys of source_profile '{sourceProfile}', which was not found in {where}. Add that profile, or correct source_profile.");
+                }
+
+                source = $"profile '{name}' in {where} ({Describe(fromProfile)})";
+                return Checked(OwnRole(fromProfile, name, target), source, name);
             }
 
+            AWSCredentials credentials;
             try
             {
-                var credentials = DefaultAWSCredentialsIdentityResolver.GetCredentials();
-                source = "the SDK's default chain: " + Describe(credentials);
-                return credentials;
+                credentials = DefaultAWSCredentialsIdentityResolver.GetCredentials();
             }
             catch (AmazonClientException ex)
             {
@@ -136,17 +136,35 @@ namespace FemagAws.Aws
                     "No AWS credentials were found. Run 'aws configure' to write ~/.aws/credentials, set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, " +
                     "name a profile with -ProfileName (or 'profile' in the config file), or run on an EC2 instance with an instance profile.", ex);
             }
+
+            source = "the SDK's default chain: " + Describe(credentials);
+            var chainProfile = Environment.GetEnvironmentVariable("AWS_PROFILE");
+            chainProfile = string.IsNullOrEmpty(chainProfile) ? "default" : chainProfile;
+            return Checked(OwnRole(credentials, chainProfile, target), source, chainProfile);
         }
 
+        /// <summary>A role is assumed by our own STS client (see <see cref="ProfileServiceClients"/>); other credentials stay as they are.</summary>
+        private static AWSCredentials OwnRole(AWSCredentials credentials, string profileName, AwsTarget target) =>
+            credentials is AssumeRoleAWSCredentials role
+                ? ProfileServiceClients.AssumeRole(role, profileName, target.ProfileLocation, target.Region)
+                : credentials;
+
         /// <summary>
-        /// Asks a profile's credentials for their keys once, up front (the SDK keeps them until they expire), so that a
-        /// missing SSO login or a refused AssumeRole is one clear error before any work, not a failure of every request.
+        /// Asks the credentials for their keys once, up front (the SDK keeps them until they expire), so that a
+        /// missing SSO login, a refused AssumeRole or an unusable -Credential is one clear error before any work,
+        /// not a failure of every request.
         /// </summary>
-        private static AWSCredentials Checked(AWSCredentials credentials, string profileName, string source)
+        private static AWSCredentials Checked(AWSCredentials credentials, string source, string? profileName)
         {
             try
             {
-                credentials.GetCredentials();
+                var keys = credentials.GetCredentials();
+                if (string.IsNullOrEmpty(keys?.AccessKey) || string.IsNullOrEmpty(keys?.SecretKey))
+                {
+                    throw new FemagException("FemagCredentialFailed", FemagErrorKind.AuthenticationError,
+                        $"The credentials of {source} have no access key id or no secret access key.");
+                }
+
                 return credentials;
             }
             catch (Exception ex) when (credentials is SSOAWSCredentials && ex is AmazonClientException)
@@ -154,7 +172,7 @@ namespace FemagAws.Aws
                 throw new FemagException("FemagSsoLoginNeeded", FemagErrorKind.AuthenticationError,
                     $"The AWS IAM Identity Center (SSO) login of profile '{profileName}' is missing or has expired ({ex.Message}). Run 'aws sso login --profile {profileName}', then run the command again.", ex);
             }
-            catch (Exception ex) when (ex is AmazonClientException || ex is AmazonServiceException || ex is InvalidOperationException)
+            catch (Exception ex) when (ex is AmazonClientException || ex is AmazonServiceException || ex is InvalidOperationException || ex is ArgumentException)
             {
                 throw new FemagException("FemagCredentialFailed", FemagErrorKind.AuthenticationError,
                     $"The credentials of {source} could not be obtained: {ex.Message} Check the profile's role_arn and source_profile, or log in again.", ex);

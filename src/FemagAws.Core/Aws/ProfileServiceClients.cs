@@ -1,5 +1,4 @@
 using System;
-using System.Threading;
 using System.Threading.Tasks;
 using Amazon;
 using Amazon.Runtime;
@@ -19,20 +18,27 @@ namespace FemagAws.Aws
     /// </summary>
     internal static class ProfileServiceClients
     {
-        private static int _registered;
+        private static readonly Lazy<bool> Registered = new Lazy<bool>(Register);
 
-        /// <summary>SSO clients sign nothing (the cached login token is their credential), so one factory serves every profile.</summary>
-        public static void RegisterOnce()
+        /// <summary>Registers the factories once per process; safe to call from any thread.</summary>
+        public static void RegisterOnce() => _ = Registered.Value;
+
+        /// <summary>
+        /// SSO clients sign nothing (the cached login token is their credential), nor does STS for web identity and
+        /// SAML, so one factory each serves every profile. AssumeRole signs with the source profile's keys, which the
+        /// registry's factories are not told: every role is therefore wrapped by <see cref="AssumeRole"/> first.
+        /// </summary>
+        private static bool Register()
         {
-            if (Interlocked.Exchange(ref _registered, 1) == 1)
-            {
-                return;
-            }
-
             GlobalRuntimeDependencyRegistry.Instance.RegisterSSOClient(context =>
                 new AmazonSSOClient(new AnonymousAWSCredentials(), WithProxy(new AmazonSSOConfig { RegionEndpoint = context.SSOClientContextData.Region }, context.SSOClientContextData.ProxySettings)));
             GlobalRuntimeDependencyRegistry.Instance.RegisterSSOOIDCClient(context =>
                 new AmazonSSOOIDCClient(new AnonymousAWSCredentials(), WithProxy(new AmazonSSOOIDCConfig { RegionEndpoint = context.SSOOIDCClientContextData.Region }, context.SSOOIDCClientContextData.ProxySettings)));
+            GlobalRuntimeDependencyRegistry.Instance.RegisterSecurityTokenServiceClient(context =>
+                new AmazonSecurityTokenServiceClient(new AnonymousAWSCredentials(), WithProxy(
+                    new AmazonSecurityTokenServiceConfig { RegionEndpoint = context.SecurityTokenServiceClientContextData.Region ?? RegionEndpoint.USEast1 },
+                    context.SecurityTokenServiceClientContextData.ProxySettings)));
+            return true;
         }
 
         /// <summary>
@@ -52,7 +58,11 @@ namespace FemagAws.Aws
             var config = new AmazonSecurityTokenServiceConfig { RegionEndpoint = RegionEndpoint.GetBySystemName(region) };
             config.Profile = new Profile(profileName, profileLocation);
             WithProxy(config, role.Options?.ProxySettings);
-            return new RoleCredentials(role, config);
+            // A role whose source_profile is itself a role: that one is assumed by our client too.
+            var source = role.SourceCredentials is AssumeRoleAWSCredentials sourceRole
+                ? AssumeRole(sourceRole, profileName, profileLocation, region)
+                : role.SourceCredentials;
+            return new RoleCredentials(role, source, config);
         }
 
         private static T WithProxy<T>(T config, System.Net.IWebProxy? proxy)
@@ -69,11 +79,13 @@ namespace FemagAws.Aws
         private sealed class RoleCredentials : RefreshingAWSCredentials
         {
             private readonly AssumeRoleAWSCredentials _role;
+            private readonly AWSCredentials _source;
             private readonly AmazonSecurityTokenServiceConfig _config;
 
-            public RoleCredentials(AssumeRoleAWSCredentials role, AmazonSecurityTokenServiceConfig config)
+            public RoleCredentials(AssumeRoleAWSCredentials role, AWSCredentials source, AmazonSecurityTokenServiceConfig config)
             {
                 _role = role;
+                _source = source;
                 _config = config;
                 PreemptExpiryTime = TimeSpan.FromMinutes(5);
             }
@@ -82,7 +94,7 @@ namespace FemagAws.Aws
 
             protected override async Task<CredentialsRefreshState> GenerateNewCredentialsAsync()
             {
-                using (var sts = new AmazonSecurityTokenServiceClient(_role.SourceCredentials, _config))
+                using (var sts = new AmazonSecurityTokenServiceClient(_source, _config))
                 {
                     var options = _role.Options;
                     var response = await sts.AssumeRoleAsync(new AssumeRoleRequest

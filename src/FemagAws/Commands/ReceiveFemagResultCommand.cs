@@ -92,7 +92,7 @@ namespace FemagAws.Commands
                 // A bucket an instance may still write to is never deleted.
                 var remove = (RemoveBucket || job.Config.DeleteBuckets) && job.IsFinished &&
                              ShouldProcess($"bucket {job.BucketName}", "Delete bucket and its objects after download");
-                var target = TargetOf(job);
+                var target = Retarget(job);
                 var clients = OrTerminate(() => ClientsFor(target), target);
                 _queue!.Start(job, j => ResultReceiver.ReceiveAsync(clients, j, destination, remove, 8, Cancellation));
                 Drain(_queue, false, Activity, Emit);

@@ -66,7 +66,7 @@ namespace FemagAws.Commands
             var jobs = Job.Where(j => j.BucketName.Length > 0).ToList();
             if (jobs.Count > 0)
             {
-                _buckets.AddRange(jobs.Select(job => new KeyValuePair<object, AwsTarget>(job, TargetOf(job))));
+                _buckets.AddRange(jobs.Select(job => new KeyValuePair<object, AwsTarget>(job, Retarget(job))));
             }
             else if (Name != null && Name.Length > 0 && Name.All(n => !string.IsNullOrEmpty(n)))
             {

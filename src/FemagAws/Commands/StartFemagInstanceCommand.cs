@@ -59,6 +59,8 @@ namespace FemagAws.Commands
         {
             foreach (var job in Job)
             {
+                // The user data exports INSTANCE_TYPE, so it is rendered with -InstanceType; -WhatIf puts the job's own back.
+                var ownConfig = job.Config;
                 if (InstanceType != null)
                 {
                     job.Config = job.Config.With(new[] { new KeyValuePair<string, string?>("instance_type", InstanceType) });
@@ -78,9 +80,10 @@ namespace FemagAws.Commands
                 WarnIfTooSmall(job.Config);
                 WarnIfSecrets(job.Config);
                 WriteVerbose($"User data for bucket {job.BucketName}:\n{userData}");
-                var target = TargetOf(job);
+                var target = Retarget(job);
                 if (!ShouldProcess($"bucket {job.BucketName}: {job.Config.InstanceType} instance of {job.Config.ImageId} in {target}", "Launch EC2 instance"))
                 {
+                    job.Config = ownConfig;
                     continue;
                 }
 

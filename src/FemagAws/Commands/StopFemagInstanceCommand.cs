@@ -83,7 +83,7 @@ namespace FemagAws.Commands
                 }
                 else if (ShouldProcess($"instance {job.InstanceId} of job {job.Index} (bucket {job.BucketName})", "Terminate instance"))
                 {
-                    _instances.Add(new KeyValuePair<AwsTarget, string>(TargetOf(job), job.InstanceId));
+                    _instances.Add(new KeyValuePair<AwsTarget, string>(Retarget(job), job.InstanceId));
                     _jobBuckets[job.InstanceId] = job.BucketName;
                 }
                 else

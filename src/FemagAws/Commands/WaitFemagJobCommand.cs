@@ -137,15 +137,10 @@ namespace FemagAws.Commands
                 return;
             }
 
-            foreach (var target in _jobs.Select(TargetOf).Distinct())
+            // The cmdlet's endpoint and credential parameters apply to every job it waits for.
+            foreach (var target in _jobs.Select(Retarget).Distinct())
             {
                 OrTerminate(() => ClientsFor(target), target);
-            }
-
-            // The cmdlet's endpoint and credential parameters apply to every job it waits for.
-            foreach (var job in _jobs)
-            {
-                TargetOf(job).ApplyTo(job);
             }
 
             var waiter = new JobWaiter(_jobs, Clients, TimeSpan.FromSeconds(SettleTime), KeepInstance, 16);

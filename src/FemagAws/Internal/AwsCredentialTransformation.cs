@@ -21,7 +21,16 @@ namespace FemagAws.Commands
                 case GivenCredentials given:
                     return given;
                 case PSCredential credential:
-                    return GivenCredentials.FromKeys(credential.UserName, new NetworkCredential(string.Empty, credential.Password).Password, null, "-Credential (PSCredential " + credential.UserName + ")");
+                    // Windows PowerShell's credential dialog may put a '\' (an empty domain) before the user name.
+                    var accessKey = (credential.UserName ?? string.Empty).TrimStart('\\');
+                    var secretKey = credential.Password == null ? string.Empty : new NetworkCredential(string.Empty, credential.Password).Password;
+                    if (accessKey.Length == 0 || secretKey.Length == 0)
+                    {
+                        throw new ArgumentTransformationMetadataException(
+                            "The PSCredential given with -Credential needs the access key id as its user name and the secret access key as its password; one of them is empty.");
+                    }
+
+                    return GivenCredentials.FromKeys(accessKey, secretKey, null, "-Credential (PSCredential " + accessKey + ")");
                 case null:
                     break;
                 default:

@@ -1,9 +1,11 @@
 using System;
 using System.Collections;
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using System.Management.Automation.Language;
+using System.Management.Automation.Runspaces;
 using FemagAws.Aws;
 
 namespace FemagAws.Commands
@@ -31,6 +33,13 @@ namespace FemagAws.Commands
             IReadOnlyList<string> names;
             try
             {
+                // As the cmdlet does: a relative path is taken from the current PowerShell location.
+                if (!string.IsNullOrEmpty(location) && !Path.IsPathRooted(location))
+                {
+                    var here = Runspace.DefaultRunspace?.SessionStateProxy.Path.CurrentFileSystemLocation.ProviderPath;
+                    location = here != null ? Path.Combine(here, location) : location;
+                }
+
                 names = AwsCatalog.ProfileNames(string.IsNullOrEmpty(location) ? null : location);
             }
             catch (Exception)

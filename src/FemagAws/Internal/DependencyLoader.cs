@@ -1,9 +1,9 @@
 using System;
 using System.IO;
+using System.Linq;
 using System.Management.Automation;
 using System.Reflection;
 using System.Runtime.InteropServices;
-using System.Threading;
 
 namespace FemagAws.Commands
 {
@@ -20,26 +20,33 @@ namespace FemagAws.Commands
         private static readonly bool OnNetFramework =
             RuntimeInformation.FrameworkDescription.StartsWith(".NET Framework", StringComparison.Ordinal);
 
-        private static int _hooked;
+        private static readonly object Gate = new object();
+        private static bool _hooked;
 
         /// <summary>
         /// Once per process, and never undone: every runspace that imports the module shares the assemblies, and
         /// Remove-Module in one runspace must not take them from another. The handlers answer for our files only.
+        /// A failed attempt is tried again by the next import.
         /// </summary>
         public void OnImport()
         {
-            if (Interlocked.Exchange(ref _hooked, 1) == 1)
+            lock (Gate)
             {
-                return;
-            }
+                if (_hooked)
+                {
+                    return;
+                }
 
-            if (OnNetFramework)
-            {
-                AppDomain.CurrentDomain.AssemblyResolve += ResolveOnNetFramework;
-            }
-            else
-            {
-                HookIsolatedLoadContext();
+                if (OnNetFramework)
+                {
+                    AppDomain.CurrentDomain.AssemblyResolve += ResolveOnNetFramework;
+                }
+                else
+                {
+                    HookIsolatedLoadContext();
+                }
+
+                _hooked = true;
             }
         }
 
@@ -54,21 +61,26 @@ namespace FemagAws.Commands
                 .Invoke(null, new object[] { Folder });
 
         /// <summary>
-        /// Windows PowerShell has one load context and no binding redirects. Answer only for a file of ours, asked for
-        /// by one of our assemblies (or by name, as the SDK loads AWSSDK.SecurityToken); strong names let our
-        /// AWSSDK.Core 4 live beside another module's 3.x.
+        /// Windows PowerShell has one load context and no binding redirects; strong names let our AWSSDK.Core 4 live
+        /// beside another module's 3.x. Answer only for a file of ours asked for by one of our assemblies. A request
+        /// by name alone (the SDK's own Assembly.Load) is answered only while no assembly of that name is loaded, so
+        /// another module's SDK never gets ours in place of its own.
         /// </summary>
         private static Assembly? ResolveOnNetFramework(object? sender, ResolveEventArgs args)
         {
+            var name = new AssemblyName(args.Name);
             var requester = args.RequestingAssembly;
-            if (requester != null && !IsOurs(requester))
+            if (requester != null ? !IsOurs(requester) : IsLoaded(name.Name))
             {
                 return null;
             }
 
-            var path = PathOf(new AssemblyName(args.Name));
+            var path = PathOf(name);
             return path != null ? Assembly.LoadFrom(path) : null;
         }
+
+        private static bool IsLoaded(string? simpleName) =>
+            AppDomain.CurrentDomain.GetAssemblies().Any(a => string.Equals(a.GetName().Name, simpleName, StringComparison.OrdinalIgnoreCase));
 
         private static string? PathOf(AssemblyName name)
         {

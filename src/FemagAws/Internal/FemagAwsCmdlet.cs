@@ -15,6 +15,7 @@ namespace FemagAws.Commands
     public abstract class FemagAwsCmdlet : FemagCmdlet
     {
         private readonly HashSet<AwsTarget> _announced = new HashSet<AwsTarget>();
+        private readonly Dictionary<AwsTarget, string> _regionSources = new Dictionary<AwsTarget, string>();
         private readonly HashSet<string> _warnedSecrets = new HashSet<string>();
         private AwsClientCache? _clients;
         private GivenCredentials? _given;
@@ -39,7 +40,7 @@ namespace FemagAws.Commands
         public string? ProfileName { get; set; }
 
         /// <summary>
-        /// <para type="description">The shared credentials file that holds -ProfileName, instead of ~/.aws/credentials; a config file in the same folder is read too. Without -ProfileName, that file's default profile is used. As the current folder can differ in a scheduled task, give a full path; a relative one is resolved against the current PowerShell location.</para>
+        /// <para type="description">The shared credentials file that holds -ProfileName, instead of ~/.aws/credentials; a config file in the same folder is read too. Without -ProfileName, the profile of the config key 'profile' (or of the job) is taken from that file, else its default profile. As the current folder can differ in a scheduled task, give a full path; a relative one is resolved against the current PowerShell location.</para>
         /// </summary>
         [Parameter]
         [Alias("AWSProfilesLocation", "ProfilesLocation")]
@@ -93,22 +94,32 @@ namespace FemagAws.Commands
             _profileLocation = ProfileLocation == null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(ProfileLocation);
         }
 
-        /// <summary>Where a job's requests go: the job's own region, and this call's endpoint and credentials where given.</summary>
-        protected AwsTarget TargetOf(FemagJob job)
+        /// <summary>
+        /// Points a job at this call's endpoint and credentials where given, so the commands after this one use them
+        /// too, and returns where its requests go. The region stays the job's own.
+        /// </summary>
+        protected AwsTarget Retarget(FemagJob job)
         {
             var own = AwsTarget.Of(job);
             var profileGiven = ProfileName != null || _profileLocation != null;
-            return new AwsTarget(
+            var target = new AwsTarget(
                 job.Region,
                 EndpointUrl ?? own.EndpointUrl,
-                profileGiven ? ProfileName : own.ProfileName,
+                profileGiven ? ProfileName ?? own.ProfileName : own.ProfileName,
                 profileGiven ? _profileLocation : own.ProfileLocation,
                 _given ?? (profileGiven ? null : own.Credentials));
+            target.ApplyTo(job);
+            _regionSources[target] = "the job";
+            return target;
         }
 
         /// <summary>Where new jobs go: parameters first, then the config file.</summary>
-        protected AwsTarget TargetOf(FemagConfig config) =>
-            new AwsTarget(Region ?? config.ServerLocation, EndpointUrl ?? config.EndpointUrl, ProfileName ?? config.Profile, _profileLocation, _given);
+        protected AwsTarget TargetOf(FemagConfig config)
+        {
+            var target = new AwsTarget(Region ?? config.ServerLocation, EndpointUrl ?? config.EndpointUrl, ProfileName ?? config.Profile, _profileLocation, _given);
+            _regionSources[target] = Region != null ? "-Region" : "server_location in " + config;
+            return target;
+        }
 
         /// <summary>The clients for a target; says once, with -Debug, where credentials and region came from.</summary>
         protected AwsClients ClientsFor(AwsTarget target)
@@ -116,7 +127,7 @@ namespace FemagAws.Commands
             var clients = Clients.Get(target);
             if (_announced.Add(target))
             {
-                var region = Region != null ? "-Region" : "the job, or server_location in the config (eu-central-1 where it has none)";
+                var region = _regionSources.TryGetValue(target, out var source) ? source : "the bucket's location";
                 WriteDebug($"FemagAws: {target}: credentials from {clients.CredentialSource}; region {target.Region} from {region}.");
             }
 
@@ -162,7 +173,7 @@ namespace FemagAws.Commands
         protected Dictionary<FemagJob, string> TerminateAfterStop(IEnumerable<FemagJob> jobs)
         {
             var failed = new Dictionary<FemagJob, string>();
-            foreach (var group in jobs.Where(j => j.InstanceId != null).GroupBy(TargetOf))
+            foreach (var group in jobs.Where(j => j.InstanceId != null).GroupBy(Retarget))
             {
                 try
                 {

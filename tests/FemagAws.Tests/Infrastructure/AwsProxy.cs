@@ -23,6 +23,7 @@ public sealed class AwsProxy : IAsyncDisposable
     private readonly HttpClient _upstream = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
     private readonly ConcurrentDictionary<string, int> _counts = new();
     private readonly ConcurrentDictionary<string, int> _accessKeys = new();
+    private readonly ConcurrentDictionary<(string Api, string AccessKeyId), int> _signedBy = new();
     private readonly ConcurrentDictionary<(string Api, string Kind), int> _faults = new();
     private readonly List<FaultRule> _rules = new();
     private readonly ConcurrentDictionary<string, Random> _randoms = new();
@@ -62,6 +63,9 @@ public sealed class AwsProxy : IAsyncDisposable
 
     /// <summary>The access key ids that signed requests (from SigV4's Authorization header), with how many each signed.</summary>
     public IReadOnlyDictionary<string, int> AccessKeyIds => new Dictionary<string, int>(_accessKeys);
+
+    /// <summary>The access key ids that signed requests of one API.</summary>
+    public IReadOnlyCollection<string> AccessKeyIdsOf(string api) => _signedBy.Keys.Where(k => k.Api == api).Select(k => k.AccessKeyId).Distinct().ToList();
 
     public int Count(string api) => _counts.TryGetValue(api, out var n) ? n : 0;
 
@@ -110,6 +114,7 @@ public sealed class AwsProxy : IAsyncDisposable
     {
         _counts.Clear();
         _accessKeys.Clear();
+        _signedBy.Clear();
         _faults.Clear();
         _randoms.Clear();
         _before.Clear();
@@ -139,7 +144,9 @@ public sealed class AwsProxy : IAsyncDisposable
         if (credential >= 0)
         {
             var start = credential + "Credential=".Length;
-            _accessKeys.AddOrUpdate(authorization.Substring(start, authorization.IndexOf('/', start) - start), 1, (_, n) => n + 1);
+            var accessKeyId = authorization.Substring(start, authorization.IndexOf('/', start) - start);
+            _accessKeys.AddOrUpdate(accessKeyId, 1, (_, n) => n + 1);
+            _signedBy.AddOrUpdate((api, accessKeyId), 1, (_, n) => n + 1);
         }
         if (_before.TryRemove(api, out var before))
         {

@@ -118,8 +118,10 @@ public sealed class PackageTests : IClassFixture<ExtractedPackage>
             foreach ($c in Get-Command -Module FemagAws) { "COMMAND " + $c.CommandType + " " + $c.Name + " " + $c.Module.ModuleBase }
             "EXAMPLES " + @((Get-Help New-FemagBucket -Full).examples.example).Count
             "REGION " + (Import-FemagConfig $Config).ServerLocation
+            # Region completion asks the AWS SDK, which must load from the package as well.
+            "COMPLETES " + ((TabExpansion2 -inputScript 'New-FemagBucket -Region eu-cen' -cursorColumn 30).CompletionMatches.Count -gt 0)
             foreach ($a in [AppDomain]::CurrentDomain.GetAssemblies()) {
-                if ($a.GetName().Name -like 'FemagAws*' -and $a.GetName().Name -ne 'FemagAws.ScriptHost') { "ASSEMBLY " + $a.GetName().Name + " " + $a.Location }
+                if (($a.GetName().Name -like 'FemagAws*' -or $a.GetName().Name -like 'AWSSDK.*') -and $a.GetName().Name -ne 'FemagAws.ScriptHost') { "ASSEMBLY " + $a.GetName().Name + " " + $a.Location }
             }
             """,
             null, "-Module", _package.ModuleBase, "-Config", Path.Combine(Repo.Root, "examples", "config.ini"));
@@ -139,7 +141,9 @@ public sealed class PackageTests : IClassFixture<ExtractedPackage>
         Assert.Contains("REGION eu-central-1", lines);
         var assemblies = lines.Where(l => l.StartsWith("ASSEMBLY ", StringComparison.Ordinal)).ToList();
         Assert.Contains($"ASSEMBLY FemagAws {Path.Combine(_package.ModuleBase, "FemagAws.dll")}", assemblies);
-        Assert.Contains(assemblies, l => l.StartsWith("ASSEMBLY FemagAws.Core ", StringComparison.Ordinal));
+        Assert.Contains("COMPLETES True", lines);
+        Assert.Contains($"ASSEMBLY FemagAws.Core {Path.Combine(_package.ModuleBase, "dependencies", "FemagAws.Core.dll")}", assemblies);
+        Assert.Contains($"ASSEMBLY AWSSDK.Core {Path.Combine(_package.ModuleBase, "dependencies", "AWSSDK.Core.dll")}", assemblies);
         Assert.All(assemblies, l => Assert.Contains(" " + _package.ModuleBase + Path.DirectorySeparatorChar, l));
     }
 

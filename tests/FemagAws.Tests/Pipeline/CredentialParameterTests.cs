@@ -40,6 +40,29 @@ public sealed class CredentialParameterTests : CloudTest
     }
 
     [Fact]
+    public async Task Keys_given_to_a_later_command_go_on_down_the_pipeline_with_the_jobs()
+    {
+        await using var proxy = new AwsProxy(Cloud.Endpoint);
+        using var ws = new Workspace(Cloud, endpointUrl: proxy.Endpoint);
+        var folder = ws.AddJob("0", "-- job\n");
+        using var ps = new PsSession();
+
+        // New-FemagBucket with the environment's keys, then Start-FemagInstance with keys of its own.
+        var result = ps.Run(
+            "[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] | Start-FemagInstance -AccessKey AKIAFEMAGLATER000007 -SecretKey s | " +
+            "Wait-FemagJob -PollInterval 1 -SettleTime 1 -Timeout 120 | Receive-FemagResult",
+            new[] { folder.FullName }, ws.ConfigFile);
+
+        Assert.True(result.Errors.Count == 0 && result.Terminating == null, result.Describe() + Cloud.RunnerLog);
+        Assert.Equal("Succeeded", Assert.Single(result.Output).Properties["State"].Value.ToString());
+        Assert.Equal(new[] { EnvironmentKeyId }, proxy.AccessKeyIdsOf("s3:CreateBucket"));
+        Assert.Equal(new[] { "AKIAFEMAGLATER000007" }, proxy.AccessKeyIdsOf("ec2:RunInstances"));
+        // Wait-FemagJob and Receive-FemagResult were given no keys: they use the ones the jobs carry.
+        Assert.Equal(new[] { "AKIAFEMAGLATER000007" }, proxy.AccessKeyIdsOf("ec2:DescribeInstances"));
+        Assert.Equal(new[] { "AKIAFEMAGLATER000007" }, proxy.AccessKeyIdsOf("s3:DeleteBucket"));
+    }
+
+    [Fact]
     public async Task A_PSCredential_gives_the_access_key_id_and_secret()
     {
         await using var proxy = new AwsProxy(Cloud.Endpoint);
@@ -136,16 +159,18 @@ public sealed class CredentialParameterTests : CloudTest
         Assert.Empty(proxy.Counts);
     }
 
-    [Fact]
-    public void A_credential_of_the_wrong_kind_is_a_binding_error_that_says_what_to_give()
+    [Theory]
+    [InlineData("42", "Get-AWSCredential")]
+    [InlineData("([System.Management.Automation.PSCredential]::new('AKIAFEMAGEMPTY000008', [System.Security.SecureString]::new()))", "one of them is empty")]
+    public void A_credential_of_the_wrong_kind_is_a_binding_error_that_says_what_to_give(string credential, string hint)
     {
         using var ws = new Workspace(Cloud);
         using var ps = new PsSession();
 
-        var result = ps.Run("Get-FemagBucket -ConfigFile $args[0] -Credential 42", ws.ConfigFile);
+        var result = ps.Run($"Get-FemagBucket -ConfigFile $args[0] -Credential {credential}", ws.ConfigFile);
 
         var error = Assert.IsAssignableFrom<ParameterBindingException>(Assert.Single(result.Errors).Exception);
         Assert.Contains("PSCredential", error.Message);
-        Assert.Contains("Get-AWSCredential", error.Message);
+        Assert.Contains(hint, error.Message);
     }
 }

@@ -19,7 +19,8 @@ public sealed class RoleAndSsoProfileTests : CloudTest
         $DebugPreference = 'Continue'
         foreach ($assembly in $LoadFirst -split ';' -ne '') { [void][System.Reflection.Assembly]::LoadFrom($assembly) }
         Import-Module $Module
-        $job = [IO.DirectoryInfo]$Folder | New-FemagBucket -ConfigFile $ConfigFile -ProfileName $Profile -Debug |
+        $profileParameter = if ($Profile) { @{ ProfileName = $Profile } } else { @{} }
+        $job = [IO.DirectoryInfo]$Folder | New-FemagBucket -ConfigFile $ConfigFile @profileParameter -Debug |
             Start-FemagInstance | Wait-FemagJob -PollInterval 1 -SettleTime 1 -Timeout 120 | Receive-FemagResult
         "STATE " + $job.State
         "PROFILE " + $job.ProfileName
@@ -34,10 +35,12 @@ public sealed class RoleAndSsoProfileTests : CloudTest
     /// AWS Tools' AWSSDK.Core and AWSSDK.SecurityToken 3.7 are loaded before the module, as in a session where
     /// AWS.Tools was imported first: the SDK's own lookup of the STS client would pick theirs.
     /// </param>
+    /// <param name="viaAwsProfile">The role profile is named by AWS_PROFILE (the SDK's default chain), not -ProfileName.</param>
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task A_profile_that_assumes_a_role_runs_the_pipeline_with_the_roles_temporary_keys(bool awsToolsFirst)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public async Task A_profile_that_assumes_a_role_runs_the_pipeline_with_the_roles_temporary_keys(bool awsToolsFirst, bool viaAwsProfile)
     {
         var loadFirst = awsToolsFirst
             ? string.Join(";", new[] { "AwsToolsSdkCore", "AwsToolsSdkSecurityToken" }.Select(key =>
@@ -50,13 +53,17 @@ public sealed class RoleAndSsoProfileTests : CloudTest
             "[femag-base]\naws_access_key_id = AKIAFEMAGROLEBASE001\naws_secret_access_key = base-secret\n",
             "[profile femag-role]\nrole_arn = arn:aws:iam::123456789012:role/femag-runner\nsource_profile = femag-base\nrole_session_name = femag-test\n");
 
-        var run = ScriptProcess.Run(Pipeline, Environment(home, "AWS_ENDPOINT_URL_STS", proxy.Endpoint),
-            "-Module", Repo.ModuleManifest, "-Folder", folder.FullName, "-ConfigFile", ws.ConfigFile, "-Profile", "femag-role", "-LoadFirst", loadFirst);
+        var environment = Environment(home, "AWS_ENDPOINT_URL_STS", proxy.Endpoint);
+        environment["AWS_PROFILE"] = viaAwsProfile ? "femag-role" : null;
+
+        var run = ScriptProcess.Run(Pipeline, environment,
+            "-Module", Repo.ModuleManifest, "-Folder", folder.FullName, "-ConfigFile", ws.ConfigFile, "-Profile", viaAwsProfile ? string.Empty : "femag-role", "-LoadFirst", loadFirst);
 
         Assert.True(run.ExitCode == 0, run.Output + Cloud.RunnerLog);
         Assert.Contains("STATE Succeeded", run.Lines);
-        Assert.Contains("PROFILE femag-role", run.Lines);
-        Assert.Contains(run.Lines, l => l.Contains("credentials from profile 'femag-role'", StringComparison.Ordinal) && l.Contains("a role assumed with AWS STS", StringComparison.Ordinal));
+        Assert.Contains(viaAwsProfile ? "PROFILE" : "PROFILE femag-role", run.Lines);
+        Assert.Contains(run.Lines, l => l.Contains(viaAwsProfile ? "credentials from the SDK's default chain" : "credentials from profile 'femag-role'", StringComparison.Ordinal) &&
+                                        l.Contains("a role assumed with AWS STS", StringComparison.Ordinal));
         // The base keys signed only the AssumeRole calls (one per command); the role's temporary keys everything else.
         var keys = proxy.AccessKeyIds;
         Assert.Equal(proxy.Counts.Where(c => c.Key.EndsWith("AssumeRole", StringComparison.Ordinal)).Sum(c => c.Value), keys["AKIAFEMAGROLEBASE001"]);
