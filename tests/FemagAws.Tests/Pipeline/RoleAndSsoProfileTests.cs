@@ -75,6 +75,34 @@ public sealed class RoleAndSsoProfileTests : CloudTest
     }
 
     [Fact]
+    public async Task Web_identity_from_the_environment_works_with_AWS_Tools_STS_loaded_first()
+    {
+        await using var proxy = new AwsProxy(Cloud.Endpoint);
+        using var ws = new Workspace(Cloud, endpointUrl: proxy.Endpoint);
+        var folder = ws.AddJob("0", "-- job\n");
+        var home = Home(ws, null, "[default]\nregion = eu-central-1\n");
+        var token = Path.Combine(ws.Root, "web-identity-token");
+        File.WriteAllText(token, "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmZW1hZy1jaSJ9.c2lnbmF0dXJl");
+        var environment = Environment(home, "AWS_ENDPOINT_URL_STS", proxy.Endpoint);
+        environment["AWS_WEB_IDENTITY_TOKEN_FILE"] = token;
+        environment["AWS_ROLE_ARN"] = "arn:aws:iam::123456789012:role/femag-ci";
+        environment["AWS_ROLE_SESSION_NAME"] = "femag-ci";
+        var loadFirst = string.Join(";", new[] { "AwsToolsSdkCore", "AwsToolsSdkSecurityToken" }.Select(key =>
+            typeof(RoleAndSsoProfileTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value));
+
+        var run = ScriptProcess.Run(Pipeline, environment,
+            "-Module", Repo.ModuleManifest, "-Folder", folder.FullName, "-ConfigFile", ws.ConfigFile, "-Profile", string.Empty, "-LoadFirst", loadFirst);
+
+        Assert.True(run.ExitCode == 0, run.Output + Cloud.RunnerLog);
+        Assert.Contains("STATE Succeeded", run.Lines);
+        Assert.Contains(run.Lines, l => l.Contains("credentials from the SDK's default chain: web identity", StringComparison.Ordinal));
+        // AssumeRoleWithWebIdentity is not signed; everything else is, with the role's temporary keys.
+        Assert.True(proxy.Counts.Where(c => c.Key.EndsWith("AssumeRoleWithWebIdentity", StringComparison.Ordinal)).Sum(c => c.Value) >= 1, proxy.Describe());
+        Assert.NotEmpty(proxy.AccessKeyIds.Keys);
+        Assert.All(proxy.AccessKeyIds.Keys, k => Assert.StartsWith("ASIA", k));
+    }
+
+    [Fact]
     public async Task An_SSO_profile_with_a_cached_login_runs_the_pipeline_with_the_portals_keys()
     {
         const string token = "femag-cached-sso-token";
