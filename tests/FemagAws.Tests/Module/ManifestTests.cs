@@ -87,6 +87,29 @@ public sealed class ManifestTests
     }
 
     [Fact]
+    public void Every_cmdlet_that_talks_to_AWS_has_AWS_Tools_credential_parameters_and_aliases()
+    {
+        using var ps = new PsSession();
+
+        var result = ps.Run(
+            "foreach ($c in Get-Command -Module FemagAws | Where-Object Name -ne 'Import-FemagConfig') { foreach ($p in 'Region','ProfileName','ProfileLocation','AccessKey','SecretKey','SessionToken','Credential','EndpointUrl') { " +
+            "$a = [string[]]@($c.Parameters[$p].Aliases); [Array]::Sort($a, [StringComparer]::Ordinal); $c.Name + ' ' + $p + ':' + ($a -join ',') } }");
+
+        Assert.True(result.Errors.Count == 0, result.Describe());
+        var lines = result.Output.Select(o => (string)o.BaseObject).ToList();
+        Assert.Equal(8 * 8, lines.Count);
+        var expected = new[]
+        {
+            "Region:RegionToCall", "ProfileName:AWSProfileName,StoredCredentials", "ProfileLocation:AWSProfilesLocation,ProfilesLocation",
+            "AccessKey:AK", "SecretKey:SK,SecretAccessKey", "SessionToken:ST", "Credential:", "EndpointUrl:",
+        };
+        foreach (var cmdlet in lines.Select(l => l.Split(' ')[0]).Distinct())
+        {
+            Assert.Equal(expected, lines.Where(l => l.StartsWith(cmdlet + " ", StringComparison.Ordinal)).Select(l => l.Split(' ', 2)[1]));
+        }
+    }
+
+    [Fact]
     public void Every_cmdlet_declares_its_output_and_every_one_that_changes_something_supports_ShouldProcess()
     {
         using var ps = new PsSession();

@@ -77,7 +77,8 @@ public sealed class CredentialParameterTests : CloudTest
 
         Assert.True(result.Errors.Count == 0 && result.Terminating == null, result.Describe());
         Assert.Equal(new[] { "AKIAFEMAGPSCRED00002" }, proxy.AccessKeyIds.Keys);
-        Assert.Contains(result.Debug, d => d.Contains("credentials from -Credential (PSCredential AKIAFEMAGPSCRED00002)", StringComparison.Ordinal));
+        Assert.Contains(result.Debug, d => d.Contains("credentials from -Credential (PSCredential AKIAFEMAGPSCRED00002)", StringComparison.Ordinal) &&
+                                          d.Contains("region eu-central-1 from server_location in " + ws.ConfigFile, StringComparison.Ordinal));
     }
 
     [Fact]
