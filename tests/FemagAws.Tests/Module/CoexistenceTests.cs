@@ -1,4 +1,3 @@
-using System.Reflection;
 using FemagAws.Tests.Infrastructure;
 
 namespace FemagAws.Tests.Module;
@@ -14,7 +13,7 @@ public sealed class CoexistenceTests : CloudTest
     [Fact]
     public async Task With_AWSSDK_Core_3_7_loaded_first_the_whole_pipeline_runs_with_its_credentials_object_and_both_SDKs_stay_usable()
     {
-        var awsToolsCore = typeof(CoexistenceTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "AwsToolsSdkCore").Value!;
+        var awsToolsCore = AwsToolsSdk.Core;
         Assert.True(File.Exists(awsToolsCore), awsToolsCore);
         await using var proxy = new AwsProxy(Cloud.Endpoint);
         using var ws = new Workspace(Cloud, endpointUrl: proxy.Endpoint);

@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
 using FemagAws.Tests.Infrastructure;
@@ -42,10 +41,7 @@ public sealed class RoleAndSsoProfileTests : CloudTest
     [InlineData(true, true)]
     public async Task A_profile_that_assumes_a_role_runs_the_pipeline_with_the_roles_temporary_keys(bool awsToolsFirst, bool viaAwsProfile)
     {
-        var loadFirst = awsToolsFirst
-            ? string.Join(";", new[] { "AwsToolsSdkCore", "AwsToolsSdkSecurityToken" }.Select(key =>
-                typeof(RoleAndSsoProfileTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value))
-            : string.Empty;
+        var loadFirst = awsToolsFirst ? AwsToolsSdk.Core + ";" + AwsToolsSdk.SecurityToken : string.Empty;
         await using var proxy = new AwsProxy(Cloud.Endpoint);
         using var ws = new Workspace(Cloud, endpointUrl: proxy.Endpoint);
         var folder = ws.AddJob("0", "-- job\n");
@@ -87,8 +83,7 @@ public sealed class RoleAndSsoProfileTests : CloudTest
         environment["AWS_WEB_IDENTITY_TOKEN_FILE"] = token;
         environment["AWS_ROLE_ARN"] = "arn:aws:iam::123456789012:role/femag-ci";
         environment["AWS_ROLE_SESSION_NAME"] = "femag-ci";
-        var loadFirst = string.Join(";", new[] { "AwsToolsSdkCore", "AwsToolsSdkSecurityToken" }.Select(key =>
-            typeof(RoleAndSsoProfileTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value));
+        var loadFirst = AwsToolsSdk.Core + ";" + AwsToolsSdk.SecurityToken;
 
         var run = ScriptProcess.Run(Pipeline, environment,
             "-Module", Repo.ModuleManifest, "-Folder", folder.FullName, "-ConfigFile", ws.ConfigFile, "-Profile", string.Empty, "-LoadFirst", loadFirst);
