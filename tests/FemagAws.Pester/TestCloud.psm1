@@ -1,0 +1,165 @@
+<#
+.SYNOPSIS
+What the Pester suite needs around the module: a local cloud, a user's folders, and a fresh pwsh to run a script in.
+
+.DESCRIPTION
+Start-TestCloud starts tools/localcloud (moto plus the instance runner that runs user data with bash) on a free
+loopback port; it stops when its stdin closes, so it never outlives the Pester process. Invoke-FreshPwsh runs a
+script in a new pwsh process (Join-Path $PSHOME pwsh: under the dotnet global tool, this process's own path is the
+dotnet host) with out/ on PSModulePath, so the module auto-loads from the build as an installed module would.
+#>
+
+$script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
+$script:ModuleRoot = Join-Path $script:RepoRoot 'out'
+$script:PwshPath = if ($IsWindows) { Join-Path $PSHOME 'pwsh.exe' } else { Join-Path $PSHOME 'pwsh' }
+
+function Get-RepoRoot { $script:RepoRoot }
+
+function Get-PwshPath { $script:PwshPath }
+
+function Start-TestCloud {
+    <# Starts a local cloud; returns an object with Endpoint, Sandbox and the process. #>
+    # Like a user's machine with keys in the environment; nothing reads a real ~/.aws.
+    $env:AWS_ACCESS_KEY_ID = 'testing'
+    $env:AWS_SECRET_ACCESS_KEY = 'testing'
+    $env:AWS_EC2_METADATA_DISABLED = 'true'
+    foreach ($name in 'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_ENDPOINT_URL') {
+        Remove-Item "env:$name" -ErrorAction Ignore
+    }
+
+    $sandbox = New-TemporaryDirectory 'femag-cloud-'
+    $start = [Diagnostics.ProcessStartInfo]::new('python3')
+    foreach ($arg in (Join-Path $script:RepoRoot 'tools/localcloud/localcloud.py'), '--sandbox', $sandbox, '--port', '0',
+        '--key-pair', 'test-key-pair-eucentral-1', '--instance-profile', 'ecsInstanceRole', '--security-group', 'sg-8475b5dd') {
+        $start.ArgumentList.Add($arg)
+    }
+    $start.RedirectStandardInput = $true
+    $start.RedirectStandardOutput = $true
+    $start.UseShellExecute = $false
+    $process = [Diagnostics.Process]::Start($start)
+    $ready = $process.StandardOutput.ReadLineAsync()
+    if (-not $ready.Wait([TimeSpan]::FromSeconds(60)) -or "$($ready.Result)" -notlike 'READY *') {
+        $process.Kill($true)
+        throw "The local cloud did not start: $($ready.Result)"
+    }
+
+    [pscustomobject]@{
+        Endpoint = $ready.Result.Substring(6).Trim()
+        Sandbox  = $sandbox
+        Process  = $process
+    }
+}
+
+function Stop-TestCloud($Cloud) {
+    if (-not $Cloud) { return }
+    $Cloud.Process.StandardInput.Close()
+    if (-not $Cloud.Process.WaitForExit(10000)) { $Cloud.Process.Kill($true) }
+    Remove-Item -Recurse -Force $Cloud.Sandbox -ErrorAction Ignore
+}
+
+function New-TemporaryDirectory([string] $Prefix = 'femag-') {
+    (New-Item -ItemType Directory (Join-Path ([IO.Path]::GetTempPath()) ($Prefix + [guid]::NewGuid().ToString('N').Substring(0, 8)))).FullName
+}
+
+function New-TestWorkspace {
+    <#
+    A user's folder: config.ini (the femagtools docs' example plus endpoint_url), the seed cloud_init.txt and
+    parvar/<i>/femag.fsl for each entry of -Fsl (the fake xfemag reads '-- fake-femag:' lines).
+    #>
+    param(
+        [Parameter(Mandatory)] $Cloud,
+        [string[]] $Fsl = @('-- model 0', '-- model 1'),
+        [string] $Extra = '',
+        [int] $DeleteBuckets = 1,
+        [string] $EndpointUrl = $Cloud.Endpoint
+    )
+    $root = New-TemporaryDirectory 'femag-ws-'
+    Copy-Item (Join-Path $script:RepoRoot 'examples/cloud_init.txt') $root
+    @"
+[amazon]
+iam_instance_profile = ecsInstanceRole
+key_name = test-key-pair-eucentral-1
+security_group_ids = sg-8475b5dd,
+server_location = eu-central-1
+instance_type = t2.small
+image_id =  ami-6d4ceb03
+cloud_init = ./cloud_init.txt
+delete_buckets = $DeleteBuckets
+endpoint_url = $EndpointUrl
+$Extra
+"@ | Set-Content -LiteralPath (Join-Path $root 'config.ini')
+    for ($i = 0; $i -lt $Fsl.Count; $i++) {
+        $folder = New-Item -ItemType Directory (Join-Path $root "parvar/$i")
+        Set-Content -LiteralPath (Join-Path $folder 'femag.fsl') -Value $Fsl[$i]
+    }
+    Get-Item -LiteralPath $root
+}
+
+function Invoke-FreshPwsh {
+    <#
+    Runs a script in a new pwsh process, as 'pwsh -NoProfile -NonInteractive -File script.ps1 args...' would.
+    Returns Output (the lines of stdout and stderr), ExitCode and Text (the lines joined).
+    #>
+    param(
+        [Parameter(Mandatory)] [string] $Script,
+        [string[]] $ArgumentList = @(),
+        [string] $WorkingDirectory = (Get-Location).Path,
+        [hashtable] $Environment = @{},
+        [int] $TimeoutSeconds = 300
+    )
+    $file = Join-Path ([IO.Path]::GetTempPath()) ("femag-pester-$([guid]::NewGuid().ToString('N')).ps1")
+    Set-Content -LiteralPath $file -Value $Script
+    try {
+        $start = [Diagnostics.ProcessStartInfo]::new($script:PwshPath)
+        foreach ($arg in @('-NoProfile', '-NonInteractive', '-File', $file) + $ArgumentList) { $start.ArgumentList.Add($arg) }
+        $start.WorkingDirectory = $WorkingDirectory
+        $start.RedirectStandardOutput = $true
+        $start.RedirectStandardError = $true
+        $start.UseShellExecute = $false
+        # The build's module folder first, so 'FemagAws' auto-loads from out/ with no Import-Module.
+        $start.Environment['PSModulePath'] = $script:ModuleRoot + [IO.Path]::PathSeparator + $env:PSModulePath
+        foreach ($key in $Environment.Keys) {
+            if ($null -eq $Environment[$key]) { [void]$start.Environment.Remove($key) } else { $start.Environment[$key] = [string]$Environment[$key] }
+        }
+        $process = [Diagnostics.Process]::Start($start)
+        $stderr = $process.StandardError.ReadToEndAsync()
+        $stdout = $process.StandardOutput.ReadToEndAsync()
+        if (-not $process.WaitForExit($TimeoutSeconds * 1000)) {
+            $process.Kill($true)
+            throw "pwsh did not end within $TimeoutSeconds s:`n$($stdout.Result)"
+        }
+        $process.WaitForExit()
+        $lines = @(($stdout.Result + $stderr.Result) -split '\r?\n' | Where-Object { $_ -ne '' })
+        [pscustomobject]@{ Output = $lines; ExitCode = $process.ExitCode; Text = $lines -join "`n" }
+    }
+    finally {
+        Remove-Item -LiteralPath $file -ErrorAction Ignore
+    }
+}
+
+function Get-CloudInstance {
+    <# The local cloud's instances as the aws CLI sees them: InstanceId, State, Tags (hashtable). #>
+    param([Parameter(Mandatory)] $Cloud, [string] $Region = 'eu-central-1')
+    $json = aws --endpoint-url $Cloud.Endpoint --region $Region ec2 describe-instances --output json | ConvertFrom-Json
+    foreach ($instance in $json.Reservations.Instances) {
+        $tags = @{}
+        foreach ($tag in $instance.Tags) { $tags[$tag.Key] = $tag.Value }
+        [pscustomobject]@{ InstanceId = $instance.InstanceId; State = $instance.State.Name; Tags = $tags }
+    }
+}
+
+function Get-CloudBucket {
+    <# The names of the local cloud's buckets. #>
+    param([Parameter(Mandatory)] $Cloud)
+    (aws --endpoint-url $Cloud.Endpoint --region eu-central-1 s3api list-buckets --output json | ConvertFrom-Json).Buckets.Name
+}
+
+function Stop-CloudInstance {
+    <# Terminates every instance still alive, so the next test starts with an idle cloud. #>
+    param([Parameter(Mandatory)] $Cloud, [string] $Region = 'eu-central-1')
+    $live = @(Get-CloudInstance $Cloud -Region $Region | Where-Object State -NotIn 'terminated', 'shutting-down' | ForEach-Object InstanceId)
+    if ($live) { aws --endpoint-url $Cloud.Endpoint --region $Region ec2 terminate-instances --instance-ids @live | Out-Null }
+}
+
+Export-ModuleMember -Function Get-RepoRoot, Get-PwshPath, Start-TestCloud, Stop-TestCloud, New-TemporaryDirectory,
+    New-TestWorkspace, Invoke-FreshPwsh, Get-CloudInstance, Get-CloudBucket, Stop-CloudInstance
