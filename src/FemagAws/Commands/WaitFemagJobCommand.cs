@@ -17,8 +17,8 @@ namespace FemagAws.Commands
     ///   <para>Runs a parameter variation and waits at most two hours.</para>
     /// </example>
     /// <example>
-    ///   <code>[System.Management.Automation.PSSerializer]::Deserialize((Get-Content jobs.xml -Raw)) | Wait-FemagJob | Receive-FemagResult</code>
-    ///   <para>Resumes waiting for jobs saved earlier with Export-Clixml (or PSSerializer), for example in a scheduled task after a reboot.</para>
+    ///   <code>Import-Clixml jobs.xml | Wait-FemagJob | Receive-FemagResult</code>
+    ///   <para>Resumes waiting for jobs saved earlier with Export-Clixml, for example in a scheduled task after a reboot, in any working directory.</para>
     /// </example>
     [Cmdlet(VerbsLifecycle.Wait, "FemagJob")]
     [OutputType(typeof(FemagJob))]

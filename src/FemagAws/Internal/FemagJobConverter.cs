@@ -7,7 +7,7 @@ using System.Management.Automation;
 namespace FemagAws.Commands
 {
     /// <summary>
-    /// Rebuilds a <see cref="FemagJob"/> from its Clixml form (Export-Clixml/Import-Clixml, PSSerializer), so a scheduled
+    /// Rebuilds a <see cref="FemagJob"/> from its Clixml form (Export-Clixml/Import-Clixml), so a scheduled
     /// task can save jobs and a later session can pipe them on. Registered in FemagAws.types.ps1xml.
     /// </summary>
     public sealed class FemagJobConverter : PSTypeConverter
