@@ -3,14 +3,16 @@
 Builds, tests, packages or cleans FemagAws.
 
 .DESCRIPTION
-Wraps the same dotnet commands the README gives for machines without PowerShell:
-  Build    dotnet build FemagAws.sln -c Release              (lays out the module in out/FemagAws and checks its manifest)
-  Test     dotnet test FemagAws.sln                          (xUnit against a local cloud; needs python3 with moto, boto3, aws CLI)
-  Package  dotnet pack tools/FemagAws.Package -c Release     (builds, then packs out/FemagAws into out/FemagAws.<version>.nupkg)
+Run it in pwsh; on a fresh machine 'dotnet tool restore' first gives 'dotnet pwsh' (PowerShell 7.6.9 from NuGet):
+  Build    dotnet build FemagAws.sln -c Release, then Test-ModuleManifest on out/FemagAws
+  Test     builds in Release, runs the xUnit suite (tests/FemagAws.Tests) and the Pester suite (tests/FemagAws.Pester and
+           tests/FemagAws.Windows.Tests.ps1, with Pester 5.7.1 restored from NuGet by the build) and prints one summary;
+           the tests start their own local cloud (python3 with moto and boto3, the aws CLI)
+  Package  dotnet pack tools/FemagAws.Package -c Release: out/FemagAws.<version>.nupkg
   Clean    removes out/ and every bin/ and obj/
 
 .EXAMPLE
-./build.ps1 Test
+dotnet tool restore; dotnet pwsh ./build.ps1 Test
 
 .EXAMPLE
 ./build.ps1 Package
@@ -28,15 +30,43 @@ param(
 $ErrorActionPreference = 'Stop'
 $solution = Join-Path $PSScriptRoot 'FemagAws.sln'
 
+function Invoke-Build {
+    dotnet build $solution -c $Configuration --nologo
+    if ($LASTEXITCODE) { throw "dotnet build failed ($LASTEXITCODE)." }
+}
+
 switch ($Task) {
     'Build' {
-        dotnet build $solution -c $Configuration
-        if ($LASTEXITCODE) { throw "dotnet build failed ($LASTEXITCODE)." }
+        Invoke-Build
         Test-ModuleManifest (Join-Path $PSScriptRoot 'out/FemagAws/FemagAws.psd1') | Format-List Name, Version, ExportedCmdlets
     }
     'Test' {
-        dotnet test $solution -c $Configuration
-        if ($LASTEXITCODE) { throw "dotnet test failed ($LASTEXITCODE)." }
+        Invoke-Build
+
+        # xUnit; its own summary line gives the counts. A hung test ends the run with a dump instead of eating CI's time.
+        $xunitLines = [Collections.Generic.List[string]]::new()
+        dotnet test $solution -c $Configuration --no-build --nologo --blame-hang-timeout 10m | ForEach-Object { $xunitLines.Add($_); $_ }
+        $xunitExit = $LASTEXITCODE
+        $xunitSummary = $xunitLines | Where-Object { $_ -match '(Passed|Failed)! +- Failed: +(\d+), Passed: +(\d+)' } | Select-Object -Last 1
+        $xunitFailed, $xunitPassed = if ($xunitSummary -match 'Failed: +(\d+), Passed: +(\d+)') { [int]$Matches[1], [int]$Matches[2] } else { 1, 0 }
+        if ($xunitExit -and -not $xunitFailed) { $xunitFailed = 1 }   # no summary, or the run itself failed
+
+        # Pester, imported by path from the packages folder; it never comes from the PowerShell Gallery.
+        $pesterProject = Join-Path $PSScriptRoot 'tests/FemagAws.Pester/FemagAws.Pester.csproj'
+        $pesterManifest = dotnet msbuild $pesterProject -getProperty:PesterManifest -p:Configuration=$Configuration
+        if ($LASTEXITCODE -or -not (Test-Path $pesterManifest)) { throw "Pester was not restored ($pesterManifest)." }
+        Import-Module $pesterManifest -Force
+        $pester = New-PesterConfiguration
+        $pester.Run.Path = (Join-Path $PSScriptRoot 'tests/FemagAws.Pester'), (Join-Path $PSScriptRoot 'tests/FemagAws.Windows.Tests.ps1')
+        $pester.Run.PassThru = $true
+        $pester.Output.Verbosity = 'Detailed'
+        $result = Invoke-Pester -Configuration $pester
+
+        $passed = $xunitPassed + $result.PassedCount
+        $failed = $xunitFailed + $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
+        "xUnit: $xunitPassed passed, $xunitFailed failed. Pester: $($result.PassedCount) passed, $($result.FailedCount) failed, $($result.SkippedCount) skipped."
+        "$passed passed, $failed failed"
+        if ($failed) { exit 1 }
     }
     'Package' {
         dotnet pack (Join-Path $PSScriptRoot 'tools/FemagAws.Package/FemagAws.Package.csproj') -c $Configuration

@@ -1,32 +1,39 @@
 <#
 .SYNOPSIS
-Pester 5 tests of the module as Windows users load it: Windows PowerShell 5.1 (powershell.exe) and PowerShell 7 (pwsh).
+Pester 5 tests of the module as it loads in each PowerShell: Windows PowerShell 5.1 (powershell.exe) and pwsh.
 
 .DESCRIPTION
-The xUnit suite (tests/FemagAws.Tests) runs everything else, in the PowerShell 7 engine hosted in .NET. These tests
-cover what only a real powershell.exe can show: the Windows PowerShell 5.1 load path (the module's AssemblyResolve
-handler for its dependencies folder) next to AWS Tools' SDK. They were written on a Linux machine without any
-PowerShell and have NOT been run there; run them on Windows:
+build.ps1 Test runs this file in pwsh with the rest of the Pester suite (tests/FemagAws.Pester), on Linux too. What
+only Windows can show is skipped elsewhere with the reason: the Windows PowerShell 5.1 load path (the module's
+AssemblyResolve handler for its dependencies folder) and AWS Tools' SDK loaded first. On Windows, run it in both:
 
     dotnet build FemagAws.sln -c Release
     Invoke-Pester ./tests/FemagAws.Windows.Tests.ps1 -Output Detailed                     # in powershell.exe
     pwsh -c "Invoke-Pester ./tests/FemagAws.Windows.Tests.ps1 -Output Detailed"           # and in pwsh
 
-Each check starts a fresh process of the same PowerShell (a loaded binary module cannot be unloaded).
-Set FEMAGAWS_MODULE to test another module folder, e.g. one installed from the nupkg. Set FEMAGAWS_TEST_ENDPOINT
-(a moto_server URL, e.g. http://127.0.0.1:5000) to also make buckets there; without it that check is skipped.
-AWS.Tools.Common, where installed, is imported first to prove the module loads next to its AWSSDK.Core 3.7.
+Each check starts a fresh process of the same PowerShell (a loaded binary module cannot be unloaded): powershell.exe
+or pwsh from $PSHOME, never (Get-Process -Id $PID).Path, which is the dotnet host under the dotnet global tool.
+Set FEMAGAWS_MODULE to test another module folder, e.g. one installed from the nupkg. The checks that make buckets
+use FEMAGAWS_TEST_ENDPOINT (a moto_server URL, e.g. http://127.0.0.1:5000) or, where python3 runs tools/localcloud
+(Linux, as root), a local cloud of their own.
 #>
 
 BeforeDiscovery {
     $script:HaveAwsTools = [bool](Get-Module -ListAvailable -Name AWS.Tools.Common)
-    $script:HaveEndpoint = [bool]$env:FEMAGAWS_TEST_ENDPOINT
 }
 
 BeforeAll {
     $script:Module = if ($env:FEMAGAWS_MODULE) { $env:FEMAGAWS_MODULE } else { Join-Path $PSScriptRoot '../out/FemagAws/FemagAws.psd1' }
     $script:Module = (Resolve-Path $script:Module).Path
-    $script:PowerShell = (Get-Process -Id $PID).Path
+    $script:PowerShell = if ($PSVersionTable.PSEdition -eq 'Desktop') { Join-Path $PSHOME 'powershell.exe' }
+        elseif ($IsWindows) { Join-Path $PSHOME 'pwsh.exe' } else { Join-Path $PSHOME 'pwsh' }
+
+    $script:Endpoint = $env:FEMAGAWS_TEST_ENDPOINT
+    if (-not $Endpoint -and $IsLinux -and (Get-Command python3 -ErrorAction Ignore)) {
+        Import-Module (Join-Path $PSScriptRoot 'FemagAws.Pester/TestCloud.psm1') -Force
+        $script:Cloud = Start-TestCloud
+        $script:Endpoint = $Cloud.Endpoint
+    }
 
     # Runs a script in a new process of this PowerShell; returns its output lines and exit code.
     function Invoke-Fresh([string] $Script) {
@@ -35,6 +42,10 @@ BeforeAll {
         $output = @(& $script:PowerShell -NoProfile -NonInteractive -EncodedCommand $encoded 2>&1 | ForEach-Object { "$_" })
         [pscustomobject]@{ Output = $output; ExitCode = $LASTEXITCODE }
     }
+}
+
+AfterAll {
+    if ($script:Cloud) { Stop-TestCloud $script:Cloud }
 }
 
 Describe 'FemagAws in <_>' -ForEach @($PSVersionTable.PSEdition) {
@@ -57,7 +68,8 @@ $null = TabExpansion2 -inputScript 'New-FemagBucket -Region eu-cen' -cursorColum
         ($run.Output | Where-Object { $_ -match '^AWSSDK\.Core 4\.0\.0\.0 .*[\\/]dependencies[\\/]AWSSDK\.Core\.dll$' }) | Should -Not -BeNullOrEmpty
     }
 
-    It 'loads next to AWS.Tools.Common, imported first, and both SDKs keep working' -Skip:(-not $HaveAwsTools) {
+    It 'loads next to AWS.Tools.Common, imported first, and both SDKs keep working' {
+        if (-not $HaveAwsTools) { Set-ItResult -Skipped -Because 'AWS.Tools.Common is not installed (the PowerShell Gallery is not reachable here); the xUnit CoexistenceTests load its SDK 3.7 assemblies instead' }
         $run = Invoke-Fresh @'
 Import-Module AWS.Tools.Common
 $awsToolsMajor = [Amazon.Runtime.AWSCredentials].Assembly.GetName().Version.Major
@@ -75,26 +87,29 @@ $null = TabExpansion2 -inputScript 'New-FemagBucket -Region eu-cen' -cursorColum
         $run.Output | Should -Contain $expected
     }
 
-    It 'takes an AWS Tools credentials object and sends requests to a local endpoint' -Skip:(-not ($HaveAwsTools -and $HaveEndpoint)) {
+    It 'takes an AWS Tools credentials object and sends requests to a local endpoint' {
+        if (-not $HaveAwsTools) { Set-ItResult -Skipped -Because 'AWS.Tools.Common is not installed (the PowerShell Gallery is not reachable here)' }
+        if (-not $Endpoint) { Set-ItResult -Skipped -Because 'no local endpoint: set FEMAGAWS_TEST_ENDPOINT to a moto_server URL' }
         $run = Invoke-Fresh @"
 Import-Module AWS.Tools.Common
 `$awsToolsCredential = [Amazon.Runtime.BasicAWSCredentials]::new('testing', 'testing')
 Import-Module `$module
-Get-FemagJob -Region eu-central-1 -EndpointUrl $($env:FEMAGAWS_TEST_ENDPOINT) -Credential `$awsToolsCredential | Out-Null
+Get-FemagJob -Region eu-central-1 -EndpointUrl $Endpoint -Credential `$awsToolsCredential | Out-Null
 'LISTED'
 "@
         $run.ExitCode | Should -Be 0 -Because ($run.Output -join "`n")
         $run.Output | Should -Contain 'LISTED'
     }
 
-    It 'runs New-FemagBucket and Remove-FemagBucket against a local endpoint' -Skip:(-not $HaveEndpoint) {
+    It 'runs New-FemagBucket and Remove-FemagBucket against a local endpoint' {
+        if (-not $Endpoint) { Set-ItResult -Skipped -Because 'no local endpoint: set FEMAGAWS_TEST_ENDPOINT to a moto_server URL' }
         $run = Invoke-Fresh @"
 Import-Module `$module
 `$root = Join-Path ([IO.Path]::GetTempPath()) ('femag-pester-' + [guid]::NewGuid())
 `$folder = New-Item -ItemType Directory (Join-Path `$root 'parvar/0')
 Set-Content (Join-Path `$folder 'femag.fsl') '-- pester'
 Set-Content (Join-Path `$root 'cloud_init.txt') "#!/bin/bash``n{{ENV}}``n"
-Set-Content (Join-Path `$root 'config.ini') "[amazon]``nserver_location = eu-central-1``ncloud_init = ./cloud_init.txt``nendpoint_url = $($env:FEMAGAWS_TEST_ENDPOINT)``n"
+Set-Content (Join-Path `$root 'config.ini') "[amazon]``nserver_location = eu-central-1``ncloud_init = ./cloud_init.txt``nendpoint_url = $Endpoint``n"
 try {
     `$job = Get-Item `$folder | New-FemagBucket -ConfigFile (Join-Path `$root 'config.ini') -AccessKey testing -SecretKey testing
     `$job.State
@@ -103,6 +118,17 @@ try {
 "@
         $run.ExitCode | Should -Be 0
         $run.Output | Should -Contain 'Uploaded'
+    }
+
+    It 'imports in Windows PowerShell 5.1, whose AssemblyResolve handler finds the dependencies folder' {
+        if ($PSVersionTable.PSEdition -eq 'Core' -and -not $IsWindows) { Set-ItResult -Skipped -Because 'Windows PowerShell 5.1 (powershell.exe, .NET Framework) runs only on Windows' }
+        $windowsPowerShell = Join-Path $env:SystemRoot 'System32\WindowsPowerShell\v1.0\powershell.exe'
+        $command = "Import-Module '$($Module -replace "'", "''")'; `$null = TabExpansion2 -inputScript 'New-FemagBucket -Region eu-cen' -cursorColumn 30; " +
+            "'CMDLETS ' + (Get-Command -Module FemagAws).Count; [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.GetName().Name -eq 'AWSSDK.Core' } | ForEach-Object { 'SDK ' + `$_.Location }"
+        $output = @(& $windowsPowerShell -NoProfile -NonInteractive -Command $command 2>&1 | ForEach-Object { "$_" })
+        $LASTEXITCODE | Should -Be 0 -Because ($output -join "`n")
+        $output | Should -Contain 'CMDLETS 9'
+        ($output | Where-Object { $_ -match '^SDK .*[\\/]dependencies[\\/]AWSSDK\.Core\.dll$' }) | Should -Not -BeNullOrEmpty
     }
 
     It 'shows full help with examples for every cmdlet' {
