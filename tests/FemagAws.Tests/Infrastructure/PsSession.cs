@@ -34,7 +34,7 @@ public sealed class PsSession : IDisposable
 
     public PsSession()
     {
-        _runspace = RunspaceFactory.CreateRunspace(new FemagAws.ScriptHost.TextHost(HostOutput, plainText: true), InitialSessionState.CreateDefault2());
+        _runspace = RunspaceFactory.CreateRunspace(new TextHost(HostOutput, plainText: true), InitialSessionState.CreateDefault2());
         _runspace.Open();
         var import = Run("Import-Module $args[0] -ErrorAction Stop", Repo.ModuleManifest);
         if (import.Terminating != null || import.Errors.Count > 0)

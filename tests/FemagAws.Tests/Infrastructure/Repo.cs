@@ -13,6 +13,29 @@ public static class Repo
 
     public static string LocalCloudScript => Path.Combine(Root, "tools", "localcloud", "localcloud.py");
 
+    /// <summary>
+    /// The real pwsh of the repository's local dotnet tool (.config/dotnet-tools.json), asked once from 'dotnet pwsh'.
+    /// Tests start it directly: 'dotnet pwsh' itself needs the user's own HOME to find the tool package.
+    /// </summary>
+    public static string Pwsh => LazyPwsh.Value;
+
+    private static readonly Lazy<string> LazyPwsh = new(() =>
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { WorkingDirectory = Root, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "pwsh", "-NoProfile", "-NonInteractive", "-Command", "Join-Path $PSHOME pwsh" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var path = process.StandardOutput.ReadToEnd().Trim();
+        var error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return process.ExitCode == 0 && File.Exists(path)
+            ? path
+            : throw new InvalidOperationException("No pwsh: run 'dotnet tool restore' in " + Root + " first.\n" + error);
+    });
+
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)

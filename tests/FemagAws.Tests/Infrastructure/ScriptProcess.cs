@@ -9,8 +9,8 @@ public sealed record ScriptProcessResult(int ExitCode, string Output)
 }
 
 /// <summary>
-/// Runs a script in a fresh process of the PowerShell 7 engine (tools/FemagAws.ScriptHost), for what one process
-/// can do only once or must start clean: which assemblies are loaded before the module, a different environment.
+/// Runs a script in a fresh real pwsh (<see cref="Repo.Pwsh"/>), for what one process can
+/// do only once or must start clean: which assemblies are loaded before the module, a different environment.
 /// </summary>
 public static class ScriptProcess
 {
@@ -20,15 +20,13 @@ public static class ScriptProcess
         File.WriteAllText(scriptFile, script);
         try
         {
-            var start = new ProcessStartInfo("dotnet")
+            var start = new ProcessStartInfo(Repo.Pwsh)
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
                 UseShellExecute = false,
             };
-            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "FemagAws.ScriptHost.dll"));
-            start.ArgumentList.Add(scriptFile);
-            foreach (var arg in args)
+            foreach (var arg in new[] { "-NoProfile", "-NonInteractive", "-File", scriptFile }.Concat(args))
             {
                 start.ArgumentList.Add(arg);
             }

@@ -3,7 +3,7 @@ using System.Management.Automation;
 using System.Management.Automation.Host;
 using System.Security;
 
-namespace FemagAws.ScriptHost;
+namespace FemagAws.Tests.Infrastructure;
 
 /// <summary>
 /// A minimal, non-interactive PowerShell host that writes to a TextWriter, so Out-Host and Out-Default render
@@ -18,7 +18,7 @@ public sealed class TextHost : PSHost
     /// <param name="width">The console width tables are laid out for.</param>
     public TextHost(TextWriter output, bool plainText, int width = 160) => _ui = new TextUserInterface(output, plainText, width);
 
-    public override string Name => "FemagAws.ScriptHost";
+    public override string Name => "FemagAws.Tests";
 
     public override Version Version => new(1, 0);
 
