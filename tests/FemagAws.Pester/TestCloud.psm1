@@ -4,13 +4,14 @@ What the Pester suite needs around the module: a local cloud, a user's folders, 
 
 .DESCRIPTION
 Start-TestCloud starts tools/localcloud (moto plus the instance runner that runs user data with bash) on a free
-loopback port; it stops when its stdin closes, so it never outlives the Pester process. Invoke-FreshPwsh runs a
+loopback port, through tools/localcloud/LocalCloud.psm1; it never outlives the Pester process. Invoke-FreshPwsh runs a
 script in a new pwsh process (Join-Path $PSHOME pwsh: under the dotnet global tool, this process's own path is the
 dotnet host) with out/ on PSModulePath, so the module auto-loads from the build as an installed module would.
 #>
 
 $script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
 $script:ModuleRoot = Join-Path $script:RepoRoot 'out'
+Import-Module (Join-Path $script:RepoRoot 'tools/localcloud/LocalCloud.psm1')
 $script:PwshPath = if ($IsWindows) { Join-Path $PSHOME 'pwsh.exe' } else { Join-Path $PSHOME 'pwsh' }
 
 function Get-RepoRoot { $script:RepoRoot }
@@ -18,7 +19,7 @@ function Get-RepoRoot { $script:RepoRoot }
 function Get-PwshPath { $script:PwshPath }
 
 function Start-TestCloud {
-    <# Starts a local cloud; returns an object with Endpoint, Sandbox and the process. #>
+    <# Starts a local cloud on a free port; returns an object with Endpoint, Sandbox and the process. #>
     # Like a user's machine with keys in the environment; nothing reads a real ~/.aws.
     $env:AWS_ACCESS_KEY_ID = 'testing'
     $env:AWS_SECRET_ACCESS_KEY = 'testing'
@@ -26,36 +27,10 @@ function Start-TestCloud {
     foreach ($name in 'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_ENDPOINT_URL') {
         Remove-Item "env:$name" -ErrorAction Ignore
     }
-
-    $sandbox = New-TemporaryDirectory 'femag-cloud-'
-    $start = [Diagnostics.ProcessStartInfo]::new('python3')
-    foreach ($arg in (Join-Path $script:RepoRoot 'tools/localcloud/localcloud.py'), '--sandbox', $sandbox, '--port', '0',
-        '--key-pair', 'test-key-pair-eucentral-1', '--instance-profile', 'ecsInstanceRole', '--security-group', 'sg-8475b5dd') {
-        $start.ArgumentList.Add($arg)
-    }
-    $start.RedirectStandardInput = $true
-    $start.RedirectStandardOutput = $true
-    $start.UseShellExecute = $false
-    $process = [Diagnostics.Process]::Start($start)
-    $ready = $process.StandardOutput.ReadLineAsync()
-    if (-not $ready.Wait([TimeSpan]::FromSeconds(60)) -or "$($ready.Result)" -notlike 'READY *') {
-        $process.Kill($true)
-        throw "The local cloud did not start: $($ready.Result)"
-    }
-
-    [pscustomobject]@{
-        Endpoint = $ready.Result.Substring(6).Trim()
-        Sandbox  = $sandbox
-        Process  = $process
-    }
+    Start-LocalCloud
 }
 
-function Stop-TestCloud($Cloud) {
-    if (-not $Cloud) { return }
-    $Cloud.Process.StandardInput.Close()
-    if (-not $Cloud.Process.WaitForExit(10000)) { $Cloud.Process.Kill($true) }
-    Remove-Item -Recurse -Force $Cloud.Sandbox -ErrorAction Ignore
-}
+function Stop-TestCloud($Cloud) { Stop-LocalCloud $Cloud }
 
 function New-TemporaryDirectory([string] $Prefix = 'femag-') {
     (New-Item -ItemType Directory (Join-Path ([IO.Path]::GetTempPath()) ($Prefix + [guid]::NewGuid().ToString('N').Substring(0, 8)))).FullName

@@ -4,8 +4,8 @@ using FemagAws.Tests.Infrastructure;
 namespace FemagAws.Tests.Module;
 
 /// <summary>
-/// The PowerShell scripts no test here can run (build.ps1 and the Windows Pester file need a real PowerShell)
-/// at least parse in PowerShell 7's own parser.
+/// Every PowerShell script of the repository (build, example, Pester files), even one no test runs, parses in
+/// PowerShell 7's own parser.
 /// </summary>
 public sealed class ScriptFileTests
 {
