@@ -9,11 +9,10 @@ param(
 )
 
 $ErrorActionPreference = 'Stop'
-Import-Module ([IO.Path]::Combine($PSScriptRoot, '..', 'out', 'FemagAws', 'FemagAws.psd1'))
+Import-Module (Join-Path $PSScriptRoot '..' 'out' 'FemagAws' 'FemagAws.psd1')
 
-$paths = [IO.Directory]::GetDirectories($Parent)
-[Array]::Sort($paths, [StringComparer]::Ordinal)
-$jobs = @([IO.DirectoryInfo[]]$paths | New-FemagBucket -ConfigFile $ConfigFile -EndpointUrl $EndpointUrl |
+$jobs = @(Get-ChildItem -LiteralPath $Parent -Directory | Sort-Object Name |
+    New-FemagBucket -ConfigFile $ConfigFile -EndpointUrl $EndpointUrl |
     Start-FemagInstance |
     Wait-FemagJob -PollInterval 2 -SettleTime 2 -Timeout 1800 |
     Receive-FemagResult)

@@ -8,9 +8,9 @@ param(
 )
 
 $ErrorActionPreference = 'Stop'
-Import-Module ([IO.Path]::Combine($PSScriptRoot, '..', 'out', 'FemagAws', 'FemagAws.psd1'))
+Import-Module (Join-Path $PSScriptRoot '..' 'out' 'FemagAws' 'FemagAws.psd1')
 
 # The jobs carry their endpoint; the module's type converter turns the deserialized objects back into FemagJob.
-$jobs = [System.Management.Automation.PSSerializer]::Deserialize([IO.File]::ReadAllText($JobsFile))
+$jobs = Import-Clixml -LiteralPath $JobsFile
 $received = @($jobs | Receive-FemagResult -Force -Destination $Destination)
 "received $($received.Count) jobs"

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Runs the FemagAws benchmark against a local cloud that bench/run.sh started, and prints the table.
 
-Each measured run is a child process (FemagAws through tools/FemagAws.ScriptHost, or bench/baseline.py),
+Each measured run is a child process (FemagAws scripts in pwsh, or bench/baseline.py),
 started by bench/measure.py: wall time from spawn to exit, CPU (user + sys) and peak RSS from wait4's
 rusage, process start included.
 FemagAws and the baseline alternate, the order flipping each round, and the medians are reported.
-Use bench/run.sh, which provides --endpoint, --host, --work and --sandbox and cleans up afterwards.
+Use bench/run.sh, which provides --endpoint, --pwsh, --work and --sandbox and cleans up afterwards.
 """
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ class Bench:
 
     # -- child processes ---------------------------------------------------------------
     def femagaws(self, script: str, **params) -> list[str]:
-        cmd = ["dotnet", self.a.host, str(BENCH / script)]
+        cmd = [self.a.pwsh, "-NoProfile", "-NonInteractive", "-File", str(BENCH / script)]
         for name, value in params.items():
             cmd += [f"-{name}", str(value)]
         return cmd
@@ -336,10 +336,14 @@ def machine() -> str:
     return f"nproc {len(os.sched_getaffinity(0))}, {cpu}, {ram / MIB:.1f} GiB RAM, Linux {platform.release()}"
 
 
-def versions() -> str:
+def versions(pwsh: str) -> str:
     dotnet = subprocess.run(["dotnet", "--version"], capture_output=True, text=True).stdout.strip()
+    powershell = subprocess.run([pwsh, "-NoProfile", "-NonInteractive", "-Command",
+                                 '"PowerShell $($PSVersionTable.PSVersion) on .NET $([Environment]::Version)"'],
+                                capture_output=True, text=True, stdin=subprocess.DEVNULL).stdout.strip()
     import moto
-    return f".NET SDK {dotnet}, Python {platform.python_version()}, boto3 {boto3.__version__}, moto {moto.__version__}"
+    return (f"{powershell} ({pwsh}), .NET SDK {dotnet}, Python {platform.python_version()}, "
+            f"boto3 {boto3.__version__}, moto {moto.__version__}")
 
 
 def table(header: list[str], rows: list[list[str]], text_columns: int) -> list[str]:
@@ -392,7 +396,7 @@ def pipeline_table(results: list[dict]) -> list[str]:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--endpoint", required=True, help="the local cloud (bench/run.sh starts it)")
-    p.add_argument("--host", required=True, help="FemagAws.ScriptHost.dll, published ReadyToRun like pwsh (bench/run.sh does it)")
+    p.add_argument("--pwsh", required=True, help="the pwsh executable (bench/run.sh passes the one of the repository's dotnet tool)")
     p.add_argument("--work", required=True, help="scratch directory, removed by bench/run.sh")
     p.add_argument("--sandbox", help="the local cloud's sandbox, for its runner.log in error messages")
     p.add_argument("--rounds", type=int, default=3)
@@ -438,7 +442,7 @@ def main() -> int:
         "",
         f"- date: {started:%Y-%m-%d %H:%M} UTC, {(datetime.datetime.now(datetime.timezone.utc) - started).total_seconds() / 60:.1f} min",
         f"- machine: {machine()}",
-        f"- software: {versions()}; the local cloud (moto + instance runner) runs on the same machine",
+        f"- software: {versions(a.pwsh)}; the local cloud (moto + instance runner) runs on the same machine",
         f"- {'quick sizes, ' if a.quick else ''}seed {a.seed}, region {a.region}",
     ] + [f"- {d}" for d in described]
     if rows:

@@ -26,10 +26,12 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# The script host stands in for pwsh, which ships precompiled (ReadyToRun); published the same way, its
-# process start is comparable. The module and the AWS SDK are imported from out/ and JIT-compiled, as in pwsh.
-dotnet publish tools/FemagAws.ScriptHost -c Release --use-current-runtime --self-contained false \
-    -p:PublishReadyToRun=true -o "$tmp/host" --nologo -v quiet -clp:ErrorsOnly
+# FemagAws runs in real pwsh: PowerShell from the repository's tool manifest (.config/dotnet-tools.json).
+# `dotnet pwsh` works only inside the repository and adds the dotnet CLI's own start, so the runs start the
+# pwsh apphost next to the engine ($PSHOME) directly.
+dotnet tool restore >/dev/null
+pwsh=$(dotnet pwsh -NoProfile -NonInteractive -Command 'Join-Path $PSHOME pwsh')
+[[ -x $pwsh ]] || { echo "run.sh: no pwsh executable at '$pwsh'" >&2; exit 1; }
 
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
@@ -41,7 +43,7 @@ read -r ready <&"${CLOUD[0]}" || { echo "run.sh: the local cloud did not start" 
 endpoint=${ready#READY }
 
 # In the background, so that a signal reaches the traps at once instead of after run.py ends.
-python3 bench/run.py --endpoint "$endpoint" --host "$tmp/host/FemagAws.ScriptHost.dll" --work "$tmp/work" --sandbox "$tmp/sandbox" "$@" &
+python3 bench/run.py --endpoint "$endpoint" --pwsh "$pwsh" --work "$tmp/work" --sandbox "$tmp/sandbox" "$@" &
 bench_pid=$!
 status=0
 wait "$bench_pid" || status=$?

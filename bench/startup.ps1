@@ -1,6 +1,6 @@
 <#
 .SYNOPSIS
-Benchmark reference: the fixed cost of a FemagAws step (host, PowerShell engine, module, SDK client) with one
+Benchmark reference: the fixed cost of a FemagAws step (pwsh start, PowerShell engine, module, SDK client) with one
 request, Get-FemagBucket's ListBuckets (run.py has removed every bucket before).
 #>
 param(
@@ -9,5 +9,5 @@ param(
 )
 
 $ErrorActionPreference = 'Stop'
-Import-Module ([IO.Path]::Combine($PSScriptRoot, '..', 'out', 'FemagAws', 'FemagAws.psd1'))
+Import-Module (Join-Path $PSScriptRoot '..' 'out' 'FemagAws' 'FemagAws.psd1')
 Get-FemagBucket -ConfigFile $ConfigFile -EndpointUrl $EndpointUrl | Out-Null

@@ -1,10 +1,10 @@
 <#
 .SYNOPSIS
-Benchmark step: New-FemagBucket for every subfolder of -Parent (index = ordinal order of the folder names).
+Benchmark step: New-FemagBucket for every subfolder of -Parent (index = the folders in name order).
 
 .DESCRIPTION
-Runs in tools/FemagAws.ScriptHost (core cmdlets only). With -JobsFile the jobs are saved with PSSerializer
-for a later step (receive.ps1); otherwise they are discarded as they stream out.
+With -JobsFile the jobs are saved with Export-Clixml for a later step (receive.ps1); otherwise they are
+discarded as they stream out.
 #>
 param(
     [Parameter(Mandatory)] [string] $Parent,
@@ -14,14 +14,12 @@ param(
 )
 
 $ErrorActionPreference = 'Stop'
-Import-Module ([IO.Path]::Combine($PSScriptRoot, '..', 'out', 'FemagAws', 'FemagAws.psd1'))
+Import-Module (Join-Path $PSScriptRoot '..' 'out' 'FemagAws' 'FemagAws.psd1')
 
-$paths = [IO.Directory]::GetDirectories($Parent)
-[Array]::Sort($paths, [StringComparer]::Ordinal)
-$folders = [IO.DirectoryInfo[]]$paths
+$folders = Get-ChildItem -LiteralPath $Parent -Directory | Sort-Object Name
 if ($JobsFile) {
     $jobs = @($folders | New-FemagBucket -ConfigFile $ConfigFile -EndpointUrl $EndpointUrl)
-    [IO.File]::WriteAllText($JobsFile, [System.Management.Automation.PSSerializer]::Serialize($jobs, 4))
+    $jobs | Export-Clixml -LiteralPath $JobsFile
     "uploaded $($jobs.Count) folders"
 }
 else {
