@@ -47,8 +47,13 @@ switch ($Task) {
         $xunitLines = [Collections.Generic.List[string]]::new()
         dotnet test $solution -c $Configuration --no-build --nologo --blame-hang-timeout 10m | ForEach-Object { $xunitLines.Add($_); $_ }
         $xunitExit = $LASTEXITCODE
-        $xunitSummary = $xunitLines | Where-Object { $_ -match '(Passed|Failed)! +- Failed: +(\d+), Passed: +(\d+)' } | Select-Object -Last 1
-        $xunitFailed, $xunitPassed = if ($xunitSummary -match 'Failed: +(\d+), Passed: +(\d+)') { [int]$Matches[1], [int]$Matches[2] } else { 1, 0 }
+        # One summary line per test project: "Passed!  - Failed:     0, Passed:   181, ...".
+        $xunitFailed = $xunitPassed = 0
+        foreach ($line in $xunitLines -match '(Passed|Failed)! +- Failed: +\d+, Passed: +\d+') {
+            $null = $line -match 'Failed: +(\d+), Passed: +(\d+)'
+            $xunitFailed += [int]$Matches[1]
+            $xunitPassed += [int]$Matches[2]
+        }
         if ($xunitExit -and -not $xunitFailed) { $xunitFailed = 1 }   # no summary, or the run itself failed
 
         # Pester, imported by path from the packages folder; it never comes from the PowerShell Gallery.
