@@ -214,6 +214,22 @@ public sealed class IniTests : IDisposable
         Assert.Equal(Path.Combine(_dir, "cloud_init.txt"), config.CloudInit);
     }
 
+    [Theory]
+    [InlineData("max_runtime = 240    ; minutes: each instance shuts itself down", "max_runtime")]
+    [InlineData("max_instances = 20   ; at most 20 jobs of one pipeline run at once", "max_instances")]
+    [InlineData("delete_buckets = 1 # after download", "delete_buckets")]
+    [InlineData("instance_type = c5.xlarge ; bigger than the default", "instance_type")]
+    [InlineData("security_group_ids = sg-1, ; the femag group", "security_group_ids")]
+    [InlineData("server_location = eu-central-1\t; Frankfurt", "server_location")]
+    public void An_inline_comment_after_a_value_the_module_reads_is_refused_with_how_to_write_it(string line, string key)
+    {
+        var ex = Assert.Throws<FemagConfigException>(() => Load($"[amazon]\nkey_name = k\n{line}\n"));
+
+        var value = line.Substring(line.IndexOf('=') + 1).Trim();
+        Assert.Equal(3, ex.Line);
+        Assert.Equal($"{key} = '{value}': inline comments are not supported (femagtools, too, reads everything after '=' as the value). Put the comment on a line of its own, starting with ';' or '#'.", ex.Problem);
+    }
+
     [Fact]
     public void Free_text_keeps_a_semicolon_or_hash_as_femagtools_does_and_a_value_without_whitespace_before_them_is_no_comment()
     {
