@@ -65,7 +65,7 @@ namespace FemagAws.Aws
         }
 
         /// <summary>The part size for an archive of about this many bytes: 8 MiB, or larger for archives over ~70 GB.</summary>
-        private static int PartSizeFor(long expectedBytes)
+        internal static int PartSizeFor(long expectedBytes)
         {
             var needed = (expectedBytes + MaxParts - 1) / MaxParts;
             var mib = 1L << 20;

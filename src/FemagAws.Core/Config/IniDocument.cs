@@ -25,7 +25,8 @@ namespace FemagAws.Config
     /// <summary>
     /// A small INI reader with the rules of Python's configparser that femagtools configs rely on:
     /// <c>=</c> or <c>:</c>, whole-line <c>#</c>/<c>;</c> comments, indented continuation lines,
-    /// case-insensitive keys, [DEFAULT] inherited by every section, duplicates rejected.
+    /// case-insensitive keys, [DEFAULT] inherited by every section, duplicates rejected. As femagtools' default
+    /// ConfigParser, it has no inline comments: a <c>;</c> or <c>#</c> after a value is part of the value.
     /// Unlike configparser it tolerates a UTF-8 BOM and does no % interpolation.
     /// </summary>
     public sealed class IniDocument

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using Amazon.S3.Model;
 using FemagAws.Aws;
 
 namespace FemagAws.Jobs
@@ -183,7 +184,7 @@ namespace FemagAws.Jobs
                 {
                     // The others would only be refused too, each after the SDK's retries: pause all of them.
                     _capacityRefusals++;
-                    _nextCapacityTry = now + TimeSpan.FromSeconds(Math.Min(300, 10 * Math.Pow(2, _capacityRefusals - 1)));
+                    _nextCapacityTry = now + CapacityPause(_capacityRefusals);
                     _capacityFreed = false;
                     if (!track.Warned)
                     {
@@ -228,9 +229,7 @@ namespace FemagAws.Jobs
         {
             var track = _tracks[job];
             track.Errors++;
-            var permanent = ex is FemagException f && (f.Kind == FemagErrorKind.ObjectNotFound || f.Kind == FemagErrorKind.PermissionDenied ||
-                                                       f.Kind == FemagErrorKind.AuthenticationError || f.Kind == FemagErrorKind.InvalidArgument);
-            if (!permanent && track.Errors < MaxFailedPolls)
+            if (!IsPermanent(ex) && track.Errors < MaxFailedPolls)
             {
                 lock (Warnings)
                 {
@@ -245,6 +244,28 @@ namespace FemagAws.Jobs
             return true;
         }
 
+        /// <summary>
+        /// Errors that another poll cannot mend: the bucket or object is gone, access is denied, the credentials or a
+        /// setting are wrong. Anything else (throttling, a dropped connection) may pass.
+        /// </summary>
+        internal static bool IsPermanent(Exception ex) =>
+            ex is FemagException f && (f.Kind == FemagErrorKind.ObjectNotFound || f.Kind == FemagErrorKind.PermissionDenied ||
+                                       f.Kind == FemagErrorKind.AuthenticationError || f.Kind == FemagErrorKind.InvalidArgument);
+
+        /// <summary>How long queued jobs wait after EC2's n-th capacity refusal in a row: 10 s, doubling, at most 5 min.</summary>
+        internal static TimeSpan CapacityPause(int refusals) =>
+            TimeSpan.FromSeconds(Math.Min(300, 10 * Math.Pow(2, refusals - 1)));
+
+        /// <summary>
+        /// True when no finish file will come: the instance has ended. An id EC2 does not list yet is not an end while
+        /// the launch is recent, because EC2 is eventually consistent right after RunInstances.
+        /// </summary>
+        internal static bool EndedWithoutFinish(FemagJob job, InstanceStatus instance, DateTime now)
+        {
+            var justLaunched = instance.State == "missing" && job.LaunchTime > now - LaunchGrace;
+            return instance.HasEnded && !justLaunched;
+        }
+
         private async Task<bool> CheckAsync(AwsClients clients, FemagJob job, InstanceStatus instance, CancellationToken ct)
         {
             var track = _tracks[job];
@@ -253,9 +274,7 @@ namespace FemagAws.Jobs
                 var text = await JobBuckets.TryReadTextAsync(clients.S3, job.BucketName, job.Config.FinishTaskFilename, ct).ConfigureAwait(false);
                 if (text == null)
                 {
-                    // Right after RunInstances, EC2 may not know the new id yet (it is eventually consistent).
-                    var justLaunched = instance.State == "missing" && job.LaunchTime > DateTime.UtcNow - LaunchGrace;
-                    if (!instance.HasEnded || justLaunched)
+                    if (!EndedWithoutFinish(job, instance, DateTime.UtcNow))
                     {
                         return false;
                     }
@@ -273,24 +292,12 @@ namespace FemagAws.Jobs
                 // The instance may still be syncing results: wait until the bucket holds still.
                 if (await JobBuckets.HasUploadsInProgressAsync(clients.S3, job.BucketName, ct).ConfigureAwait(false))
                 {
-                    track.Snapshot = null;
+                    track.Settle.Reset();
                     return false;
                 }
 
                 var objects = await JobBuckets.ListAsync(clients.S3, job.BucketName, ct).ConfigureAwait(false);
-                var snapshot = string.Join("\n", objects.Select(o => o.Key + "\t" + o.Size + "\t" + o.ETag).OrderBy(s => s, StringComparer.Ordinal));
-                var now = DateTime.UtcNow;
-                if (snapshot != track.Snapshot)
-                {
-                    track.Snapshot = snapshot;
-                    track.SnapshotSince = now;
-                    if (SettleTime > TimeSpan.Zero)
-                    {
-                        return false;
-                    }
-                }
-
-                if (now - track.SnapshotSince < SettleTime)
+                if (!track.Settle.HeldStill(SettleWatch.SnapshotOf(objects), DateTime.UtcNow, SettleTime))
                 {
                     return false;
                 }
@@ -336,12 +343,40 @@ namespace FemagAws.Jobs
 
         private sealed class Track
         {
+            public readonly SettleWatch Settle = new SettleWatch();
             public bool Warned;
             public bool FinishSeen;
             public string? FinishText;
-            public string? Snapshot;
             public int Errors;
-            public DateTime SnapshotSince;
+        }
+    }
+
+    /// <summary>Whether a bucket's listing has held still for the settle time, polled once per cycle.</summary>
+    internal sealed class SettleWatch
+    {
+        private string? _snapshot;
+        private DateTime _since;
+
+        /// <summary>Key, size and ETag of every object, in ordinal order: any upload or overwrite changes it.</summary>
+        public static string SnapshotOf(IEnumerable<S3Object> objects) =>
+            string.Join("\n", objects.Select(o => o.Key + "\t" + o.Size + "\t" + o.ETag).OrderBy(s => s, StringComparer.Ordinal));
+
+        /// <summary>Forgets the last listing, e.g. while an upload is in progress; the next one starts the clock again.</summary>
+        public void Reset() => _snapshot = null;
+
+        /// <summary>
+        /// True once the listing has been the same since at least <paramref name="settleTime"/> ago; a changed listing
+        /// starts the clock again. With no settle time, the first listing is enough.
+        /// </summary>
+        public bool HeldStill(string snapshot, DateTime now, TimeSpan settleTime)
+        {
+            if (snapshot != _snapshot)
+            {
+                _snapshot = snapshot;
+                _since = now;
+            }
+
+            return now - _since >= settleTime;
         }
     }
 }

@@ -27,6 +27,19 @@ namespace FemagAws
 
         private static readonly Regex RegionName = new Regex("^[a-z]{2}(-[a-z0-9]+)+-[0-9]+$", RegexOptions.CultureInvariant);
 
+        // What configparser would take for an inline comment if femagtools had turned them on (inline_comment_prefixes).
+        private static readonly Regex InlineComment = new Regex(@"\s[;#]", RegexOptions.CultureInvariant);
+
+        /// <summary>
+        /// Keys whose value is a number, a yes/no, a region, a URL or an AWS name, which never holds whitespace followed
+        /// by ';' or '#'. Free text (key_name, company_name, cloud_init paths, unknown keys) is taken literally.
+        /// </summary>
+        private static readonly string[] PlainValueKeys =
+        {
+            "server_location", "instance_type", "image_id", "iam_instance_profile", "security_group_ids", "delete_buckets",
+            "dry_run", "endpoint_url", "finish_task_filename", "max_runtime", "max_instances",
+        };
+
         /// <summary>True for names shaped like AWS regions (eu-central-1, us-gov-west-1).</summary>
         public static bool IsRegionName(string name) => RegionName.IsMatch(name);
 
@@ -198,6 +211,16 @@ namespace FemagAws
                 if (!ShellName.IsMatch(key))
                 {
                     Fail(key, $"key '{key}' cannot be exported to the cloud-init script; use letters, digits and '_' only.");
+                }
+            }
+
+            // femagtools reads the file with configparser's defaults, which keep 'max_runtime = 240 ; minutes' whole as the
+            // value: say so rather than reject it as a bad number, or pass it on to EC2.
+            foreach (var key in PlainValueKeys)
+            {
+                if (settings.TryGetValue(key, out var value) && InlineComment.IsMatch(value))
+                {
+                    Fail(key, $"{key} = '{value}': inline comments are not supported (femagtools, too, reads everything after '=' as the value). Put the comment on a line of its own, starting with ';' or '#'.");
                 }
             }
 

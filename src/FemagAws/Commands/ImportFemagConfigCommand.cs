@@ -4,7 +4,7 @@ namespace FemagAws.Commands
 {
     /// <summary>
     /// <para type="synopsis">Reads the [amazon] section of a femagtools engine configuration file.</para>
-    /// <para type="description">Import-FemagConfig reads an INI file written for femagtools' Amazon engine and returns a typed FemagConfig. Keys are case-insensitive; '=' and ':' both separate key and value; whole-line '#' and ';' comments are skipped; a UTF-8 BOM is fine. The femagtools defaults apply to keys left out. Unknown keys are kept, because the {{ENV}} line of the cloud-init script exports every key. A relative cloud_init path is taken from the config file's folder. Errors name the file, the line and what is wrong.</para>
+    /// <para type="description">Import-FemagConfig reads an INI file written for femagtools' Amazon engine and returns a typed FemagConfig. Keys are case-insensitive; '=' and ':' both separate key and value; whole-line '#' and ';' comments are skipped, but as in femagtools a comment cannot follow a value on the same line (put it on a line of its own); a UTF-8 BOM is fine. The femagtools defaults apply to keys left out. Unknown keys are kept, because the {{ENV}} line of the cloud-init script exports every key. A relative cloud_init path is taken from the config file's folder. Errors name the file, the line and what is wrong.</para>
     /// </summary>
     /// <example>
     ///   <code>$config = Import-FemagConfig ./config.ini; $config.SecurityGroupIds</code>

@@ -107,6 +107,21 @@ public sealed class ImportFemagConfigTests : IDisposable
     }
 
     [Fact]
+    public void An_inline_comment_is_refused_as_femagtools_would_misread_it_and_on_a_line_of_its_own_it_is_fine()
+    {
+        var path = Path.Combine(_dir, "unattended.ini");
+        File.WriteAllText(path, "[amazon]\n; ... the usual keys ...\nmax_runtime = 240    ; minutes: each instance shuts itself down\n");
+
+        var error = Assert.Single(_ps.Run("Import-FemagConfig $args[0]", path).Errors);
+
+        Assert.StartsWith("FemagConfigInvalid,", error.FullyQualifiedErrorId);
+        Assert.Equal(path + ", line 3: max_runtime = '240    ; minutes: each instance shuts itself down': inline comments are not supported " +
+                     "(femagtools, too, reads everything after '=' as the value). Put the comment on a line of its own, starting with ';' or '#'.",
+            error.Exception.Message);
+        Assert.Equal(240.0, Import("[amazon]\n; minutes: each instance shuts itself down\nmax_runtime = 240\n").Properties["MaxRuntime"].Value);
+    }
+
+    [Fact]
     public void A_file_without_an_amazon_section_says_so()
     {
         var path = Path.Combine(_dir, "other.ini");

@@ -1,0 +1,76 @@
+using System.Reflection;
+
+namespace FemagAws.Core.Tests;
+
+/// <summary>
+/// An AWS SDK client interface (IAmazonS3, IAmazonEC2) answered per method name by the test, recording each call with
+/// its first argument (the request). A call the test did not expect fails it. The interfaces have hundreds of members,
+/// hence a DispatchProxy rather than a hand-written fake.
+/// </summary>
+public class FakeAws : DispatchProxy
+{
+    private readonly Dictionary<string, Func<object?[], object?>> _answers = new();
+    private readonly List<(string Method, object? Request)> _calls = new();
+
+    public static (T Client, FakeAws Fake) Of<T>()
+        where T : class
+    {
+        var client = Create<T, FakeAws>();
+        return (client, (FakeAws)(object)client);
+    }
+
+    /// <summary>The calls so far, in order.</summary>
+    public IReadOnlyList<(string Method, object? Request)> Calls
+    {
+        get
+        {
+            lock (_calls)
+            {
+                return _calls.ToList();
+            }
+        }
+    }
+
+    /// <summary>Answers <paramref name="method"/> with what <paramref name="answer"/> returns (or throws), as a finished task.</summary>
+    public FakeAws On(string method, Func<object?[], object?> answer)
+    {
+        _answers[method] = answer;
+        return this;
+    }
+
+    public IEnumerable<T> Requests<T>() => Calls.Select(c => c.Request).OfType<T>();
+
+    protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+    {
+        var method = targetMethod!;
+        if (method.Name == nameof(IDisposable.Dispose))
+        {
+            return null;
+        }
+
+        args ??= Array.Empty<object?>();
+        lock (_calls)
+        {
+            _calls.Add((method.Name, args.FirstOrDefault()));
+        }
+
+        if (!_answers.TryGetValue(method.Name, out var answer))
+        {
+            throw new NotSupportedException($"The test did not expect a call to {method.Name}.");
+        }
+
+        // The SDK's calls fail through their task, not by throwing from the call itself.
+        var result = method.ReturnType.GetGenericArguments().Single();
+        try
+        {
+            return Finished(nameof(Task.FromResult), result, answer(args));
+        }
+        catch (Exception ex)
+        {
+            return Finished(nameof(Task.FromException), result, ex);
+        }
+    }
+
+    private static object Finished(string factory, Type result, object? value) =>
+        typeof(Task).GetMethods().Single(m => m.Name == factory && m.IsGenericMethod).MakeGenericMethod(result).Invoke(null, new[] { value })!;
+}

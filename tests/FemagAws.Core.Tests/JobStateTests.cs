@@ -1,0 +1,273 @@
+using Amazon.EC2;
+using Amazon.EC2.Model;
+using Amazon.Runtime;
+using Amazon.S3.Model;
+using FemagAws.Aws;
+using FemagAws.Jobs;
+using InstanceStatus = FemagAws.Aws.InstanceStatus;
+using Tag = Amazon.EC2.Model.Tag;
+
+namespace FemagAws.Core.Tests;
+
+/// <summary>How a job's state follows from its finish file, its instance and the errors met while waiting.</summary>
+public sealed class JobStateTests
+{
+    private static readonly DateTime Launch = new(2026, 11, 24, 8, 0, 0, DateTimeKind.Utc);
+
+    [Theory]
+    [InlineData("0", FemagJobState.Succeeded, 0)]
+    [InlineData("0\n", FemagJobState.Succeeded, 0)]
+    [InlineData(" 0 \r\n", FemagJobState.Succeeded, 0)]
+    [InlineData("1\n", FemagJobState.Failed, 1)]
+    [InlineData("137\n", FemagJobState.Failed, 137)]
+    [InlineData("-1", FemagJobState.Failed, -1)]
+    public void An_exit_code_of_0_succeeds_and_any_other_fails(string content, FemagJobState state, int code)
+    {
+        var job = new FemagJob { State = FemagJobState.Running, Reason = "earlier" };
+
+        JobWaiter.RecordExitCode(job, content);
+
+        Assert.Equal(state, job.State);
+        Assert.Equal(code, job.ExitCode);
+        Assert.Equal(code == 0 ? null : $"FEMAG exited with code {code}; see femag.err and the *.PROT log among the results.", job.Reason);
+        Assert.True(job.IsFinished);
+    }
+
+    [Theory]
+    [InlineData("", "''")]
+    [InlineData("\n", "''")]
+    [InlineData("done", "'done'")]
+    [InlineData("0 1", "'0 1'")]
+    [InlineData("1.0", "'1.0'")]
+    public void A_finish_file_without_a_whole_number_fails_the_job_without_an_exit_code(string content, string shown)
+    {
+        var job = new FemagJob { ExitCode = 0, Config = FemagConfig.FromSettings(new Dictionary<string, string> { ["finish_task_filename"] = "status" }) };
+
+        JobWaiter.RecordExitCode(job, content);
+
+        Assert.Equal(FemagJobState.Failed, job.State);
+        Assert.Null(job.ExitCode);
+        Assert.Equal($"status holds {shown}, not an exit code.", job.Reason);
+    }
+
+    [Fact]
+    public void A_long_finish_file_is_cut_to_40_characters_in_the_reason()
+    {
+        var job = new FemagJob();
+
+        JobWaiter.RecordExitCode(job, "Segmentation fault (core dumped) in xfemag at step 12\n");
+
+        Assert.Equal("exit_code holds 'Segmentation fault (core dumped) in xfem…', not an exit code.", job.Reason);
+    }
+
+    [Theory]
+    [InlineData(FemagJobState.Uploaded, false)]
+    [InlineData(FemagJobState.Queued, false)]
+    [InlineData(FemagJobState.Running, false)]
+    [InlineData(FemagJobState.TimedOut, false)]
+    [InlineData(FemagJobState.Succeeded, true)]
+    [InlineData(FemagJobState.Failed, true)]
+    public void Only_Succeeded_and_Failed_are_finished(FemagJobState state, bool finished)
+    {
+        Assert.Equal(finished, new FemagJob { State = state }.IsFinished);
+    }
+
+    [Theory]
+    [InlineData("pending", false)]
+    [InlineData("running", false)]
+    [InlineData("shutting-down", true)]
+    [InlineData("terminated", true)]
+    [InlineData("stopping", true)]
+    [InlineData("stopped", true)]
+    [InlineData("missing", true)]
+    public void An_instance_has_ended_once_it_can_no_longer_write_to_the_bucket(string state, bool ended)
+    {
+        Assert.Equal(ended, new InstanceStatus("i-0123456789abcdef0", state, null).HasEnded);
+    }
+
+    [Fact]
+    public void An_instance_status_reads_the_modules_tags_and_when_EC2_ended_it()
+    {
+        var status = InstanceStatus.From(new Instance
+        {
+            InstanceId = "i-0123456789abcdef0",
+            State = new InstanceState { Name = InstanceStateName.Terminated },
+            StateReason = new StateReason { Message = "Client.InstanceInitiatedShutdown: Instance initiated shutdown" },
+            StateTransitionReason = "User initiated (2026-11-24 12:00:05 GMT)",
+            LaunchTime = Launch,
+            Tags = new List<Tag> { new("femag-aws:bucket", "b-3"), new("femag-aws:index", "3"), new("femag-aws:max-runtime", "240") },
+        });
+
+        Assert.Equal(("terminated", "b-3", 3, 240.0), (status.State, status.BucketName, status.Index, status.MaxRuntime));
+        Assert.Equal("Client.InstanceInitiatedShutdown: Instance initiated shutdown", status.Reason);
+        Assert.Equal(Launch, status.LaunchTime);
+        Assert.Equal(new DateTime(2026, 11, 24, 12, 0, 5, DateTimeKind.Utc), status.EndTime);
+    }
+
+    [Theory]
+    [InlineData(216, true)]
+    [InlineData(240, true)]
+    [InlineData(215, false)]
+    [InlineData(30, false)]
+    public void An_instance_that_ended_near_max_runtime_without_exit_code_was_stopped_by_the_watchdog(int ranMinutes, bool watchdog)
+    {
+        var job = new FemagJob { State = FemagJobState.Running };
+
+        JobWaiter.RecordEndedWithoutFinish(job, Ended(Launch.AddMinutes(ranMinutes), maxRuntime: "240"));
+
+        Assert.Equal(FemagJobState.Failed, job.State);
+        Assert.Equal(
+            watchdog
+                ? "Instance i-0123456789abcdef0 was stopped by the max_runtime watchdog after 240 minutes, before exit_code was written. Raise max_runtime if the calculation needs longer."
+                : "Instance i-0123456789abcdef0 ended (terminated: Client.UserInitiatedShutdown) without writing exit_code.",
+            job.Reason);
+    }
+
+    [Fact]
+    public void Without_a_watchdog_an_instance_that_ended_without_exit_code_says_how_it_ended()
+    {
+        var job = new FemagJob();
+
+        JobWaiter.RecordEndedWithoutFinish(job, Ended(Launch.AddHours(5), maxRuntime: null));
+
+        Assert.Equal("Instance i-0123456789abcdef0 ended (terminated: Client.UserInitiatedShutdown) without writing exit_code.", job.Reason);
+    }
+
+    [Theory]
+    [InlineData("running", 60, false)]
+    [InlineData("pending", 60, false)]
+    [InlineData("stopped", 60, true)]
+    [InlineData("terminated", 1, true)]
+    [InlineData("missing", 1, false)]
+    [InlineData("missing", 4, false)]
+    [InlineData("missing", 6, true)]
+    public void A_job_without_exit_code_is_over_once_its_instance_ended_but_not_while_EC2_may_not_list_a_new_launch(string state, int minutesSinceLaunch, bool over)
+    {
+        var now = Launch.AddMinutes(minutesSinceLaunch);
+        var job = new FemagJob { LaunchTime = Launch };
+
+        Assert.Equal(over, JobWaiter.EndedWithoutFinish(job, new InstanceStatus("i-0123456789abcdef0", state, null), now));
+    }
+
+    [Theory]
+    [InlineData("NoSuchBucket", "AwsNoSuchBucket", FemagErrorKind.ObjectNotFound, true)]
+    [InlineData("AccessDenied", "AwsAccessDenied", FemagErrorKind.PermissionDenied, true)]
+    [InlineData("ExpiredToken", "AwsExpiredToken", FemagErrorKind.AuthenticationError, true)]
+    [InlineData("InvalidInstanceID.Malformed", "AwsInvalidInstanceIDMalformed", FemagErrorKind.InvalidArgument, true)]
+    [InlineData("SlowDown", "AwsSlowDown", FemagErrorKind.InvalidOperation, false)]
+    [InlineData("ServiceUnavailable", "AwsServiceUnavailable", FemagErrorKind.InvalidOperation, false)]
+    [InlineData("InsufficientInstanceCapacity", "AwsInsufficientInstanceCapacity", FemagErrorKind.LimitsExceeded, false)]
+    public void Only_errors_another_poll_cannot_mend_fail_a_job_at_once(string code, string errorId, FemagErrorKind kind, bool permanent)
+    {
+        var explained = Assert.IsType<FemagException>(AwsErrors.Explain(new AmazonServiceException("refused") { ErrorCode = code }, "Reading exit_code in bucket b-0"), exactMatch: false);
+
+        Assert.Equal((errorId, kind), (explained.ErrorId, explained.Kind));
+        Assert.StartsWith($"Reading exit_code in bucket b-0 failed: {code}: refused", explained.Message);
+        Assert.Equal(permanent, JobWaiter.IsPermanent(explained));
+    }
+
+    [Fact]
+    public void An_unreachable_endpoint_or_another_exception_is_tried_again()
+    {
+        var unreachable = AwsErrors.Explain(new HttpRequestException("Connection refused"), "Listing bucket b-0");
+
+        Assert.Equal("FemagAwsUnreachable", ((FemagException)unreachable).ErrorId);
+        Assert.False(JobWaiter.IsPermanent(unreachable));
+        Assert.False(JobWaiter.IsPermanent(new IOException("reset")));
+    }
+
+    [Theory]
+    [InlineData(1, 10)]
+    [InlineData(2, 20)]
+    [InlineData(3, 40)]
+    [InlineData(5, 160)]
+    [InlineData(6, 300)]
+    [InlineData(30, 300)]
+    public void Queued_jobs_pause_10_s_after_a_capacity_refusal_doubling_up_to_5_min(int refusals, int seconds)
+    {
+        Assert.Equal(TimeSpan.FromSeconds(seconds), JobWaiter.CapacityPause(refusals));
+    }
+
+    [Fact]
+    public void A_bucket_has_settled_once_its_listing_held_still_for_the_settle_time()
+    {
+        var settle = new SettleWatch();
+        var t0 = Launch;
+        var settleTime = TimeSpan.FromSeconds(30);
+
+        Assert.False(settle.HeldStill("a", t0, settleTime));
+        Assert.False(settle.HeldStill("a", t0.AddSeconds(29), settleTime));
+        Assert.False(settle.HeldStill("a+b", t0.AddSeconds(31), settleTime));
+        Assert.False(settle.HeldStill("a+b", t0.AddSeconds(60), settleTime));
+        Assert.True(settle.HeldStill("a+b", t0.AddSeconds(61), settleTime));
+        settle.Reset();
+        Assert.False(settle.HeldStill("a+b", t0.AddSeconds(62), settleTime));
+    }
+
+    [Fact]
+    public void Without_a_settle_time_the_first_listing_is_enough()
+    {
+        Assert.True(new SettleWatch().HeldStill("a", Launch, TimeSpan.Zero));
+    }
+
+    [Fact]
+    public void A_listing_snapshot_ignores_order_but_sees_every_size_or_content_change()
+    {
+        S3Object Obj(string key, long size, string etag) => new() { Key = key, Size = size, ETag = etag };
+        var listing = SettleWatch.SnapshotOf(new[] { Obj("exit_code", 2, "e1"), Obj("0.tar.gz", 100, "e2") });
+
+        Assert.Equal(listing, SettleWatch.SnapshotOf(new[] { Obj("0.tar.gz", 100, "e2"), Obj("exit_code", 2, "e1") }));
+        Assert.NotEqual(listing, SettleWatch.SnapshotOf(new[] { Obj("exit_code", 2, "e1"), Obj("0.tar.gz", 101, "e2") }));
+        Assert.NotEqual(listing, SettleWatch.SnapshotOf(new[] { Obj("exit_code", 2, "e3"), Obj("0.tar.gz", 100, "e2") }));
+    }
+
+    [Fact]
+    public void Waiting_makes_jobs_Running_except_those_still_queued_and_a_timeout_leaves_the_queued_ones_queued()
+    {
+        var launched = new FemagJob { Index = 0, InstanceId = "i-0123456789abcdef0", State = FemagJobState.Uploaded };
+        var timedOutBefore = new FemagJob { Index = 1, InstanceId = "i-0fedcba9876543210", State = FemagJobState.TimedOut };
+        var queued = new FemagJob { Index = 2, State = FemagJobState.Queued, Reason = "Queued: max_instances = 2" };
+        using var clients = new AwsClientCache();
+
+        var waiter = new JobWaiter(new[] { launched, timedOutBefore, queued }, clients, TimeSpan.FromSeconds(30), keepInstances: false, parallelism: 4);
+
+        Assert.Equal((FemagJobState.Running, FemagJobState.Running, FemagJobState.Queued), (launched.State, timedOutBefore.State, queued.State));
+        Assert.Equal(1, waiter.Queued);
+        var left = waiter.TimeOut(TimeSpan.FromSeconds(120));
+        Assert.Equal(new[] { launched, timedOutBefore, queued }, left.OrderBy(j => j.Index));
+        Assert.Equal(FemagJobState.TimedOut, launched.State);
+        Assert.Equal("Still running after waiting 120 s; instance i-0123456789abcdef0 was left running.", launched.Reason);
+        Assert.Equal((FemagJobState.Queued, "Queued: max_instances = 2"), (queued.State, queued.Reason));
+        Assert.Empty(waiter.Pending);
+    }
+
+    [Fact]
+    public void Queueing_a_job_forgets_its_instance()
+    {
+        var job = new FemagJob { InstanceId = "i-0123456789abcdef0", State = FemagJobState.Failed };
+
+        InstanceStarter.Queue(job, "Waiting for EC2 capacity: InsufficientInstanceCapacity");
+
+        Assert.Equal((FemagJobState.Queued, null, "Waiting for EC2 capacity: InsufficientInstanceCapacity"), (job.State, job.InstanceId, job.Reason));
+        Assert.False(job.IsFinished);
+    }
+
+    private static InstanceStatus Ended(DateTime end, string? maxRuntime)
+    {
+        var tags = new List<Tag> { new("femag-aws:bucket", "b-0") };
+        if (maxRuntime != null)
+        {
+            tags.Add(new Tag("femag-aws:max-runtime", maxRuntime));
+        }
+
+        return InstanceStatus.From(new Instance
+        {
+            InstanceId = "i-0123456789abcdef0",
+            State = new InstanceState { Name = InstanceStateName.Terminated },
+            StateReason = new StateReason { Message = "Client.UserInitiatedShutdown" },
+            StateTransitionReason = $"User initiated ({end:yyyy-MM-dd HH:mm:ss} GMT)",
+            LaunchTime = Launch,
+            Tags = tags,
+        });
+    }
+}
