@@ -83,6 +83,19 @@ $Error[0].Exception.Message
         $run.Output[2] | Should -BeLike '*config.ini, line 2:*Frankfurt*'
     }
 
+    It 'refuses an inline comment after a value and says how to write it' {
+        $folder = New-TemporaryDirectory
+        Set-Content (Join-Path $folder 'config.ini') "[amazon]`nserver_location = eu-central-1`nmax_runtime = 240    ; minutes"
+        $run = Invoke-FreshPwsh -WorkingDirectory $folder -Script @'
+Import-FemagConfig ./config.ini -ErrorAction SilentlyContinue
+$Error[0].FullyQualifiedErrorId
+$Error[0].Exception.Message
+'@
+        $run.Output[0] | Should -Be 'FemagConfigInvalid,FemagAws.Commands.ImportFemagConfigCommand'
+        $run.Text | Should -Match 'config\.ini, line 3: .*inline comments are not supported'
+        $run.Text | Should -Match 'line of its own'
+    }
+
     It 'names a missing folder and goes on with the others' {
         $ws = New-TestWorkspace $Cloud -Fsl '-- model 0'
         $run = Invoke-FreshPwsh -WorkingDirectory $ws.FullName -Script @'
