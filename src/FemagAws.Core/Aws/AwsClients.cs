@@ -3,7 +3,6 @@ using System.Collections.Concurrent;
 using Amazon;
 using Amazon.EC2;
 using Amazon.Runtime;
-using Amazon.Runtime.CredentialManagement;
 using Amazon.Runtime.Credentials;
 using Amazon.S3;
 
@@ -97,10 +96,9 @@ namespace FemagAws.Aws
 
             if (target.ProfileName != null || target.ProfileLocation != null)
             {
-                // As in AWS Tools, a file without a profile name means that file's default profile.
-                var name = target.ProfileName ?? "default";
-                var where = target.ProfileLocation != null ? target.ProfileLocation + " (and the config file beside it)" : "~/.aws/credentials or ~/.aws/config";
-                var chain = target.ProfileLocation != null ? new CredentialProfileStoreChain(target.ProfileLocation) : new CredentialProfileStoreChain();
+                var name = SharedProfiles.Selected(target.ProfileName, target.ProfileLocation, Environment.GetEnvironmentVariable);
+                var where = SharedProfiles.Where(target.ProfileLocation);
+                var chain = SharedProfiles.Store(target.ProfileLocation);
                 if (!chain.TryGetProfile(name, out var profile))
                 {
                     throw new FemagException("FemagProfileNotFound", FemagErrorKind.AuthenticationError,
@@ -138,8 +136,7 @@ namespace FemagAws.Aws
             }
 
             source = "the SDK's default chain: " + Describe(credentials);
-            var chainProfile = Environment.GetEnvironmentVariable("AWS_PROFILE");
-            chainProfile = string.IsNullOrEmpty(chainProfile) ? "default" : chainProfile;
+            var chainProfile = SharedProfiles.Selected(null, null, Environment.GetEnvironmentVariable);
             return Checked(OwnRole(credentials, chainProfile, target), source, chainProfile);
         }
 

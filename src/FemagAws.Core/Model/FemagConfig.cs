@@ -45,9 +45,13 @@ namespace FemagAws
 
         private readonly SortedDictionary<string, string> _settings;
 
-        private FemagConfig(SortedDictionary<string, string> settings, string? sourcePath)
+        // The keys femagtools' defaults filled in because the source left them out.
+        private readonly HashSet<string> _defaulted;
+
+        private FemagConfig(SortedDictionary<string, string> settings, HashSet<string> defaulted, string? sourcePath)
         {
             _settings = settings;
+            _defaulted = defaulted;
             SourcePath = sourcePath;
         }
 
@@ -61,6 +65,12 @@ namespace FemagAws
         public IReadOnlyDictionary<string, string> Settings => _settings;
 
         public string ServerLocation => Get("server_location") ?? DefaultServerLocation;
+
+        /// <summary>
+        /// False when the source leaves server_location out and <see cref="ServerLocation"/> is femagtools' default:
+        /// then the config names no region, and the environment or the AWS profile may (see <see cref="Aws.AwsRegion"/>).
+        /// </summary>
+        internal bool SetsServerLocation => !_defaulted.Contains("server_location");
 
         public string InstanceType => Get("instance_type") ?? string.Empty;
 
@@ -144,10 +154,15 @@ namespace FemagAws
             return Build(copy, sourcePath, _ => 0);
         }
 
-        /// <summary>A copy with some settings replaced (an empty or null value removes the key).</summary>
+        /// <summary>A copy with some settings replaced (an empty or null value removes the key); defaults stay defaults.</summary>
         public FemagConfig With(IEnumerable<KeyValuePair<string, string?>> changes)
         {
-            var copy = new SortedDictionary<string, string>(_settings, StringComparer.Ordinal);
+            var copy = new SortedDictionary<string, string>(StringComparer.Ordinal);
+            foreach (var pair in _settings.Where(pair => !_defaulted.Contains(pair.Key)))
+            {
+                copy[pair.Key] = pair.Value;
+            }
+
             foreach (var change in changes)
             {
                 if (string.IsNullOrEmpty(change.Value))
@@ -165,7 +180,7 @@ namespace FemagAws
 
         /// <summary>This config with server_location set to <paramref name="region"/>, e.g. after -Region.</summary>
         public FemagConfig ForRegion(string region) =>
-            region == ServerLocation ? this : With(new[] { new KeyValuePair<string, string?>("server_location", region) });
+            region == ServerLocation && SetsServerLocation ? this : With(new[] { new KeyValuePair<string, string?>("server_location", region) });
 
         public override string ToString() => SourcePath ?? "FemagConfig";
 
@@ -225,11 +240,12 @@ namespace FemagAws
             }
 
             // As in femagtools, a default fills a key that is absent; a key set empty stays empty and is caught on use.
-            SetDefault(settings, "server_location", DefaultServerLocation);
-            SetDefault(settings, "instance_type", DefaultInstanceType);
-            SetDefault(settings, "image_id", DefaultImageId);
-            SetDefault(settings, "company_name", DefaultCompanyName);
-            SetDefault(settings, "finish_task_filename", DefaultFinishTaskFilename);
+            var defaulted = new HashSet<string>(StringComparer.Ordinal);
+            SetDefault(settings, defaulted, "server_location", DefaultServerLocation);
+            SetDefault(settings, defaulted, "instance_type", DefaultInstanceType);
+            SetDefault(settings, defaulted, "image_id", DefaultImageId);
+            SetDefault(settings, defaulted, "company_name", DefaultCompanyName);
+            SetDefault(settings, defaulted, "finish_task_filename", DefaultFinishTaskFilename);
 
             foreach (var key in new[] { "delete_buckets", "dry_run" })
             {
@@ -284,14 +300,15 @@ namespace FemagAws
                 settings["cloud_init"] = ResolvePath(cloudInit, path);
             }
 
-            return new FemagConfig(settings, path);
+            return new FemagConfig(settings, defaulted, path);
         }
 
-        private static void SetDefault(IDictionary<string, string> settings, string key, string value)
+        private static void SetDefault(IDictionary<string, string> settings, ISet<string> defaulted, string key, string value)
         {
             if (!settings.ContainsKey(key))
             {
                 settings[key] = value;
+                defaulted.Add(key);
             }
         }
 

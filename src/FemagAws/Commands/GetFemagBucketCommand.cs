@@ -4,21 +4,26 @@ using FemagAws.Jobs;
 namespace FemagAws.Commands
 {
     /// <summary>
-    /// <para type="synopsis">Gets jobs for buckets that already hold an uploaded calculation.</para>
-    /// <para type="description">Get-FemagBucket turns existing buckets into FemagJobs, like the 'buckets' list of femagtools' Amazon engine, so that calculations uploaded earlier can be started again. Name the buckets with -Name (alias Id) and their local folders with -Folder, also from objects such as the rows of Import-Csv. Without -Name it lists the module's buckets in the region. Each job gets the bucket's own region. A finish file left in a reused bucket by an earlier run is removed when Start-FemagInstance starts the job, so it never makes the new run look finished.</para>
+    /// <para type="synopsis">Lists the module's buckets in a region, or gets jobs for named buckets to start them again.</para>
+    /// <para type="description">Get-FemagBucket turns existing buckets into FemagJobs in the state Uploaded. Without -Name it lists the module's buckets (named '&lt;uuid&gt;-&lt;index&gt;' and tagged femag-aws:index) in one region: -Region, else server_location where the config sets it, AWS_REGION, AWS_DEFAULT_REGION, the AWS profile's region, else eu-central-1. Listing needs no config; without one the jobs carry femagtools' defaults, enough for Receive-FemagResult and Remove-FemagBucket (Get-FemagJob also finds their instances and whether they finished). With -Name (alias Id) and -Folder, also from objects such as the rows of Import-Csv, it makes jobs for buckets uploaded earlier, like the 'buckets' list of femagtools' Amazon engine, so that they can be started again; as Start-FemagInstance launches them with the config's image, instance profile and cloud-init script, names need -ConfigFile or -Config. Each job gets the bucket's own region. A finish file left in a reused bucket by an earlier run is removed when Start-FemagInstance starts the job, so it never makes the new run look finished.</para>
     /// </summary>
     /// <example>
     ///   <code>Import-Csv buckets.csv | Get-FemagBucket -ConfigFile config.ini | Start-FemagInstance | Wait-FemagJob | Receive-FemagResult</code>
     ///   <para>Reruns calculations whose buckets are listed in a CSV file with the columns id and folder.</para>
     /// </example>
     /// <example>
-    ///   <code>Get-FemagBucket -ConfigFile config.ini</code>
-    ///   <para>Lists the module's buckets in the configured region.</para>
+    ///   <code>Get-FemagBucket -Region eu-central-1</code>
+    ///   <para>Lists the module's buckets in eu-central-1, with the folder each was uploaded from; no config is needed.</para>
     /// </example>
-    [Cmdlet(VerbsCommon.Get, "FemagBucket", DefaultParameterSetName = ConfigFileSet)]
+    /// <example>
+    ///   <code>Get-FemagBucket -ConfigFile config.ini</code>
+    ///   <para>Lists the module's buckets in the config's region, as jobs that carry the config.</para>
+    /// </example>
+    [Cmdlet(VerbsCommon.Get, "FemagBucket", DefaultParameterSetName = DefaultSet)]
     [OutputType(typeof(FemagJob))]
     public sealed class GetFemagBucketCommand : FemagAwsCmdlet
     {
+        private const string DefaultSet = "Default";
         private const string ConfigFileSet = "ConfigFile";
         private const string ConfigSet = "Config";
         private FemagConfig? _config;
@@ -47,7 +52,7 @@ namespace FemagAws.Commands
         public int? Index { get; set; }
 
         /// <summary>
-        /// <para type="description">The femagtools INI file with the [amazon] section.</para>
+        /// <para type="description">The femagtools INI file with the [amazon] section, which the jobs carry to Start-FemagInstance; needed with -Name. Its server_location, where set, is the region.</para>
         /// </summary>
         [Parameter(Mandatory = true, ParameterSetName = ConfigFileSet)]
         [ValidateNotNullOrEmpty]
@@ -62,7 +67,7 @@ namespace FemagAws.Commands
         protected override void BeginProcessing()
         {
             base.BeginProcessing();
-            _config = OrTerminate(() => LoadConfig(ConfigFile, Config), ConfigFile);
+            _config = ParameterSetName == DefaultSet ? null : OrTerminate(() => LoadConfig(ConfigFile, Config), ConfigFile);
         }
 
         protected override void ProcessRecord()
@@ -70,6 +75,14 @@ namespace FemagAws.Commands
             if (Name == null)
             {
                 return;
+            }
+
+            // Named buckets are there to be started again, which a job without the config's settings cannot be.
+            if (_config == null)
+            {
+                ThrowTerminatingError(ErrorRecords.Create("FemagConfigNeeded", ErrorCategory.InvalidArgument,
+                    "Get-FemagBucket -Name makes jobs to start again, and Start-FemagInstance launches them with the config's image, instance profile and cloud-init script: " +
+                    "give -ConfigFile or -Config. Without -Name, Get-FemagBucket lists the module's buckets and needs no config.", Name));
             }
 
             _named = true;
@@ -96,11 +109,12 @@ namespace FemagAws.Commands
                 return;
             }
 
-            var target = TargetOf(_config!);
+            var config = _config ?? FemagConfig.Defaults;
+            var target = TargetOf(config);
             OrTerminate(() => ClientsFor(target), target);
             try
             {
-                WriteObject(Await(BucketFinder.ListAsync(Clients, target, _config!, Cancellation)), enumerateCollection: true);
+                WriteObject(Await(BucketFinder.ListAsync(Clients, target, config, Cancellation)), enumerateCollection: true);
             }
             catch (FemagException ex)
             {

@@ -6,7 +6,7 @@ namespace FemagAws.Commands
 {
     /// <summary>
     /// <para type="synopsis">Gets the FEMAG jobs in a region from the module's buckets and instances, with no local state.</para>
-    /// <para type="description">Get-FemagJob rebuilds the jobs of one region (-Region, or server_location from the config) from what is in the AWS account alone: the instances tagged femag-aws:bucket and the buckets named '&lt;uuid&gt;-&lt;index&gt;' with the femag-aws:index tag. So a new session, after a crash or a reboot, can stop, wait for, receive and clean up jobs another session started. A job is Running while its instance is pending or running; Succeeded or Failed, with its ExitCode, when the finish file is in the bucket; Failed with the reason when its instance ended without writing the finish file (stopped by the max_runtime watchdog, when it ran that long); and Uploaded when the bucket holds only the archive. An instance whose bucket is gone still gives a job, so it can be stopped. Each job carries its folder (recorded on the archive), instance, launch and bucket creation times. Pass the config with -ConfigFile or -Config when later cmdlets need it (finish_task_filename, delete_buckets); without it the defaults are used. One DescribeInstances per 1,000 instances, one ListBuckets, and up to four S3 requests per bucket.</para>
+    /// <para type="description">Get-FemagJob rebuilds the jobs of one region (-Region, else server_location where the config sets it, AWS_REGION, AWS_DEFAULT_REGION, the AWS profile's region, else eu-central-1) from what is in the AWS account alone: the instances tagged femag-aws:bucket and the buckets named '&lt;uuid&gt;-&lt;index&gt;' with the femag-aws:index tag. So a new session, after a crash or a reboot, can stop, wait for, receive and clean up jobs another session started. A job is Running while its instance is pending or running; Succeeded or Failed, with its ExitCode, when the finish file is in the bucket; Failed with the reason when its instance ended without writing the finish file (stopped by the max_runtime watchdog, when it ran that long); and Uploaded when the bucket holds only the archive. An instance whose bucket is gone still gives a job, so it can be stopped. Each job carries its folder (recorded on the archive), instance, launch and bucket creation times. Pass the config with -ConfigFile or -Config when later cmdlets need it (finish_task_filename, delete_buckets); without it the defaults are used. One DescribeInstances per 1,000 instances, one ListBuckets, and up to four S3 requests per bucket.</para>
     /// </summary>
     /// <example>
     ///   <code>Get-FemagJob -ConfigFile config.ini | Wait-FemagJob | Receive-FemagResult</code>
@@ -30,7 +30,7 @@ namespace FemagAws.Commands
         private const string Activity = "Finding FEMAG jobs";
 
         /// <summary>
-        /// <para type="description">The femagtools INI file with the [amazon] section; its server_location is the region, and the jobs carry it for Wait-FemagJob and Receive-FemagResult.</para>
+        /// <para type="description">The femagtools INI file with the [amazon] section; its server_location, where set, is the region, and the jobs carry it for Wait-FemagJob and Receive-FemagResult.</para>
         /// </summary>
         [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ConfigFileSet)]
         [ValidateNotNullOrEmpty]

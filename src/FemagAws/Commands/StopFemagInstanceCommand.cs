@@ -40,7 +40,7 @@ namespace FemagAws.Commands
         public FemagJob[] Job { get; set; } = new FemagJob[0];
 
         /// <summary>
-        /// <para type="description">Ids of instances to terminate, in -Region (default eu-central-1); each must carry the module's femag-aws:bucket tag.</para>
+        /// <para type="description">Ids of instances to terminate, in -Region, else in the region of AWS_REGION, AWS_DEFAULT_REGION or the AWS profile, else eu-central-1; each must carry the module's femag-aws:bucket tag.</para>
         /// </summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
         public string[]? InstanceId { get; set; } = new string[0];

@@ -16,13 +16,14 @@ namespace FemagAws.Commands
     {
         private readonly HashSet<AwsTarget> _announced = new HashSet<AwsTarget>();
         private readonly Dictionary<AwsTarget, string> _regionSources = new Dictionary<AwsTarget, string>();
+        private readonly Dictionary<FemagConfig, AwsRegion> _regions = new Dictionary<FemagConfig, AwsRegion>();
         private readonly HashSet<string> _warnedSecrets = new HashSet<string>();
         private AwsClientCache? _clients;
         private GivenCredentials? _given;
         private string? _profileLocation;
 
         /// <summary>
-        /// <para type="description">The AWS region, e.g. eu-central-1. For new jobs it overrides server_location; a job keeps its own region afterwards. Tab completes the regions the AWS SDK knows.</para>
+        /// <para type="description">The AWS region, e.g. eu-central-1, of new buckets, of what Get-FemagJob and Get-FemagBucket list, and of instances and buckets named by id. Without it: server_location where the config file sets it, then the environment variables AWS_REGION and AWS_DEFAULT_REGION, then the region of the AWS profile (-ProfileName, the config key 'profile', AWS_PROFILE or default), then eu-central-1, femagtools' default. A job keeps the region it was created in, for its bucket and its instance alike. Tab completes the regions the AWS SDK knows.</para>
         /// </summary>
         [Parameter]
         [Alias("RegionToCall")]
@@ -113,11 +114,21 @@ namespace FemagAws.Commands
             return target;
         }
 
-        /// <summary>Where new jobs go: parameters first, then the config file.</summary>
+        /// <summary>
+        /// Where work that no job decides goes (new jobs, listings, ids): parameters first, then the config file; the
+        /// region then from the environment and the profile (see <see cref="AwsRegion"/>), found once per config.
+        /// </summary>
         protected AwsTarget TargetOf(FemagConfig config)
         {
-            var target = new AwsTarget(Region ?? config.ServerLocation, EndpointUrl ?? config.EndpointUrl, ProfileName ?? config.Profile, _profileLocation, _given);
-            _regionSources[target] = Region != null ? "-Region" : "server_location in " + config;
+            var profileName = ProfileName ?? config.Profile;
+            if (!_regions.TryGetValue(config, out var region))
+            {
+                region = OrTerminate(() => AwsRegion.Resolve(Region, config, profileName, _profileLocation, Environment.GetEnvironmentVariable), config);
+                _regions[config] = region;
+            }
+
+            var target = new AwsTarget(region.Name, EndpointUrl ?? config.EndpointUrl, profileName, _profileLocation, _given);
+            _regionSources[target] = region.Source;
             return target;
         }
 

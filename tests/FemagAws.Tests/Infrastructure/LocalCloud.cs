@@ -16,6 +16,9 @@ public sealed class LocalCloud : IDisposable
     public const string InstanceProfile = "ecsInstanceRole";
     public const string SecurityGroup = "sg-8475b5dd";
 
+    /// <summary>The regions the local cloud provisions and runs instances in (localcloud.py's default).</summary>
+    public static readonly string[] Regions = { "eu-central-1", "us-east-1" };
+
     private readonly Process _process;
 
     static LocalCloud()
@@ -107,14 +110,25 @@ public sealed class LocalCloud : IDisposable
         return (await ec2.RunInstancesAsync(request)).Reservation.Instances[0].InstanceId;
     }
 
-    /// <summary>Terminates whatever a test left running, so the runner stops its scripts.</summary>
-    public async Task TerminateAllAsync(string region = "eu-central-1")
+    /// <summary>The region a bucket was created in.</summary>
+    public async Task<string> BucketRegionAsync(string bucketName)
     {
-        var live = (await InstancesAsync(region)).Where(i => i.State.Name != InstanceStateName.Terminated).Select(i => i.InstanceId).ToList();
-        if (live.Count > 0)
+        using var s3 = S3();
+        var location = (await s3.GetBucketLocationAsync(bucketName)).Location?.Value;
+        return string.IsNullOrEmpty(location) ? "us-east-1" : location;
+    }
+
+    /// <summary>Terminates whatever a test left running, in every region, so the runner stops its scripts.</summary>
+    public async Task TerminateAllAsync()
+    {
+        foreach (var region in Regions)
         {
-            using var ec2 = Ec2(region);
-            await ec2.TerminateInstancesAsync(new TerminateInstancesRequest { InstanceIds = live });
+            var live = (await InstancesAsync(region)).Where(i => i.State.Name != InstanceStateName.Terminated).Select(i => i.InstanceId).ToList();
+            if (live.Count > 0)
+            {
+                using var ec2 = Ec2(region);
+                await ec2.TerminateInstancesAsync(new TerminateInstancesRequest { InstanceIds = live });
+            }
         }
     }
 

@@ -26,16 +26,11 @@ public sealed class CredentialTests : CloudTest
         using var ws = new Workspace(Cloud);
         var folder = ws.AddJob("0", "-- job\n");
         var before = await Cloud.BucketNamesAsync();
-        var saved = Variables.ToDictionary(v => v, Environment.GetEnvironmentVariable);
-        try
+        var environment = Variables.ToDictionary(v => v, _ => (string?)null);
+        environment["AWS_SHARED_CREDENTIALS_FILE"] = Path.Combine(ws.Root, "no-credentials");
+        environment["AWS_CONFIG_FILE"] = Path.Combine(ws.Root, "no-config");
+        using (new EnvironmentScope(environment))
         {
-            foreach (var v in Variables)
-            {
-                Environment.SetEnvironmentVariable(v, null);
-            }
-
-            Environment.SetEnvironmentVariable("AWS_SHARED_CREDENTIALS_FILE", Path.Combine(ws.Root, "no-credentials"));
-            Environment.SetEnvironmentVariable("AWS_CONFIG_FILE", Path.Combine(ws.Root, "no-config"));
             using var ps = new PsSession();
 
             var result = ps.Run("[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1]", new[] { folder.FullName }, ws.ConfigFile);
@@ -45,13 +40,6 @@ public sealed class CredentialTests : CloudTest
             Assert.Equal(ErrorCategory.AuthenticationError, error.CategoryInfo.Category);
             Assert.Contains("aws configure", error.Exception.Message);
             Assert.Empty(result.Output);
-        }
-        finally
-        {
-            foreach (var pair in saved)
-            {
-                Environment.SetEnvironmentVariable(pair.Key, pair.Value);
-            }
         }
 
         Assert.Equal(before, await Cloud.BucketNamesAsync());

@@ -84,6 +84,41 @@ public sealed class ResumeTests : CloudTest
     }
 
     [Fact]
+    public void Get_FemagBucket_lists_the_modules_buckets_in_a_region_without_any_config()
+    {
+        using var ws = new Workspace(Cloud, deleteBuckets: false);
+        var folder = ws.AddJob("0", "-- job\n");
+        using var ps = new PsSession();
+        var bucket = Assert.Single(NewBuckets(ps, ws, folder)).Bucket();
+
+        var listed = ps.Run("Get-FemagBucket -Region eu-central-1 -EndpointUrl $args[0]", Cloud.Endpoint);
+        var elsewhere = ps.Run("Get-FemagBucket -Region us-east-1 -EndpointUrl $args[0]", Cloud.Endpoint);
+
+        Assert.True(listed.Errors.Count == 0 && listed.Terminating == null, listed.Describe());
+        var job = Assert.Single(listed.Output, j => j.Bucket() == bucket);
+        Assert.Equal(folder.FullName, job.Folder());
+        Assert.Equal("Uploaded", job.State());
+        Assert.True(elsewhere.Errors.Count == 0 && elsewhere.Terminating == null, elsewhere.Describe());
+        Assert.DoesNotContain(elsewhere.Output, j => j.Bucket() == bucket);
+    }
+
+    [Fact]
+    public void Get_FemagBucket_with_names_but_no_config_says_to_give_the_config_the_jobs_start_with()
+    {
+        using var ws = new Workspace(Cloud, deleteBuckets: false);
+        using var ps = new PsSession();
+        var bucket = Assert.Single(NewBuckets(ps, ws, ws.AddJob("0", "-- job\n"))).Bucket();
+
+        var result = ps.Run("[pscustomobject]@{ id = $args[1] } | Get-FemagBucket -EndpointUrl $args[0]", Cloud.Endpoint, bucket);
+
+        var error = Assert.Single(result.Errors);
+        Assert.StartsWith("FemagConfigNeeded,", error.FullyQualifiedErrorId);
+        Assert.Equal(System.Management.Automation.ErrorCategory.InvalidArgument, error.CategoryInfo.Category);
+        Assert.Contains("-ConfigFile", error.Exception.Message);
+        Assert.Empty(result.Output);
+    }
+
+    [Fact]
     public void A_bucket_that_does_not_exist_is_an_object_not_found_error()
     {
         using var ws = new Workspace(Cloud);
