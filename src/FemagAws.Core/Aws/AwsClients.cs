@@ -74,10 +74,10 @@ namespace FemagAws.Aws
         }
 
         /// <summary>
-        /// Throttling, 500s, 503s and dropped connections are retried with capped exponential backoff and jitter, often
-        /// enough that a batch left unattended survives a bad minute. The SDK's retry quota is off: it is shared by
-        /// every client of an endpoint in the process, and a long batch with many failures would drain it and then
-        /// fail requests on their first error.
+        /// Throttling, 500s, 503s, dropped connections and requests that went quiet (<see cref="IdleTimeout"/>) are
+        /// retried with capped exponential backoff and jitter, often enough that a batch left unattended survives a bad
+        /// minute. The SDK's retry quota is off: it is shared by every client of an endpoint in the process, and a long
+        /// batch with many failures would drain it and then fail requests on their first error.
         /// </summary>
         private static void Retry(ClientConfig config)
         {

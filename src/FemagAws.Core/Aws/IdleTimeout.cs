@@ -108,28 +108,29 @@ namespace FemagAws.Aws
         /// <summary>The exception for an expired request, after saying with -Verbose (through the notices) what happens next.</summary>
         private TimeoutException Expired(HttpRequestMessage request, bool answering, Exception inner)
         {
-            var text = $"{_service} {(answering ? "stopped sending its answer to" : "did not answer")} {request.Method} {request.RequestUri.GetLeftPart(UriPartial.Path)} for {_limit.TotalSeconds:0} s";
+            var what = $"{request.Method} {request.RequestUri.GetLeftPart(UriPartial.Path)}";
+            var seconds = _limit.TotalSeconds.ToString("0", CultureInfo.InvariantCulture);
+            string text, next;
             if (answering)
             {
-                // Cut off while the caller reads it: the SDK, the download or the next poll makes the request again.
-                _notify(text + "; the answer was abandoned and the request is made again.");
-                return new TimeoutException(text + ".", inner);
-            }
-
-            // The SDK numbers its attempts in this header; it sends the request again until the last.
-            var attempt = request.Headers.TryGetValues("amz-sdk-request", out var values) ? AttemptHeader.Match(values.FirstOrDefault() ?? string.Empty) : Match.Empty;
-            if (attempt.Success)
-            {
-                var number = int.Parse(attempt.Groups[1].Value, CultureInfo.InvariantCulture);
-                var max = int.Parse(attempt.Groups[2].Value, CultureInfo.InvariantCulture);
-                text += $" (attempt {number} of {max})";
-                _notify(number < max ? text + "; sending it again." : text + "; no attempts left.");
+                // Cut off while the caller read it: the SDK, the download or the next poll makes the request again.
+                text = $"{_service} stopped sending its answer to {what} for {seconds} s";
+                next = "the answer was abandoned and the request is made again";
             }
             else
             {
-                _notify(text + ".");
+                // The SDK numbers its attempts in this header, and sends the request again until the last.
+                var attempt = request.Headers.TryGetValues("amz-sdk-request", out var values) ? AttemptHeader.Match(values.FirstOrDefault() ?? string.Empty) : Match.Empty;
+                text = $"{_service} did not answer {what} within {seconds} s";
+                next = "sending it again";
+                if (attempt.Success)
+                {
+                    text += $" (attempt {attempt.Groups[1].Value} of {attempt.Groups[2].Value})";
+                    next = attempt.Groups[1].Value == attempt.Groups[2].Value ? "no attempts left" : next;
+                }
             }
 
+            _notify($"{text}; {next}.");
             return new TimeoutException(text + ".", inner);
         }
 
