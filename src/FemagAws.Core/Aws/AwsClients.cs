@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using System.Collections.Generic;
 using Amazon;
 using Amazon.EC2;
 using Amazon.Runtime;
@@ -13,6 +14,13 @@ namespace FemagAws.Aws
     {
         /// <summary>Retries per request after the first attempt, with backoff of up to 20 s each.</summary>
         private const int MaxErrorRetry = 8;
+
+        /// <summary>
+        /// How long a request may wait on the network without a byte moving before it is abandoned and retried (see
+        /// <see cref="IdleTimeoutHandler"/>). S3 and EC2 answer control calls within a second or two; 20 s leaves room
+        /// for a slow moment, and a transfer is only cut off when it has stalled that long.
+        /// </summary>
+        private static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(20);
 
         private AwsClients(AwsTarget target, IAmazonS3 s3, IAmazonEC2 ec2, string credentialSource)
         {
@@ -31,7 +39,9 @@ namespace FemagAws.Aws
         /// <summary>Where the credentials came from, for -Debug output.</summary>
         public string CredentialSource { get; }
 
-        public static AwsClients Create(AwsTarget target)
+        /// <param name="target">Where the requests go, with which credentials.</param>
+        /// <param name="notify">Told, from any thread, when a request went quiet and is retried, for -Verbose.</param>
+        public static AwsClients Create(AwsTarget target, Action<string> notify)
         {
             // The SDK accepts any name and would only fail on the first request; say so before.
             if (!FemagConfig.IsRegionName(target.Region))
@@ -45,8 +55,8 @@ namespace FemagAws.Aws
 
             var region = RegionEndpoint.GetBySystemName(target.Region);
 
-            var s3Config = new AmazonS3Config { RegionEndpoint = region };
-            var ec2Config = new AmazonEC2Config { RegionEndpoint = region };
+            var s3Config = new AmazonS3Config { RegionEndpoint = region, HttpClientFactory = new IdleTimeoutClientFactory("S3", IdleTimeout, notify) };
+            var ec2Config = new AmazonEC2Config { RegionEndpoint = region, HttpClientFactory = new IdleTimeoutClientFactory("EC2", IdleTimeout, notify) };
             Retry(s3Config);
             Retry(ec2Config);
             if (target.EndpointUrl != null)
@@ -63,10 +73,10 @@ namespace FemagAws.Aws
         }
 
         /// <summary>
-        /// Throttling, 500s, 503s and dropped connections are retried with capped exponential backoff and jitter, often
-        /// enough that a batch left unattended survives a bad minute. The SDK's retry quota is off: it is shared by
-        /// every client of an endpoint in the process, and a long batch with many failures would drain it and then
-        /// fail requests on their first error.
+        /// Throttling, 500s, 503s, dropped connections and requests that went quiet (<see cref="IdleTimeout"/>) are
+        /// retried with capped exponential backoff and jitter, often enough that a batch left unattended survives a bad
+        /// minute. The SDK's retry quota is off: it is shared by every client of an endpoint in the process, and a long
+        /// batch with many failures would drain it and then fail requests on their first error.
         /// </summary>
         private static void Retry(ClientConfig config)
         {
@@ -205,9 +215,22 @@ namespace FemagAws.Aws
     public sealed class AwsClientCache : IDisposable
     {
         private readonly ConcurrentDictionary<AwsTarget, Lazy<AwsClients>> _clients = new ConcurrentDictionary<AwsTarget, Lazy<AwsClients>>();
+        private readonly ConcurrentQueue<string> _notices = new ConcurrentQueue<string>();
 
         public AwsClients Get(AwsTarget target) =>
-            _clients.GetOrAdd(target, t => new Lazy<AwsClients>(() => AwsClients.Create(t))).Value;
+            _clients.GetOrAdd(target, t => new Lazy<AwsClients>(() => AwsClients.Create(t, _notices.Enqueue))).Value;
+
+        /// <summary>What the clients' requests met since the last call (a request that went quiet and is retried), oldest first.</summary>
+        public List<string> TakeNotices()
+        {
+            var taken = new List<string>();
+            while (_notices.TryDequeue(out var notice))
+            {
+                taken.Add(notice);
+            }
+
+            return taken;
+        }
 
         public AwsClients Get(FemagJob job) => Get(AwsTarget.Of(job));
 

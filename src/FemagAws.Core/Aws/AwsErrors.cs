@@ -14,7 +14,13 @@ namespace FemagAws.Aws
             {
                 case FemagException _:
                 case OperationCanceledException _:
+                    // Ctrl+C. A request that timed out is a TimeoutException (IdleTimeoutHandler), never this.
                     return ex;
+                case TimeoutException timeout:
+                    return TimedOut(timeout, ex, doing);
+                case AmazonServiceException service when service.InnerException is TimeoutException timeout:
+                    // The SDK wraps an answer that stalled while it read it.
+                    return TimedOut(timeout, ex, doing);
                 case AmazonServiceException service when !string.IsNullOrEmpty(service.ErrorCode):
                     return FromService(service, doing);
                 case AmazonServiceException service when service.InnerException is HttpRequestException:
@@ -46,6 +52,10 @@ namespace FemagAws.Aws
                 throw explained;
             }
         }
+
+        private static FemagException TimedOut(TimeoutException timeout, Exception ex, string doing) =>
+            new FemagException("FemagAwsTimeout", FemagErrorKind.OperationTimeout,
+                $"{doing} failed: {timeout.Message} Check the network, -EndpointUrl or endpoint_url.", ex);
 
         private static FemagException Unreachable(Exception ex, string doing) =>
             new FemagException("FemagAwsUnreachable", FemagErrorKind.ResourceUnavailable,

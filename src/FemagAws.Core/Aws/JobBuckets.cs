@@ -178,16 +178,36 @@ namespace FemagAws.Aws
             while (response.IsTruncated == true);
         }
 
+        /// <summary>How often a download whose data stopped coming is started; more would only repeat a broken network.</summary>
+        private const int DownloadAttempts = 3;
+
         public static async Task DownloadAsync(IAmazonS3 s3, string bucketName, string key, string path, CancellationToken ct)
         {
             // Written beside the target and renamed, so an interrupted download never looks complete.
             var partial = path + ".femag-partial";
+            var doing = $"Downloading {key} from bucket {bucketName}";
             try
             {
-                using (var response = await AwsErrors.Call(() => s3.GetObjectAsync(bucketName, key, ct), $"Downloading {key} from bucket {bucketName}").ConfigureAwait(false))
-                using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 81920, useAsync: true))
+                for (var attempt = 1; ; attempt++)
                 {
-                    await response.ResponseStream.CopyToAsync(file, 81920, ct).ConfigureAwait(false);
+                    try
+                    {
+                        using (var response = await AwsErrors.Call(() => s3.GetObjectAsync(bucketName, key, ct), doing).ConfigureAwait(false))
+                        using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 81920, useAsync: true))
+                        {
+                            await response.ResponseStream.CopyToAsync(file, 81920, ct).ConfigureAwait(false);
+                        }
+
+                        break;
+                    }
+                    catch (TimeoutException ex)
+                    {
+                        // The body stalled after the SDK handed it over, so the SDK does not retry it: start it again.
+                        if (attempt == DownloadAttempts)
+                        {
+                            throw AwsErrors.Explain(ex, doing);
+                        }
+                    }
                 }
 
                 if (File.Exists(path))

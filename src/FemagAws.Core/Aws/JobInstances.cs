@@ -70,7 +70,7 @@ namespace FemagAws.Aws
         /// <summary>Tag that names the job's bucket on its instance and volume.</summary>
         public const string BucketTag = "femag-aws:bucket";
 
-        /// <summary>Tag with the launch's client token, to find an instance whose RunInstances answer was lost (Ctrl+C).</summary>
+        /// <summary>Tag with the launch's client token, to find an instance whose RunInstances answer was lost (Ctrl+C, timeouts).</summary>
         public const string LaunchTag = "femag-aws:launch";
 
         /// <summary>Tag with the instance's max_runtime in minutes, when the watchdog is on.</summary>
@@ -140,9 +140,10 @@ namespace FemagAws.Aws
                 var response = await AwsErrors.Call(() => ec2.RunInstancesAsync(request, ct), $"Launching the instance for bucket {job.BucketName}").ConfigureAwait(false);
                 return response.Reservation.Instances[0].InstanceId;
             }
-            catch (OperationCanceledException)
+            catch (Exception ex) when (ct.IsCancellationRequested || (ex is FemagException f && f.Kind == FemagErrorKind.OperationTimeout))
             {
-                // Ctrl+C during RunInstances: EC2 may have launched it anyway, and nobody would know the instance.
+                // Ctrl+C during RunInstances, or no attempt was answered: EC2 may have launched it anyway, and nobody
+                // would know the instance.
                 await TerminateLaunchAsync(ec2, job, clientToken).ConfigureAwait(false);
                 throw;
             }
@@ -175,7 +176,7 @@ namespace FemagAws.Aws
             catch (Exception ex)
             {
                 throw new FemagException("FemagLaunchMayBeLeft", FemagErrorKind.InvalidOperation,
-                    $"The launch for bucket {job.BucketName} was stopped, and whether it started an instance could not be checked ({ex.Message}). " +
+                    $"The launch for bucket {job.BucketName} was cut off, and whether it started an instance could not be checked ({ex.Message}). " +
                     $"Look for an instance tagged {BucketTag} = {job.BucketName} (Get-FemagJob) and stop it with Stop-FemagInstance.", ex);
             }
         }
@@ -228,7 +229,7 @@ namespace FemagAws.Aws
 
                         remaining = remaining.Except(missing).ToList();
                     }
-                    catch (Exception ex) when (!(ex is OperationCanceledException))
+                    catch (Exception ex) when (!ct.IsCancellationRequested)
                     {
                         throw AwsErrors.Explain(ex, "Describing instances");
                     }

@@ -58,7 +58,7 @@ namespace FemagAws.Jobs
             {
                 return Queue(job, $"{CapacityReason} {ex.Message} Wait-FemagJob launches the job when capacity frees.");
             }
-            catch (Exception ex) when (!(ex is OperationCanceledException))
+            catch (Exception ex) when (!ct.IsCancellationRequested)
             {
                 job.State = FemagJobState.Failed;
                 job.Reason = ex.Message;

@@ -51,7 +51,7 @@ namespace FemagAws.Jobs
                         upload.Cancel();
                         await archive.StopAsync().ConfigureAwait(false);
                         await ObserveAsync(ready).ConfigureAwait(false);
-                        throw await CleanUpAfterAsync(clients, job, created, failure).ConfigureAwait(false);
+                        throw await CleanUpAfterAsync(clients, job, created, failure, ct.IsCancellationRequested).ConfigureAwait(false);
                     }
                 }
             }
@@ -79,17 +79,17 @@ namespace FemagAws.Jobs
         }
 
         /// <summary>
-        /// The error to report for a failed upload, after removing its bucket, unless S3 refused to make it: then
-        /// nothing was made and the refusal is the error.
+        /// The error to report for a failed or stopped upload, after removing its bucket, unless S3 refused to make it:
+        /// then nothing was made and the refusal is the error.
         /// </summary>
-        private static async Task<Exception> CleanUpAfterAsync(AwsClients clients, FemagJob job, Task created, Exception failure)
+        private static async Task<Exception> CleanUpAfterAsync(AwsClients clients, FemagJob job, Task created, Exception failure, bool stopped)
         {
             if (created.IsFaulted && IsRefusal(created.Exception!.InnerException!))
             {
                 return created.Exception.InnerException!;
             }
 
-            await DiscardBucketAsync(clients, job, failure).ConfigureAwait(false);
+            await DiscardBucketAsync(clients, job, stopped ? null : failure).ConfigureAwait(false);
             if (failure is FemagException femag && !created.IsFaulted)
             {
                 return new FemagException(femag.ErrorId, femag.Kind,
@@ -107,7 +107,10 @@ namespace FemagAws.Jobs
         /// Removes a job's bucket whose upload failed or was cancelled (Ctrl+C), within a bounded time; when that fails
         /// too, the error names the bucket it left behind, tagged as the module's, and how to remove it.
         /// </summary>
-        public static async Task DiscardBucketAsync(AwsClients clients, FemagJob job, Exception uploadError)
+        /// <param name="clients">The job's clients.</param>
+        /// <param name="job">The job whose bucket goes.</param>
+        /// <param name="uploadError">Why the upload failed; null when it was stopped.</param>
+        public static async Task DiscardBucketAsync(AwsClients clients, FemagJob job, Exception? uploadError)
         {
             try
             {
@@ -122,10 +125,10 @@ namespace FemagAws.Jobs
             }
             catch (Exception cleanupError)
             {
-                var why = uploadError is OperationCanceledException ? "was stopped" : $"failed ({uploadError.Message})";
+                var why = uploadError == null ? "was stopped" : $"failed ({uploadError.Message})";
                 throw new FemagException("FemagUploadFailedBucketLeft", FemagErrorKind.InvalidOperation,
                     $"Uploading folder '{job.Folder}' {why} and its bucket {job.BucketName} could not be removed ({cleanupError.Message}). It is left, tagged {JobBuckets.IndexTag}; remove it with 'Remove-FemagBucket -Name {job.BucketName} -Force'.",
-                    uploadError);
+                    uploadError ?? cleanupError);
             }
         }
     }

@@ -78,7 +78,7 @@ namespace FemagAws.Jobs
                 {
                     statuses = await JobInstances.DescribeAsync(clients.Ec2, jobs.Select(j => j.InstanceId!).ToList(), ct).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (!(ex is OperationCanceledException))
+                catch (Exception ex) when (!ct.IsCancellationRequested)
                 {
                     Warnings.Add($"Could not describe the instances in {group.Key}: {ex.Message} Trying again at the next poll.");
                     var givenUp = jobs.Where(job => GiveUpAfter(job, ex)).ToList();
@@ -103,7 +103,7 @@ namespace FemagAws.Jobs
                             _tracks[job].Errors = 0;
                             return finishedNow;
                         }
-                        catch (Exception ex) when (!(ex is OperationCanceledException))
+                        catch (Exception ex) when (!ct.IsCancellationRequested)
                         {
                             return GiveUpAfter(job, ex);
                         }
@@ -123,7 +123,7 @@ namespace FemagAws.Jobs
                     {
                         await JobInstances.TerminateAsync(clients.Ec2, toTerminate, ct).ConfigureAwait(false);
                     }
-                    catch (Exception ex) when (!(ex is OperationCanceledException))
+                    catch (Exception ex) when (!ct.IsCancellationRequested)
                     {
                         Warnings.Add($"{ex.Message} These instances may still be running and billing: terminate them in the EC2 console or with 'aws ec2 terminate-instances --instance-ids {string.Join(" ", toTerminate)}'.");
                     }
@@ -165,7 +165,7 @@ namespace FemagAws.Jobs
                     var userData = InstanceStarter.PrepareUserData(job);
                     await InstanceStarter.StartAsync(_clients.Get(job), job, userData, ct).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (!(ex is OperationCanceledException))
+                catch (Exception ex) when (!ct.IsCancellationRequested)
                 {
                     job.State = FemagJobState.Failed;
                     job.Reason = job.Reason ?? ex.Message;

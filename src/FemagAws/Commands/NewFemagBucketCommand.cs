@@ -122,7 +122,7 @@ namespace FemagAws.Commands
                 {
                     try
                     {
-                        JobUploader.DiscardBucketAsync(Clients.Get(item.Result), item.Result, new OperationCanceledException()).GetAwaiter().GetResult();
+                        JobUploader.DiscardBucketAsync(Clients.Get(item.Result), item.Result, null).GetAwaiter().GetResult();
                     }
                     catch (FemagException ex)
                     {

@@ -205,6 +205,20 @@ namespace FemagAws.Commands
             return failed;
         }
 
+        /// <summary>Says with -Verbose, while the work still runs, which requests went quiet and are sent again.</summary>
+        protected override void WhileWaiting()
+        {
+            if (_clients == null || Cancellation.IsCancellationRequested)
+            {
+                return;
+            }
+
+            foreach (var notice in _clients.TakeNotices())
+            {
+                WriteVerbose(notice);
+            }
+        }
+
         /// <summary>Warns, once per config, about keys that {{ENV}} would export although they look like secrets.</summary>
         protected void WarnIfSecrets(FemagConfig config)
         {

@@ -105,14 +105,30 @@ namespace FemagAws.Commands
         /// <summary>Waits on the pipeline thread for work started with <see cref="Cancellation"/>.</summary>
         protected T Await<T>(Task<T> task)
         {
+            // Wakes now and then, so that what the work meets on its way can be shown while it still runs.
+            while (Task.WaitAny(new Task[] { task }, PollTime) < 0)
+            {
+                WhileWaiting();
+            }
+
+            WhileWaiting();
             try
             {
                 return task.GetAwaiter().GetResult();
             }
-            catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
+            catch (Exception) when (Cancellation.IsCancellationRequested)
             {
+                // Whatever the work ended with after Ctrl+C, the stop is what happened.
                 throw Stopped();
             }
+        }
+
+        /// <summary>How often a cmdlet waiting for its work looks up.</summary>
+        private static readonly TimeSpan PollTime = TimeSpan.FromMilliseconds(250);
+
+        /// <summary>Runs on the pipeline thread while the cmdlet waits for its work, about four times a second.</summary>
+        protected virtual void WhileWaiting()
+        {
         }
 
         /// <summary>Sleeps, waking at once on Ctrl+C.</summary>
@@ -147,7 +163,7 @@ namespace FemagAws.Commands
         /// <summary>Writes a failure as a non-terminating error record; a stop request ends the pipeline instead.</summary>
         protected void WriteFailure(Exception ex, object? target)
         {
-            if (ex is OperationCanceledException && Cancellation.IsCancellationRequested)
+            if (Cancellation.IsCancellationRequested)
             {
                 throw Stopped();
             }
@@ -174,8 +190,9 @@ namespace FemagAws.Commands
         {
             do
             {
-                var wait = all || queue.IsFull ? TimeSpan.FromMilliseconds(250) : TimeSpan.Zero;
+                var wait = all || queue.IsFull ? PollTime : TimeSpan.Zero;
                 var finished = queue.TakeFinished(wait, Cancellation);
+                WhileWaiting();
                 for (var i = 0; i < finished.Count; i++)
                 {
                     // Work taken but not handed on goes back to the queue before the stop's clean-up (OnStopped) runs.

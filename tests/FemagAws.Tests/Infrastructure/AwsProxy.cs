@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -13,11 +14,22 @@ namespace FemagAws.Tests.Infrastructure;
 /// (throttling, 500 InternalError, connection reset), and <see cref="Fail"/> fails a named API with a given AWS
 /// error. Faults are injected before forwarding (except <see cref="LoseAnswer"/>), so a failed request never reaches moto: moto ignores
 /// RunInstances' ClientToken, and a fault after forwarding would leave duplicate instances real EC2 would not.
+/// It also plays a slow network: <see cref="Hold"/> never answers a request, <see cref="StallAnswer"/> stops an answer
+/// halfway, <see cref="Throttle"/> sends answers slowly.
 /// </summary>
 public sealed class AwsProxy : IAsyncDisposable
 {
     /// <summary>Fault kind of a connection dropped without an answer.</summary>
     public const string ConnectionReset = "reset";
+
+    /// <summary>Fault kind of a request held without an answer (<see cref="Hold"/>).</summary>
+    public const string Held = "held";
+
+    /// <summary>Fault kind of an answer that stops halfway (<see cref="StallAnswer"/>).</summary>
+    public const string Stalled = "stalled";
+
+    /// <summary>Fault kind of an answer sent slowly (<see cref="Throttle"/>).</summary>
+    public const string Throttled = "throttled";
 
     private readonly WebApplication _app;
     private readonly HttpClient _upstream = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
@@ -28,6 +40,10 @@ public sealed class AwsProxy : IAsyncDisposable
     private readonly List<FaultRule> _rules = new();
     private readonly ConcurrentDictionary<string, Random> _randoms = new();
     private readonly ConcurrentDictionary<string, Func<Task>> _before = new();
+    private readonly ConcurrentQueue<(string Api, TimeSpan Time)> _holds = new();
+
+    // Ends every hold when the test ends, so no request outlives it.
+    private readonly CancellationTokenSource _stopping = new();
     private readonly int _seed;
     private readonly string _target;
 
@@ -105,6 +121,44 @@ public sealed class AwsProxy : IAsyncDisposable
     }
 
     /// <summary>
+    /// Holds the next request of <paramref name="api"/> for <paramref name="time"/> without an answer, as a hung
+    /// connection would, and then drops the connection. The request never reaches moto. The hold ends early when the
+    /// client gives up or the proxy is disposed; <see cref="HoldTimes"/> says how long it lasted.
+    /// </summary>
+    public void Hold(string api, TimeSpan time)
+    {
+        lock (_rules)
+        {
+            _rules.Add(new FaultRule(api, 1, 0, Held, string.Empty) { Time = time });
+        }
+    }
+
+    /// <summary>
+    /// Forwards the next request of <paramref name="api"/> for an object named <paramref name="key"/>, sends the first
+    /// <paramref name="bytes"/> bytes of the answer's body and then nothing for <paramref name="time"/> (ending early as
+    /// <see cref="Hold"/> does), and drops the connection.
+    /// </summary>
+    public void StallAnswer(string api, string key, long bytes, TimeSpan time)
+    {
+        lock (_rules)
+        {
+            _rules.Add(new FaultRule(api, 1, 0, Stalled, string.Empty) { Key = key, AfterForwarding = true, StallAfter = bytes, Time = time });
+        }
+    }
+
+    /// <summary>Sends every answer of <paramref name="api"/> at <paramref name="bytesPerSecond"/>, in tenths of a second.</summary>
+    public void Throttle(string api, int bytesPerSecond)
+    {
+        lock (_rules)
+        {
+            _rules.Add(new FaultRule(api, null, 0, Throttled, string.Empty) { AfterForwarding = true, BytesPerSecond = bytesPerSecond });
+        }
+    }
+
+    /// <summary>How long each request of <paramref name="api"/> held by <see cref="Hold"/> or <see cref="StallAnswer"/> was held.</summary>
+    public IReadOnlyList<TimeSpan> HoldTimes(string api) => _holds.Where(h => h.Api == api).Select(h => h.Time).ToList();
+
+    /// <summary>
     /// Runs <paramref name="action"/> once, before the next request of <paramref name="api"/> is forwarded, to make
     /// something happen in the cloud at an exact point of a pipeline (an instance writing late, say).
     /// </summary>
@@ -118,6 +172,7 @@ public sealed class AwsProxy : IAsyncDisposable
         _faults.Clear();
         _randoms.Clear();
         _before.Clear();
+        _holds.Clear();
         lock (_rules)
         {
             _rules.Clear();
@@ -126,9 +181,11 @@ public sealed class AwsProxy : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _stopping.Cancel();
         await _app.StopAsync();
         await _app.DisposeAsync();
         _upstream.Dispose();
+        _stopping.Dispose();
     }
 
     private async Task HandleAsync(HttpContext context)
@@ -153,7 +210,7 @@ public sealed class AwsProxy : IAsyncDisposable
             await before();
         }
 
-        var fault = RuleFault(api) ?? TransientFault(api);
+        var fault = RuleFault(api, request.Path.Value!) ?? TransientFault(api);
         if (fault == null)
         {
             using var response = await ForwardAsync(request, bytes);
@@ -162,6 +219,25 @@ public sealed class AwsProxy : IAsyncDisposable
         }
 
         _faults.AddOrUpdate((api, fault.Code), 1, (_, n) => n + 1);
+        if (fault.Code == Held)
+        {
+            await HoldAsync(api, fault.Time, context);
+            context.Abort();
+            return;
+        }
+
+        if (fault.Code == Stalled || fault.Code == Throttled)
+        {
+            using var response = await ForwardAsync(request, bytes);
+            if (await CopyAsync(response, context.Response, fault.StallAfter, fault.BytesPerSecond))
+            {
+                await HoldAsync(api, fault.Time, context);
+                context.Abort();
+            }
+
+            return;
+        }
+
         if (fault.AfterForwarding)
         {
             (await ForwardAsync(request, bytes)).Dispose();
@@ -181,11 +257,28 @@ public sealed class AwsProxy : IAsyncDisposable
         }
     }
 
-    private FaultRule? RuleFault(string api)
+    /// <summary>Waits without answering until <paramref name="time"/> has passed, the client has gone or the test ends.</summary>
+    private async Task HoldAsync(string api, TimeSpan time, HttpContext context)
+    {
+        var held = Stopwatch.StartNew();
+        using var release = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stopping.Token);
+        try
+        {
+            await Task.Delay(time, release.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // The client gave up waiting, or the proxy is being disposed.
+        }
+
+        _holds.Enqueue((api, held.Elapsed));
+    }
+
+    private FaultRule? RuleFault(string api, string path)
     {
         lock (_rules)
         {
-            var rule = _rules.FirstOrDefault(r => r.Api == api && r.Remaining != 0);
+            var rule = _rules.FirstOrDefault(r => r.Api == api && (r.Key == null || path.EndsWith("/" + r.Key, StringComparison.Ordinal)) && r.Remaining != 0);
             if (rule?.Remaining > 0)
             {
                 rule.Remaining--;
@@ -251,7 +344,11 @@ public sealed class AwsProxy : IAsyncDisposable
         return await _upstream.SendAsync(forward, HttpCompletionOption.ResponseHeadersRead);
     }
 
-    private static async Task CopyAsync(HttpResponseMessage response, HttpResponse to)
+    /// <summary>
+    /// Copies an answer; with <paramref name="stallAfter"/>, only that many bytes of its body, and then returns true;
+    /// with <paramref name="bytesPerSecond"/>, at that rate.
+    /// </summary>
+    private static async Task<bool> CopyAsync(HttpResponseMessage response, HttpResponse to, long? stallAfter = null, int? bytesPerSecond = null)
     {
         to.StatusCode = (int)response.StatusCode;
         foreach (var header in response.Headers.Concat(response.Content.Headers))
@@ -262,7 +359,37 @@ public sealed class AwsProxy : IAsyncDisposable
             }
         }
 
-        await response.Content.CopyToAsync(to.Body);
+        if (stallAfter == null && bytesPerSecond == null)
+        {
+            await response.Content.CopyToAsync(to.Body);
+            return false;
+        }
+
+        await using var body = await response.Content.ReadAsStreamAsync();
+        var buffer = new byte[bytesPerSecond / 10 ?? 81920];
+        var sent = 0L;
+        while (true)
+        {
+            var room = stallAfter - sent ?? buffer.Length;
+            if (room <= 0)
+            {
+                return true;
+            }
+
+            var read = await body.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, room)));
+            if (read == 0)
+            {
+                return false;
+            }
+
+            await to.Body.WriteAsync(buffer.AsMemory(0, read));
+            await to.Body.FlushAsync();
+            sent += read;
+            if (bytesPerSecond != null)
+            {
+                await Task.Delay(100);
+            }
+        }
     }
 
     /// <summary>"ec2:DescribeInstances", "s3:GetObject", … from the wire form of the request.</summary>
@@ -317,7 +444,18 @@ public sealed class AwsProxy : IAsyncDisposable
 
         public string Message { get; } = message;
 
-        /// <summary>True when the request reaches moto and only its answer is lost.</summary>
+        /// <summary>True when the request reaches moto and only its answer is lost, stalls or is slow.</summary>
         public bool AfterForwarding { get; init; }
+
+        /// <summary>The object name the rule is for; null for every request of the API.</summary>
+        public string? Key { get; init; }
+
+        /// <summary>How long a hold or stall lasts at most.</summary>
+        public TimeSpan Time { get; init; }
+
+        /// <summary>Body bytes sent before an answer stalls.</summary>
+        public long? StallAfter { get; init; }
+
+        public int? BytesPerSecond { get; init; }
     }
 }

@@ -54,6 +54,28 @@ public sealed class StopTests : CloudTest
     }
 
     [Fact]
+    public async Task Stopping_Wait_while_a_request_hangs_ends_at_once()
+    {
+        await using var proxy = new AwsProxy(Cloud.Endpoint);
+        using var ws = new Workspace(Cloud, endpointUrl: proxy.Endpoint);
+        var folder = ws.AddJob("0", "-- fake-femag: sleep 120\n");
+        using var ps = new PsSession();
+        var job = Assert.Single(Started(ps, ws, folder));
+        proxy.Hold("ec2:DescribeInstances", TimeSpan.FromSeconds(170));
+
+        await RunAndStopAsync(ps, "$script:jobs | Wait-FemagJob -PollInterval 1", (_, _) => proxy.FaultCount("ec2:DescribeInstances", AwsProxy.Held) > 0);
+
+        // Ctrl+C is not taken for a timeout: the wait ends, the request with it, and the instance keeps running.
+        for (var tries = 0; tries < 50 && proxy.HoldTimes("ec2:DescribeInstances").Count == 0; tries++)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.InRange(Assert.Single(proxy.HoldTimes("ec2:DescribeInstances")), TimeSpan.Zero, TimeSpan.FromSeconds(10));
+        Assert.Contains("WARNING: Stopped waiting. 1 instance(s) keep running and billing: " + job.InstanceId(), ps.HostOutput.ToString());
+    }
+
+    [Fact]
     public async Task Stopping_New_FemagBucket_mid_upload_leaves_only_complete_buckets_and_names_them()
     {
         using var ws = new Workspace(Cloud);
