@@ -61,6 +61,7 @@ namespace FemagAws.Jobs
         private readonly HashSet<object> _members = new HashSet<object>();
         private readonly Dictionary<string, Bucket> _buckets = new Dictionary<string, Bucket>(StringComparer.Ordinal);
         private readonly Dictionary<string, Instance> _instances = new Dictionary<string, Instance>(StringComparer.Ordinal);
+        private readonly List<FemagJob> _cutOff = new List<FemagJob>();
         private readonly List<string> _leftBehind = new List<string>();
 
         /// <summary>A cmdlet of the pipeline begins.</summary>
@@ -88,6 +89,7 @@ namespace FemagAws.Jobs
                 var account = Account();
                 _buckets.Clear();
                 _instances.Clear();
+                _cutOff.Clear();
                 _leftBehind.Clear();
                 return account;
             }
@@ -110,6 +112,15 @@ namespace FemagAws.Jobs
 
         /// <summary>The stop terminated the job's instance; its bucket keeps the upload.</summary>
         public void InstanceTerminatedByStop(FemagJob job) => Record(job, InstanceFate.TerminatedByStop);
+
+        /// <summary>The stop cut off the job's upload, and its bucket was removed: its folder is not in the cloud.</summary>
+        public void UploadCutOff(FemagJob job)
+        {
+            lock (_lock)
+            {
+                _cutOff.Add(job);
+            }
+        }
 
         /// <summary>Something the stop could not settle, told as given: what it is and what to do about it.</summary>
         public void LeftBehind(string what)
@@ -166,7 +177,7 @@ namespace FemagAws.Jobs
             var idle = _buckets.Values.Where(b => !busy.Contains(b.Job.BucketName)).OrderBy(b => b.Job.Index).ToList();
             var uploaded = idle.Where(b => b.Stage == BucketStage.Uploaded).Select(b => b.Job).ToList();
             var finished = idle.Where(b => b.Stage == BucketStage.Finished).Select(b => b.Job).ToList();
-            if (running.Count + terminated.Count + uploaded.Count + finished.Count + _leftBehind.Count == 0)
+            if (running.Count + terminated.Count + uploaded.Count + finished.Count + _cutOff.Count + _leftBehind.Count == 0)
             {
                 return null;
             }
@@ -176,6 +187,7 @@ namespace FemagAws.Jobs
             List(text, "Terminated by the stop, no longer billing", terminated.Select(i => $"{i.Id} (job {i.Job.Index})").ToList(), "instance(s)");
             List(text, "Uploaded, no instance", uploaded.Select(j => $"{j.BucketName} (job {j.Index})").ToList(), "bucket(s)");
             List(text, "Finished, results not received", finished.Select(j => $"{j.BucketName} (job {j.Index})").ToList(), "bucket(s)");
+            List(text, "Upload cut off, nothing left (run New-FemagBucket for them again)", _cutOff.OrderBy(j => j.Index).Select(j => $"'{j.Folder}' (job {j.Index})").ToList(), "folder(s)");
             foreach (var what in _leftBehind)
             {
                 text.Append("\n  Check by hand: ").Append(what);

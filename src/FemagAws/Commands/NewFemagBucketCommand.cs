@@ -123,6 +123,7 @@ namespace FemagAws.Commands
                     try
                     {
                         JobUploader.DiscardBucketAsync(Clients.Get(item.Result), item.Result, new OperationCanceledException()).GetAwaiter().GetResult();
+                        Ledger.UploadCutOff(item.Input);
                     }
                     catch (FemagException ex)
                     {
@@ -132,6 +133,10 @@ namespace FemagAws.Commands
                 else if (item.Error is FemagException f && f.ErrorId == "FemagUploadFailedBucketLeft")
                 {
                     Ledger.LeftBehind(f.Message);
+                }
+                else
+                {
+                    Ledger.UploadCutOff(item.Input);
                 }
             }
 

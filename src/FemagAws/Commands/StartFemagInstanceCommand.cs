@@ -137,6 +137,11 @@ namespace FemagAws.Commands
                 {
                     Ledger.LeftBehind(f.Message);
                 }
+                else
+                {
+                    // The launch was cut off before it started an instance (or came back queued): the bucket is all there is.
+                    Ledger.Uploaded(item.Input);
+                }
             }
 
             var failed = TerminateAfterStop(unknown);
