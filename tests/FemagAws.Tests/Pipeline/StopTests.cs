@@ -38,7 +38,7 @@ public sealed class StopTests : CloudTest
         Assert.Equal(find + " | Stop-FemagInstance -PassThru | Remove-FemagBucket -Force", account.CleanUp);
 
         // The clean-up command, run as printed, ends the instance and deletes the bucket.
-        var cleanUp = ps.Run(account.CleanUp);
+        var cleanUp = ps.Run(account.CleanUp!);
         Assert.True(cleanUp.Errors.Count == 0 && cleanUp.Terminating == null, cleanUp.Describe());
         Assert.Equal(InstanceStateName.Terminated, await Cloud.InstanceStateAsync(job.InstanceId()));
         Assert.DoesNotContain(job.Bucket(), await Cloud.BucketNamesAsync());
@@ -84,7 +84,7 @@ public sealed class StopTests : CloudTest
         Assert.Equal(3, buckets.Count);
         Assert.Equal(2, running.Count);
         Assert.All(running, i => Assert.Equal(1, account.Mentions(i.InstanceId)));
-        var queued = Assert.Single(buckets.Where(b => running.All(i => i.Tags.Single(t => t.Key == "femag-aws:bucket").Value != b)));
+        var queued = Assert.Single(buckets, b => running.All(i => i.Tags.Single(t => t.Key == "femag-aws:bucket").Value != b));
         Assert.Contains($"Uploaded, no instance, 1 bucket(s): {queued} (job {queued[(queued.LastIndexOf('-') + 1)..]})", account.Text);
         Assert.Contains($"'{queued}' | Start-FemagInstance | Wait-FemagJob | Receive-FemagResult", account.GoOnWith("Start-FemagInstance | Wait-FemagJob | Receive-FemagResult"));
         Assert.DoesNotContain(queued, account.GoOnWith("Wait-FemagJob | Receive-FemagResult"));
