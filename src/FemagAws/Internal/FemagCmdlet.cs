@@ -9,12 +9,15 @@ using FemagAws.Jobs;
 
 namespace FemagAws.Commands
 {
-    /// <summary>Base of every FemagAws cmdlet: error records, cancellation (Ctrl+C) and progress from worker tasks.</summary>
+    /// <summary>
+    /// Base of every FemagAws cmdlet: error records, cancellation (Ctrl+C) with one account of the stop for the whole
+    /// pipeline, and progress from worker tasks.
+    /// </summary>
     public abstract class FemagCmdlet : PSCmdlet, IDisposable
     {
         /// <summary>
-        /// One ledger per runspace: Ctrl+C stops the runspace's pipeline with any nested in it, and every FemagAws cmdlet
-        /// alive in the runspace belongs to that pipeline, so they share one account of the stop.
+        /// One ledger per runspace: Ctrl+C stops the runspace's running pipeline together with any nested in it, so the
+        /// FemagAws cmdlets alive in a runspace at a stop are those of the one pipeline, and they give one account.
         /// </summary>
         private static readonly ConditionalWeakTable<Runspace, StopLedger> Ledgers = new ConditionalWeakTable<Runspace, StopLedger>();
 
@@ -50,23 +53,29 @@ namespace FemagAws.Commands
 
         public void Dispose()
         {
-            // A stop, or a terminating error, may end the pipeline while work still runs: cancel it and clean up here.
-            // Stopping: PowerShell may dispose a stopped pipeline's commands before it has called their StopProcessing.
-            if (Cancellation.IsCancellationRequested || Stopping || HasWorkInFlight)
+            try
             {
-                StopWork();
-                HandleStop();
+                // A stop, or a terminating error, may end the pipeline while work still runs: cancel it and clean up here.
+                // Stopping: PowerShell may dispose a stopped pipeline's commands before it has called their StopProcessing.
+                if (Cancellation.IsCancellationRequested || Stopping || HasWorkInFlight)
+                {
+                    StopWork();
+                    HandleStop();
+                }
             }
-
-            // PowerShell disposes every command of a pipeline as it ends, so the last to leave has every other's entries.
-            var account = _ledger?.Leave(this);
-            if (account != null)
+            finally
             {
-                WarnAfterStop(account);
-            }
+                // PowerShell disposes every command of a pipeline as it ends, so the last to leave has every other's
+                // entries. Leaving even after a failed clean-up keeps the next pipeline's account from waiting for this one.
+                var account = _ledger?.Leave(this);
+                if (account != null)
+                {
+                    WarnAfterStop(account);
+                }
 
-            Dispose(true);
-            GC.SuppressFinalize(this);
+                Dispose(true);
+                GC.SuppressFinalize(this);
+            }
         }
 
         protected virtual void Dispose(bool disposing)
