@@ -217,6 +217,13 @@ namespace FemagAws.Jobs
                 Command(text, place, jobs, running.Count > 0 ? "Stop-FemagInstance -PassThru | Remove-FemagBucket -Force" : "Remove-FemagBucket -Force");
             }
 
+            // Keys given on the command line live in memory only, so the commands cannot carry them.
+            var given = jobs.Where(j => j.Credentials != null).Select(j => j.Credentials!.Source).Distinct().ToList();
+            if (given.Count > 0)
+            {
+                text.Append("\nGive Get-FemagJob the credentials given before with ").Append(string.Join("; ", given)).Append(": they were kept in memory only.");
+            }
+
             return text.ToString();
         }
 
@@ -230,7 +237,7 @@ namespace FemagAws.Jobs
 
         private static void Command(StringBuilder text, string place, IEnumerable<FemagJob> jobs, string then)
         {
-            var buckets = jobs.Where(j => FindCommand(j) == place).Select(j => Quote(j.BucketName)).ToList();
+            var buckets = jobs.Where(j => FindCommand(j) == place).Select(j => Quote(j.BucketName)).Distinct().ToList();
             if (buckets.Count > 0)
             {
                 text.Append("\n  ").Append(place).Append(" | Where-Object BucketName -in ").Append(string.Join(", ", buckets)).Append(" | ").Append(then);

@@ -43,8 +43,9 @@ public sealed class StopAccount
     }
 
     /// <summary>
-    /// The account in <paramref name="output"/>; fails unless the output holds exactly one warning, the account. Lines
-    /// are taken with their trailing blanks removed (a terminal pads them) and must not be wrapped.
+    /// The account in <paramref name="output"/>; fails unless the output holds exactly one warning, the account. It
+    /// runs to the next blank line or the end; lines are taken with their trailing blanks removed (a terminal pads
+    /// them) and must not be wrapped.
     /// </summary>
     public static StopAccount Single(string output)
     {
@@ -54,7 +55,7 @@ public sealed class StopAccount
         var start = lines.FindIndex(l => l.StartsWith("WARNING: Stopped.", StringComparison.Ordinal));
         Assert.True(start >= 0, "The warning is no account of the stop:\n" + output);
         var end = start + 1;
-        while (end < lines.Count && (lines[end].StartsWith("  ", StringComparison.Ordinal) || lines[end] == "Go on:" || lines[end].StartsWith("Or clean up", StringComparison.Ordinal)))
+        while (end < lines.Count && lines[end].Length > 0)
         {
             end++;
         }

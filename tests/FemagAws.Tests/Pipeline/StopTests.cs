@@ -52,7 +52,7 @@ public sealed class StopTests : CloudTest
         using var ps = new PsSession();
         var job = Assert.Single(Started(ps, ws, folder));
 
-        await RunAndStopAsync(ps, "$script:jobs | Wait-FemagJob -PollInterval 1 -StopOnCancel", (p, _) => p.Streams.Progress.Count > 0);
+        await RunAndStopAsync(ps, "$script:jobs | Wait-FemagJob -PollInterval 1 -StopOnCancel -AccessKey testing -SecretKey testing", (p, _) => p.Streams.Progress.Count > 0);
 
         Assert.Equal(InstanceStateName.Terminated, await Cloud.InstanceStateAsync(job.InstanceId()));
         var account = StopAccount.Single(ps.HostOutput.ToString());
@@ -61,6 +61,10 @@ public sealed class StopTests : CloudTest
         Assert.DoesNotContain("Running and billing", account.Text);
         Assert.Contains($"'{job.Bucket()}' | Start-FemagInstance | Wait-FemagJob | Receive-FemagResult", Assert.Single(account.GoOn));
         Assert.EndsWith($"'{job.Bucket()}' | Remove-FemagBucket -Force", account.CleanUp);
+
+        // Keys given on the command line are not in the commands; the account says to give them again.
+        Assert.DoesNotContain("testing", account.CleanUp);
+        Assert.Equal("Give Get-FemagJob the credentials given before with -AccessKey and -SecretKey: they were kept in memory only.", account.Lines[^1]);
         var saved = ps.Run("$script:jobs");
         Assert.Equal("Failed", Assert.Single(saved.Output).State());
     }
