@@ -229,24 +229,35 @@ namespace FemagAws.Aws
         /// <summary>Deletes every object (all pages) and then the bucket; returns how many objects there were.</summary>
         public static async Task<int> RemoveAsync(IAmazonS3 s3, string bucketName, CancellationToken ct)
         {
-            // S3 refuses to delete a bucket that still holds parts of an unfinished upload.
-            await AbortUploadsAsync(s3, bucketName, ct).ConfigureAwait(false);
             var deleted = 0;
-            while (true)
+            for (var attempt = 1; ; attempt++)
             {
-                var page = await AwsErrors.Call(() => s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = bucketName }, ct), $"Listing bucket {bucketName}").ConfigureAwait(false);
-                var keys = page.S3Objects ?? new List<S3Object>();
-                if (keys.Count == 0)
+                // S3 refuses to delete a bucket that still holds parts of an unfinished upload.
+                await AbortUploadsAsync(s3, bucketName, ct).ConfigureAwait(false);
+                while (true)
                 {
-                    break;
+                    var page = await AwsErrors.Call(() => s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = bucketName }, ct), $"Listing bucket {bucketName}").ConfigureAwait(false);
+                    var keys = page.S3Objects ?? new List<S3Object>();
+                    if (keys.Count == 0)
+                    {
+                        break;
+                    }
+
+                    await DeleteKeysAsync(s3, bucketName, keys.Select(o => o.Key).ToList(), ct).ConfigureAwait(false);
+                    deleted += keys.Count;
                 }
 
-                await DeleteKeysAsync(s3, bucketName, keys.Select(o => o.Key).ToList(), ct).ConfigureAwait(false);
-                deleted += keys.Count;
+                try
+                {
+                    await AwsErrors.Call(() => s3.DeleteBucketAsync(bucketName, ct), $"Deleting bucket {bucketName}").ConfigureAwait(false);
+                    return deleted;
+                }
+                catch (FemagException ex) when (ex.ErrorId == "AwsBucketNotEmpty" && attempt < 3)
+                {
+                    // A request the client gave up on (a cut-off upload's last part) may still land after the listing.
+                    await Task.Delay(TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
+                }
             }
-
-            await AwsErrors.Call(() => s3.DeleteBucketAsync(bucketName, ct), $"Deleting bucket {bucketName}").ConfigureAwait(false);
-            return deleted;
         }
 
         /// <summary>

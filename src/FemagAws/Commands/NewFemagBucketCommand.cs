@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Linq;
 using System.IO;
 using System.Management.Automation;
 using FemagAws.Jobs;
@@ -107,43 +106,42 @@ namespace FemagAws.Commands
 
         /// <summary>
         /// Ctrl+C: uploads in flight remove their own buckets; one that finished but was never passed on is removed
-        /// here, since nothing downstream knows it. Buckets already passed on are kept and listed.
+        /// here, since nothing downstream knows it. Buckets already passed on are kept and entered in the ledger.
         /// </summary>
         protected override void OnStopped()
         {
-            var left = new List<string>();
             foreach (var item in _queue?.Settle(CleanupTime) ?? new List<WorkItem<FemagJob, FemagJob>>())
             {
                 if (!item.IsFinished)
                 {
-                    left.Add($"the upload of folder '{item.Input.Folder}' (index {item.Input.Index}) did not end in time; its bucket may exist");
+                    Ledger.LeftBehind($"the upload of folder '{item.Input.Folder}' (index {item.Input.Index}) did not end in time, so its bucket may exist; " +
+                                      $"'Get-FemagJob -Region {item.Input.Region}' lists the module's buckets and Remove-FemagBucket removes them.");
                 }
                 else if (item.Error == null)
                 {
                     try
                     {
                         JobUploader.DiscardBucketAsync(Clients.Get(item.Result), item.Result, null).GetAwaiter().GetResult();
+                        Ledger.UploadCutOff(item.Input);
                     }
                     catch (FemagException ex)
                     {
-                        left.Add(ex.Message);
+                        Ledger.LeftBehind(ex.Message);
                     }
                 }
                 else if (item.Error is FemagException f && f.ErrorId == "FemagUploadFailedBucketLeft")
                 {
-                    left.Add(f.Message);
+                    Ledger.LeftBehind(f.Message);
+                }
+                else
+                {
+                    Ledger.UploadCutOff(item.Input);
                 }
             }
 
-            if (_emitted.Count > 0)
+            foreach (var job in _emitted)
             {
-                WarnAfterStop($"Stopped. {_emitted.Count} bucket(s) were uploaded before the stop and are kept: {string.Join(", ", _emitted.Select(j => j.BucketName))}. " +
-                              "Get-FemagJob lists them as Uploaded; start them with Start-FemagInstance or remove them with Remove-FemagBucket.");
-            }
-
-            if (left.Count > 0)
-            {
-                WarnAfterStop("Stopped. Left behind: " + string.Join("; ", left) + ". Get-FemagJob lists the module's buckets; Remove-FemagBucket removes them.");
+                Ledger.Uploaded(job);
             }
         }
 

@@ -1,5 +1,4 @@
 using System.Collections.Generic;
-using System.Linq;
 using System.Management.Automation;
 using FemagAws.Jobs;
 
@@ -23,6 +22,7 @@ namespace FemagAws.Commands
     {
         private const string Activity = "Receiving FEMAG results";
         private WorkQueue<FemagJob, ReceiveOutcome>? _queue;
+        private readonly List<FemagJob> _received = new List<FemagJob>();
 
         /// <summary>
         /// <para type="description">The jobs whose results to download, usually from Wait-FemagJob.</para>
@@ -107,14 +107,20 @@ namespace FemagAws.Commands
 
         protected override bool HasWorkInFlight => _queue?.Count > 0;
 
-        /// <summary>Ctrl+C: downloads in flight delete their partial files; the jobs they belong to are listed.</summary>
+        /// <summary>Ctrl+C: downloads in flight delete their partial files; their jobs' results stay in their buckets.</summary>
         protected override void OnStopped()
         {
-            var unfinished = (_queue?.Settle(CleanupTime) ?? new List<WorkItem<FemagJob, ReceiveOutcome>>()).Where(i => !i.IsFinished || i.Error != null).Select(i => i.Input).ToList();
-            if (unfinished.Count > 0)
+            foreach (var item in _queue?.Settle(CleanupTime) ?? new List<WorkItem<FemagJob, ReceiveOutcome>>())
             {
-                WarnAfterStop($"Stopped. The results of {unfinished.Count} job(s) were not completely received and their buckets are kept: {string.Join(", ", unfinished.Select(j => j.BucketName))}. " +
-                              "Files already in place are complete; pipe the jobs into Receive-FemagResult again for the rest.");
+                if (!item.IsFinished || item.Error != null)
+                {
+                    Ledger.ResultsInBucket(item.Input);
+                }
+            }
+
+            foreach (var job in _received)
+            {
+                Ledger.Received(job);
             }
         }
 
@@ -131,6 +137,7 @@ namespace FemagAws.Commands
             }
 
             WriteVerbose($"Job {item.Input.Index}: {item.Result.Files} file(s), {item.Result.Bytes} bytes received{(item.Result.BucketRemoved ? "; bucket removed" : string.Empty)}.");
+            _received.Add(item.Input);
             WriteObject(item.Input);
         }
     }

@@ -84,7 +84,7 @@ namespace FemagAws.Commands
         {
             if (_removing != null)
             {
-                WarnAfterStop($"Stopped while removing bucket {_removing}; it may still hold part of its objects. Run 'Remove-FemagBucket -Name {_removing} -Force' again to finish.");
+                Ledger.LeftBehind($"bucket {_removing} was being removed and may still hold part of its objects; run 'Remove-FemagBucket -Name {_removing} -Force' again to finish.");
             }
         }
 

@@ -117,17 +117,17 @@ namespace FemagAws.Commands
 
         /// <summary>
         /// Ctrl+C: an instance launched but never passed on is terminated, since nothing downstream would wait for it or
-        /// stop it. Instances already passed on keep running and are listed with the commands to go on or stop.
+        /// stop it. Instances already passed on keep running; all are entered in the ledger.
         /// </summary>
         protected override void OnStopped()
         {
             var unknown = new List<FemagJob>();
-            var left = new List<string>();
             foreach (var item in _queue?.Settle(CleanupTime) ?? new List<WorkItem<FemagJob, FemagJob>>())
             {
                 if (!item.IsFinished)
                 {
-                    left.Add($"the launch for bucket {item.Input.BucketName} did not end in time");
+                    Ledger.LeftBehind($"the launch for bucket {item.Input.BucketName} did not end in time, so an instance may run for it; " +
+                                      $"'Get-FemagJob -Region {item.Input.Region}' lists the module's instances and Stop-FemagInstance stops them.");
                 }
                 else if (item.Error == null && item.Result.InstanceId != null)
                 {
@@ -135,26 +135,39 @@ namespace FemagAws.Commands
                 }
                 else if (item.Error is FemagException f && f.ErrorId == "FemagLaunchMayBeLeft")
                 {
-                    left.Add(f.Message);
+                    Ledger.LeftBehind(f.Message);
+                }
+                else
+                {
+                    // The launch was cut off before it started an instance (or came back queued): the bucket is all there is.
+                    Ledger.Uploaded(item.Input);
                 }
             }
 
-            foreach (var failure in TerminateAfterStop(unknown))
+            var failed = TerminateAfterStop(unknown);
+            foreach (var job in unknown)
             {
-                left.Add($"instance {failure.Key.InstanceId} could not be terminated: {failure.Value}");
+                if (failed.TryGetValue(job, out var why))
+                {
+                    Ledger.InstanceRunning(job);
+                    Ledger.LeftBehind($"instance {job.InstanceId} was launched as the pipeline stopped and could not be terminated ({why}); stop it with Stop-FemagInstance or in the EC2 console.");
+                }
+                else
+                {
+                    Ledger.InstanceTerminatedByStop(job);
+                }
             }
 
-            var running = _emitted.Where(j => j.InstanceId != null).ToList();
-            if (running.Count > 0)
+            foreach (var job in _emitted)
             {
-                var region = string.Join(",", running.Select(j => j.Region).Distinct());
-                WarnAfterStop($"Stopped. {running.Count} instance(s) launched before the stop keep running and billing: {string.Join(", ", running.Select(j => j.InstanceId))}. " +
-                              $"Go on with 'Get-FemagJob -Region {region} | Wait-FemagJob | Receive-FemagResult', or stop them with 'Get-FemagJob -Region {region} | Where-Object State -eq Running | Stop-FemagInstance'.");
-            }
-
-            if (left.Count > 0)
-            {
-                WarnAfterStop("Stopped. Check these by hand: " + string.Join("; ", left) + ". Get-FemagJob lists the module's instances; Stop-FemagInstance stops them.");
+                if (job.InstanceId != null)
+                {
+                    Ledger.InstanceRunning(job);
+                }
+                else
+                {
+                    Ledger.Uploaded(job);
+                }
             }
         }
 

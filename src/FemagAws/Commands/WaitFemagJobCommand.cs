@@ -91,43 +91,69 @@ namespace FemagAws.Commands
         }
 
         /// <summary>
-        /// Ctrl+C: by default the instances keep running (their work is not lost) and the warning says how to go on or
-        /// stop them; with -StopOnCancel they are terminated.
+        /// Ctrl+C: by default the instances keep running (their work is not lost); with -StopOnCancel they are terminated.
+        /// Either way every job is entered in the ledger, whose account says how to go on or clean up.
         /// </summary>
         protected override void OnStopped()
         {
-            var queued = _jobs.Count(j => j.State == FemagJobState.Queued);
-            if (queued > 0)
-            {
-                WarnAfterStop($"Stopped waiting. {queued} queued job(s) were not launched; their buckets are kept. Pipe the jobs into Wait-FemagJob again to launch them.");
-            }
-
             var live = _jobs.Where(j => !_written.Contains(j) && j.InstanceId != null).ToList();
-            if (live.Count == 0)
+            var failed = StopOnCancel ? TerminateAfterStop(live) : new Dictionary<FemagJob, string>();
+            foreach (var job in live)
             {
-                return;
+                if (!StopOnCancel || failed.ContainsKey(job))
+                {
+                    Ledger.InstanceRunning(job);
+                    continue;
+                }
+
+                if (!job.IsFinished)
+                {
+                    job.State = FemagJobState.Failed;
+                    job.Reason = $"Instance {job.InstanceId} was terminated when the wait was stopped (-StopOnCancel).";
+                }
+
+                Ledger.InstanceTerminatedByStop(job);
             }
 
-            var ids = string.Join(", ", live.Select(j => j.InstanceId));
-            var region = string.Join(",", live.Select(j => j.Region).Distinct());
-            if (!StopOnCancel)
+            foreach (var failure in failed)
             {
-                WarnAfterStop($"Stopped waiting. {live.Count} instance(s) keep running and billing: {ids}. " +
-                              $"Go on with 'Get-FemagJob -Region {region} | Wait-FemagJob | Receive-FemagResult' (or pipe the saved jobs into Wait-FemagJob again); " +
-                              $"stop them with 'Get-FemagJob -Region {region} | Where-Object State -eq Running | Stop-FemagInstance'.");
-                return;
+                Ledger.LeftBehind($"-StopOnCancel could not terminate instance {failure.Key.InstanceId} ({failure.Value}); stop it with Stop-FemagInstance or in the EC2 console.");
             }
 
-            var failed = TerminateAfterStop(live);
-            foreach (var job in live.Where(j => !j.IsFinished && !failed.ContainsKey(j)))
+            foreach (var job in _jobs.Where(j => !_written.Contains(j) && j.InstanceId == null))
             {
-                job.State = FemagJobState.Failed;
-                job.Reason = $"Instance {job.InstanceId} was terminated when the wait was stopped (-StopOnCancel).";
+                Ledger.Uploaded(job);
             }
 
-            WarnAfterStop(failed.Count == 0
-                ? $"Stopped waiting; -StopOnCancel terminated {live.Count} instance(s): {ids}. Their buckets are kept."
-                : $"Stopped waiting; -StopOnCancel could not terminate every instance, so some may still run and bill: {string.Join("; ", failed.Select(f => f.Key.InstanceId + ": " + f.Value))}. Stop them with Stop-FemagInstance or in the EC2 console.");
+            foreach (var job in _written)
+            {
+                Written(job);
+            }
+        }
+
+        /// <summary>Enters a job this cmdlet passed on: finished, timed out, or never launched (still queued, or its launch failed).</summary>
+        private void Written(FemagJob job)
+        {
+            if (job.InstanceId == null)
+            {
+                Ledger.Uploaded(job);
+            }
+            else if (!job.IsFinished)
+            {
+                Ledger.InstanceRunning(job);
+            }
+            else
+            {
+                Ledger.ResultsInBucket(job);
+                if (KeepInstance)
+                {
+                    Ledger.InstanceRunning(job);
+                }
+                else
+                {
+                    Ledger.InstanceEnded(job);
+                }
+            }
         }
 
         protected override void EndProcessing()

@@ -91,6 +91,7 @@ namespace FemagAws.Commands
         /// <summary>Checks the credential parameters once, before any input: a half-given key pair is an error, not a fall-back.</summary>
         protected override void BeginProcessing()
         {
+            base.BeginProcessing();
             _given = OrTerminate(GivenCredentialsFromParameters, null);
             _profileLocation = ProfileLocation == null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(ProfileLocation);
         }

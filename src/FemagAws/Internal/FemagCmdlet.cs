@@ -1,16 +1,28 @@
 using System;
 using System.Linq;
 using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
 using FemagAws.Jobs;
 
 namespace FemagAws.Commands
 {
-    /// <summary>Base of every FemagAws cmdlet: error records, cancellation (Ctrl+C) and progress from worker tasks.</summary>
+    /// <summary>
+    /// Base of every FemagAws cmdlet: error records, cancellation (Ctrl+C) with one account of the stop for the whole
+    /// pipeline, and progress from worker tasks.
+    /// </summary>
     public abstract class FemagCmdlet : PSCmdlet, IDisposable
     {
+        /// <summary>
+        /// One ledger per runspace: Ctrl+C stops the runspace's running pipeline together with any nested in it, so the
+        /// FemagAws cmdlets alive in a runspace at a stop are those of the one pipeline, and they give one account.
+        /// </summary>
+        private static readonly ConditionalWeakTable<Runspace, StopLedger> Ledgers = new ConditionalWeakTable<Runspace, StopLedger>();
+
         private readonly CancellationTokenSource _stop = new CancellationTokenSource();
+        private StopLedger? _ledger;
         private DateTime _lastProgress = DateTime.MinValue;
         private int? _progressId;
 
@@ -25,17 +37,45 @@ namespace FemagAws.Commands
 
         private bool _stopHandled;
 
+        /// <summary>Where this cmdlet enters, when stopped, what it leaves in the cloud.</summary>
+        protected StopLedger Ledger => _ledger ??= JoinLedger();
+
+        /// <summary>Joins the pipeline's ledger as the cmdlet begins, so the account waits for this cmdlet's entries.</summary>
+        protected override void BeginProcessing() => _ledger ??= JoinLedger();
+
+        private StopLedger JoinLedger()
+        {
+            var runspace = Runspace.DefaultRunspace;
+            var ledger = runspace == null ? new StopLedger() : Ledgers.GetValue(runspace, _ => new StopLedger());
+            ledger.Join(this);
+            return ledger;
+        }
+
         public void Dispose()
         {
-            // A stop, or a terminating error, may end the pipeline while work still runs: cancel it and clean up here.
-            if (Cancellation.IsCancellationRequested || HasWorkInFlight)
+            try
             {
-                StopWork();
-                HandleStop();
+                // A stop, or a terminating error, may end the pipeline while work still runs: cancel it and clean up here.
+                // Stopping: PowerShell may dispose a stopped pipeline's commands before it has called their StopProcessing.
+                if (Cancellation.IsCancellationRequested || Stopping || HasWorkInFlight)
+                {
+                    StopWork();
+                    HandleStop();
+                }
             }
+            finally
+            {
+                // PowerShell disposes every command of a pipeline as it ends, so the last to leave has every other's
+                // entries. Leaving even after a failed clean-up keeps the next pipeline's account from waiting for this one.
+                var account = _ledger?.Leave(this);
+                if (account != null)
+                {
+                    WarnAfterStop(account);
+                }
 
-            Dispose(true);
-            GC.SuppressFinalize(this);
+                Dispose(true);
+                GC.SuppressFinalize(this);
+            }
         }
 
         protected virtual void Dispose(bool disposing)
@@ -64,15 +104,16 @@ namespace FemagAws.Commands
         }
 
         /// <summary>
-        /// Runs once after Ctrl+C, on the pipeline thread or in Dispose: settle cancelled work and tell the user, through
-        /// <see cref="WarnAfterStop"/>, what was left in the cloud and how to go on. The pipeline no longer takes output.
+        /// Runs once after Ctrl+C, on the pipeline thread or in Dispose: settle cancelled work and enter in
+        /// <see cref="Ledger"/> what was left in the cloud. The pipeline no longer takes output; the account is told once,
+        /// for the whole pipeline.
         /// </summary>
         protected virtual void OnStopped()
         {
         }
 
         /// <summary>A warning shown after Ctrl+C, when the pipeline's own streams are closed.</summary>
-        protected void WarnAfterStop(string message)
+        private void WarnAfterStop(string message)
         {
             try
             {

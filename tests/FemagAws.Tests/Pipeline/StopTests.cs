@@ -31,10 +31,17 @@ public sealed class StopTests : CloudTest
         await RunAndStopAsync(ps, "$script:jobs | Wait-FemagJob -PollInterval 1", (p, _) => p.Streams.Progress.Count > 0);
 
         Assert.Equal(InstanceStateName.Running, await Cloud.InstanceStateAsync(job.InstanceId()));
-        var host = ps.HostOutput.ToString();
-        Assert.Contains("WARNING: Stopped waiting. 1 instance(s) keep running and billing: " + job.InstanceId(), host);
-        Assert.Contains("Get-FemagJob -Region eu-central-1 | Wait-FemagJob | Receive-FemagResult", host);
-        Assert.Contains("Stop-FemagInstance", host);
+        var account = StopAccount.Single(ps.HostOutput.ToString());
+        Assert.Contains($"Running and billing, 1 instance(s): {job.InstanceId()} (job 0)", account.Text);
+        var find = $"Get-FemagJob -ConfigFile '{ws.ConfigFile}' -Region eu-central-1 | Where-Object BucketName -in '{job.Bucket()}'";
+        Assert.Equal(new[] { find + " | Wait-FemagJob | Receive-FemagResult" }, account.GoOn);
+        Assert.Equal(find + " | Stop-FemagInstance -PassThru | Remove-FemagBucket -Force", account.CleanUp);
+
+        // The clean-up command, run as printed, ends the instance and deletes the bucket.
+        var cleanUp = ps.Run(account.CleanUp!);
+        Assert.True(cleanUp.Errors.Count == 0 && cleanUp.Terminating == null, cleanUp.Describe());
+        Assert.Equal(InstanceStateName.Terminated, await Cloud.InstanceStateAsync(job.InstanceId()));
+        Assert.DoesNotContain(job.Bucket(), await Cloud.BucketNamesAsync());
     }
 
     [Fact]
@@ -45,10 +52,19 @@ public sealed class StopTests : CloudTest
         using var ps = new PsSession();
         var job = Assert.Single(Started(ps, ws, folder));
 
-        await RunAndStopAsync(ps, "$script:jobs | Wait-FemagJob -PollInterval 1 -StopOnCancel", (p, _) => p.Streams.Progress.Count > 0);
+        await RunAndStopAsync(ps, "$script:jobs | Wait-FemagJob -PollInterval 1 -StopOnCancel -AccessKey testing -SecretKey testing", (p, _) => p.Streams.Progress.Count > 0);
 
         Assert.Equal(InstanceStateName.Terminated, await Cloud.InstanceStateAsync(job.InstanceId()));
-        Assert.Contains("-StopOnCancel terminated 1 instance(s): " + job.InstanceId(), ps.HostOutput.ToString());
+        var account = StopAccount.Single(ps.HostOutput.ToString());
+        Assert.Contains($"Terminated by the stop, no longer billing, 1 instance(s): {job.InstanceId()} (job 0)", account.Text);
+        Assert.Contains($"Uploaded, no instance, 1 bucket(s): {job.Bucket()} (job 0)", account.Text);
+        Assert.DoesNotContain("Running and billing", account.Text);
+        Assert.Contains($"'{job.Bucket()}' | Start-FemagInstance | Wait-FemagJob | Receive-FemagResult", Assert.Single(account.GoOn));
+        Assert.EndsWith($"'{job.Bucket()}' | Remove-FemagBucket -Force", account.CleanUp);
+
+        // Keys given on the command line are not in the commands; the account says to give them again.
+        Assert.DoesNotContain("testing", account.CleanUp);
+        Assert.Equal("Give Get-FemagJob the credentials given before with -AccessKey and -SecretKey: they were kept in memory only.", account.Lines[^1]);
         var saved = ps.Run("$script:jobs");
         Assert.Equal("Failed", Assert.Single(saved.Output).State());
     }
@@ -72,7 +88,43 @@ public sealed class StopTests : CloudTest
         }
 
         Assert.InRange(Assert.Single(proxy.HoldTimes("ec2:DescribeInstances")), TimeSpan.Zero, TimeSpan.FromSeconds(10));
-        Assert.Contains("WARNING: Stopped waiting. 1 instance(s) keep running and billing: " + job.InstanceId(), ps.HostOutput.ToString());
+        var account = StopAccount.Single(ps.HostOutput.ToString());
+        Assert.Equal(1, account.Mentions(job.InstanceId()!));
+        Assert.Contains("Running and billing, 1 instance(s): " + job.InstanceId(), account.Text);
+    }
+
+    [Fact]
+    public async Task Stopping_the_whole_pipeline_gives_one_account_naming_each_instance_once()
+    {
+        // Two jobs run, the third is queued by max_instances: what runs, what is only uploaded, and a command for each.
+        using var ws = new Workspace(Cloud, "max_instances = 2\n");
+        var folders = Enumerable.Range(0, 3).Select(i => ws.AddJob(i.ToString(), "-- fake-femag: sleep 120\n").FullName).ToArray();
+        var before = await Cloud.BucketNamesAsync();
+        using var ps = new PsSession();
+
+        await RunAndStopAsync(ps, "[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] | Start-FemagInstance | Wait-FemagJob -PollInterval 1",
+            (p, _) => p.Streams.Progress.Any(r => r.Activity == "Waiting for FEMAG jobs"), folders, ws.ConfigFile);
+
+        var account = StopAccount.Single(ps.HostOutput.ToString());
+        _output.WriteLine(account.Text);
+        var buckets = (await Cloud.BucketNamesAsync()).Except(before).ToList();
+        var running = (await Cloud.InstancesAsync()).Where(i => i.State.Name != InstanceStateName.Terminated && i.Tags.Any(t => t.Key == "femag-aws:bucket" && buckets.Contains(t.Value))).ToList();
+        Assert.Equal(3, buckets.Count);
+        Assert.Equal(2, running.Count);
+        Assert.All(running, i => Assert.Equal(1, account.Mentions(i.InstanceId)));
+        var queued = Assert.Single(buckets, b => running.All(i => i.Tags.Single(t => t.Key == "femag-aws:bucket").Value != b));
+        Assert.Contains($"Uploaded, no instance, 1 bucket(s): {queued} (job {queued[(queued.LastIndexOf('-') + 1)..]})", account.Text);
+        Assert.Contains($"'{queued}' | Start-FemagInstance | Wait-FemagJob | Receive-FemagResult", account.GoOnWith("Start-FemagInstance | Wait-FemagJob | Receive-FemagResult"));
+        Assert.DoesNotContain(queued, account.GoOnWith("Wait-FemagJob | Receive-FemagResult"));
+        Assert.All(buckets, b => Assert.Contains(b, account.CleanUp));
+
+        var cleanUp = ps.Run(account.CleanUp!);
+        Assert.True(cleanUp.Errors.Count == 0 && cleanUp.Terminating == null, cleanUp.Describe());
+        Assert.Empty((await Cloud.BucketNamesAsync()).Intersect(buckets));
+        foreach (var instance in running)
+        {
+            Assert.Equal(InstanceStateName.Terminated, await Cloud.InstanceStateAsync(instance.InstanceId));
+        }
     }
 
     [Fact]
@@ -108,6 +160,7 @@ public sealed class StopTests : CloudTest
         }
 
         // Every job passed on is kept; one whose WriteObject met the stop is kept too, and named above.
+        Assert.Contains("Uploaded, no instance", StopAccount.Single(ps.HostOutput.ToString()).Text);
         Assert.NotEmpty(output);
         Assert.Subset(created.ToHashSet(), output.Select(j => j.Bucket()).ToHashSet());
     }
@@ -128,7 +181,8 @@ public sealed class StopTests : CloudTest
         var buckets = NewBucketsOf(ps);
         var live = (await Cloud.InstancesAsync()).Where(i => i.State.Name != InstanceStateName.Terminated && i.Tags.Any(t => t.Key == "femag-aws:bucket" && buckets.Contains(t.Value))).ToList();
         Assert.NotEmpty(live);
-        Assert.All(live, i => Assert.Contains(i.InstanceId, host));
+        var account = StopAccount.Single(host);
+        Assert.All(live, i => Assert.Equal(1, account.Mentions(i.InstanceId)));
         Assert.Subset(live.Select(i => i.InstanceId).ToHashSet(), output.Select(j => j.InstanceId()!).ToHashSet());
     }
 
@@ -151,7 +205,10 @@ public sealed class StopTests : CloudTest
         Assert.True(!File.Exists(result) || new FileInfo(result).Length == 96 << 20, "a truncated result.bin looks complete");
         if (output.Count == 0)
         {
-            Assert.Contains("were not completely received", ps.HostOutput.ToString());
+            var account = StopAccount.Single(ps.HostOutput.ToString());
+            var bucket = Assert.Single(done.Output).Bucket();
+            Assert.Contains($"Finished, results not received, 1 bucket(s): {bucket} (job 0)", account.Text);
+            Assert.EndsWith($"'{bucket}' | Receive-FemagResult", Assert.Single(account.GoOn));
         }
     }
 

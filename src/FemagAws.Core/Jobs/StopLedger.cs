@@ -1,0 +1,280 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text;
+
+namespace FemagAws.Jobs
+{
+    /// <summary>
+    /// One account of what a stopped pipeline leaves in the cloud. The cmdlets of a pipeline join one ledger when they
+    /// begin; when stopped, each enters what it knows of the jobs it handled, and the last to leave gets the account to
+    /// tell. Facts only add up (a bucket is uploaded, then holds results, then is received; an instance runs, then ends),
+    /// so the order in which the cmdlets report does not matter, and a job passed down the pipeline is told once, where
+    /// it got to.
+    /// </summary>
+    public sealed class StopLedger
+    {
+        private enum BucketStage
+        {
+            Uploaded,
+            Finished,
+            Received,
+        }
+
+        private enum InstanceFate
+        {
+            Running,
+            Ended,
+            TerminatedByStop,
+        }
+
+        private sealed class Bucket
+        {
+            public Bucket(FemagJob job, BucketStage stage)
+            {
+                Job = job;
+                Stage = stage;
+            }
+
+            public FemagJob Job { get; }
+
+            public BucketStage Stage { get; set; }
+        }
+
+        private sealed class Instance
+        {
+            public Instance(string id, FemagJob job, InstanceFate fate)
+            {
+                Id = id;
+                Job = job;
+                Fate = fate;
+            }
+
+            public string Id { get; }
+
+            public FemagJob Job { get; }
+
+            public InstanceFate Fate { get; set; }
+        }
+
+        private readonly object _lock = new object();
+        private readonly HashSet<object> _members = new HashSet<object>();
+        private readonly Dictionary<string, Bucket> _buckets = new Dictionary<string, Bucket>(StringComparer.Ordinal);
+        private readonly Dictionary<string, Instance> _instances = new Dictionary<string, Instance>(StringComparer.Ordinal);
+        private readonly List<FemagJob> _cutOff = new List<FemagJob>();
+        private readonly List<string> _leftBehind = new List<string>();
+
+        /// <summary>A cmdlet of the pipeline begins.</summary>
+        public void Join(object member)
+        {
+            lock (_lock)
+            {
+                _members.Add(member);
+            }
+        }
+
+        /// <summary>
+        /// A cmdlet of the pipeline ends. The last one gets the account of everything entered, if anything is left to
+        /// tell, and the ledger starts empty for the next pipeline; the others get null.
+        /// </summary>
+        public string? Leave(object member)
+        {
+            lock (_lock)
+            {
+                if (!_members.Remove(member) || _members.Count > 0)
+                {
+                    return null;
+                }
+
+                var account = Account();
+                _buckets.Clear();
+                _instances.Clear();
+                _cutOff.Clear();
+                _leftBehind.Clear();
+                return account;
+            }
+        }
+
+        /// <summary>The job's bucket holds its upload.</summary>
+        public void Uploaded(FemagJob job) => Record(job, BucketStage.Uploaded);
+
+        /// <summary>The job has finished; its results are in its bucket and were not (all) received.</summary>
+        public void ResultsInBucket(FemagJob job) => Record(job, BucketStage.Finished);
+
+        /// <summary>The job's results were received; its bucket needs no word.</summary>
+        public void Received(FemagJob job) => Record(job, BucketStage.Received);
+
+        /// <summary>The job's instance runs on, and bills, after the stop.</summary>
+        public void InstanceRunning(FemagJob job) => Record(job, InstanceFate.Running);
+
+        /// <summary>The job's instance has ended with its job.</summary>
+        public void InstanceEnded(FemagJob job) => Record(job, InstanceFate.Ended);
+
+        /// <summary>The stop terminated the job's instance; its bucket keeps the upload.</summary>
+        public void InstanceTerminatedByStop(FemagJob job) => Record(job, InstanceFate.TerminatedByStop);
+
+        /// <summary>The stop cut off the job's upload, and its bucket was removed: its folder is not in the cloud.</summary>
+        public void UploadCutOff(FemagJob job)
+        {
+            lock (_lock)
+            {
+                _cutOff.Add(job);
+            }
+        }
+
+        /// <summary>Something the stop could not settle, told as given: what it is and what to do about it.</summary>
+        public void LeftBehind(string what)
+        {
+            lock (_lock)
+            {
+                _leftBehind.Add(what);
+            }
+        }
+
+        private void Record(FemagJob job, BucketStage stage)
+        {
+            lock (_lock)
+            {
+                if (!_buckets.TryGetValue(job.BucketName, out var bucket))
+                {
+                    _buckets[job.BucketName] = new Bucket(job, stage);
+                }
+                else if (stage > bucket.Stage)
+                {
+                    bucket.Stage = stage;
+                }
+            }
+        }
+
+        private void Record(FemagJob job, InstanceFate fate)
+        {
+            Record(job, BucketStage.Uploaded);
+            if (job.InstanceId == null)
+            {
+                return;
+            }
+
+            lock (_lock)
+            {
+                if (!_instances.TryGetValue(job.InstanceId, out var instance))
+                {
+                    _instances[job.InstanceId] = new Instance(job.InstanceId, job, fate);
+                }
+                else if (fate > instance.Fate)
+                {
+                    instance.Fate = fate;
+                }
+            }
+        }
+
+        private string? Account()
+        {
+            var running = _instances.Values.Where(i => i.Fate == InstanceFate.Running).OrderBy(i => i.Job.Index).ToList();
+            var terminated = _instances.Values.Where(i => i.Fate == InstanceFate.TerminatedByStop).OrderBy(i => i.Job.Index).ToList();
+
+            // A job whose instance runs on is told with its instance: going on waits for it, whatever its bucket holds.
+            var busy = new HashSet<string>(running.Select(i => i.Job.BucketName), StringComparer.Ordinal);
+            var idle = _buckets.Values.Where(b => !busy.Contains(b.Job.BucketName)).OrderBy(b => b.Job.Index).ToList();
+            var uploaded = idle.Where(b => b.Stage == BucketStage.Uploaded).Select(b => b.Job).ToList();
+            var finished = idle.Where(b => b.Stage == BucketStage.Finished).Select(b => b.Job).ToList();
+            if (running.Count + terminated.Count + uploaded.Count + finished.Count + _cutOff.Count + _leftBehind.Count == 0)
+            {
+                return null;
+            }
+
+            var text = new StringBuilder("Stopped. What is left in the cloud:");
+            List(text, "Running and billing", running.Select(i => $"{i.Id} (job {i.Job.Index})").ToList(), "instance(s)");
+            List(text, "Terminated by the stop, no longer billing", terminated.Select(i => $"{i.Id} (job {i.Job.Index})").ToList(), "instance(s)");
+            List(text, "Uploaded, no instance", uploaded.Select(j => $"{j.BucketName} (job {j.Index})").ToList(), "bucket(s)");
+            List(text, "Finished, results not received", finished.Select(j => $"{j.BucketName} (job {j.Index})").ToList(), "bucket(s)");
+            List(text, "Upload cut off, nothing left (run New-FemagBucket for them again)", _cutOff.OrderBy(j => j.Index).Select(j => $"'{j.Folder}' (job {j.Index})").ToList(), "folder(s)");
+            foreach (var what in _leftBehind)
+            {
+                text.Append("\n  Check by hand: ").Append(what);
+            }
+
+            var jobs = running.Select(i => i.Job).Concat(uploaded).Concat(finished).ToList();
+            if (jobs.Count == 0)
+            {
+                return text.ToString();
+            }
+
+            // One command per kind of job and place to find them, copied as is into any later session.
+            var places = jobs.Select(FindCommand).Distinct().ToList();
+            text.Append("\nGo on:");
+            foreach (var place in places)
+            {
+                Command(text, place, running.Select(i => i.Job), "Wait-FemagJob | Receive-FemagResult");
+                Command(text, place, uploaded, "Start-FemagInstance | Wait-FemagJob | Receive-FemagResult");
+                Command(text, place, finished, "Receive-FemagResult");
+            }
+
+            text.Append(running.Count > 0
+                ? "\nOr clean up (terminates the instances, deletes the buckets with their results):"
+                : "\nOr clean up (deletes the buckets with their results):");
+            foreach (var place in places)
+            {
+                Command(text, place, jobs, running.Count > 0 ? "Stop-FemagInstance -PassThru | Remove-FemagBucket -Force" : "Remove-FemagBucket -Force");
+            }
+
+            // Keys given on the command line live in memory only, so the commands cannot carry them.
+            var given = jobs.Where(j => j.Credentials != null).Select(j => j.Credentials!.Source).Distinct().ToList();
+            if (given.Count > 0)
+            {
+                text.Append("\nGive Get-FemagJob the credentials given before with ").Append(string.Join("; ", given)).Append(": they were kept in memory only.");
+            }
+
+            return text.ToString();
+        }
+
+        private static void List(StringBuilder text, string what, List<string> items, string unit)
+        {
+            if (items.Count > 0)
+            {
+                text.Append("\n  ").Append(what).Append(", ").Append(items.Count).Append(' ').Append(unit).Append(": ").Append(string.Join(", ", items));
+            }
+        }
+
+        private static void Command(StringBuilder text, string place, IEnumerable<FemagJob> jobs, string then)
+        {
+            var buckets = jobs.Where(j => FindCommand(j) == place).Select(j => Quote(j.BucketName)).Distinct().ToList();
+            if (buckets.Count > 0)
+            {
+                text.Append("\n  ").Append(place).Append(" | Where-Object BucketName -in ").Append(string.Join(", ", buckets)).Append(" | ").Append(then);
+            }
+        }
+
+        /// <summary>
+        /// Get-FemagJob with what finds the job again and gives it back its settings: the config file (image, cloud-init,
+        /// delete_buckets), the job's region, and the endpoint and profile where the config does not name them.
+        /// </summary>
+        private static string FindCommand(FemagJob job)
+        {
+            var command = new StringBuilder("Get-FemagJob");
+            if (job.Config.SourcePath != null)
+            {
+                command.Append(" -ConfigFile ").Append(Quote(job.Config.SourcePath));
+            }
+
+            command.Append(" -Region ").Append(job.Region);
+            if (job.EndpointUrl != null && job.EndpointUrl != job.Config.EndpointUrl)
+            {
+                command.Append(" -EndpointUrl ").Append(Quote(job.EndpointUrl));
+            }
+
+            if (job.ProfileName != null && job.ProfileName != job.Config.Profile)
+            {
+                command.Append(" -ProfileName ").Append(Quote(job.ProfileName));
+            }
+
+            if (job.ProfileLocation != null)
+            {
+                command.Append(" -ProfileLocation ").Append(Quote(job.ProfileLocation));
+            }
+
+            return command.ToString();
+        }
+
+        private static string Quote(string value) => "'" + value.Replace("'", "''") + "'";
+    }
+}
