@@ -71,12 +71,11 @@ public sealed class HappyPathTests : CloudTest
         var behaviour = await ec2.DescribeInstanceAttributeAsync(new DescribeInstanceAttributeRequest { InstanceId = first.InstanceId, Attribute = InstanceAttributeName.InstanceInitiatedShutdownBehavior });
         Assert.Equal("terminate", behaviour.InstanceAttribute.InstanceInitiatedShutdownBehavior);
 
-        // The table view shows one row per job with bucket, instance, state and exit code.
+        // The table view shows one row per job with its folder, state and exit code.
         ps.Run("$args[0] | Out-Host", new object[] { jobs.ToArray() });
         var text = ps.HostOutput.ToString();
-        Assert.Contains("State", text);
-        Assert.Contains("ExitCode", text);
-        Assert.Equal(3, text.Split('\n').Count(l => l.Contains("Succeeded")));
+        Assert.Matches(@"(?m)^Index +State +Exit +Folder +Reason", text);
+        Assert.True(3 == text.Split('\n').Count(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^ +\d Succeeded +0 \S")), text);
     }
 
     private static string Sha256(byte[] data) => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(data)).ToLowerInvariant();
