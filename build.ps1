@@ -47,7 +47,7 @@ switch ($Task) {
         $xunitLines = [Collections.Generic.List[string]]::new()
         dotnet test $solution -c $Configuration --no-build --nologo --blame-hang-timeout 10m | ForEach-Object { $xunitLines.Add($_); $_ }
         $xunitExit = $LASTEXITCODE
-        # One summary line per test project: "Passed!  - Failed:     0, Passed:   181, ...".
+        # One summary line per test project: "Passed!  - Failed:     0, Passed:   N, ...".
         $xunitFailed = $xunitPassed = 0
         foreach ($line in $xunitLines -match '(Passed|Failed)! +- Failed: +\d+, Passed: +\d+') {
             $null = $line -match 'Failed: +(\d+), Passed: +(\d+)'

@@ -33,14 +33,17 @@ $jobs | Receive-FemagResult | Sort-Object Index | ForEach-Object { "JOB $($_.Ind
     }
 
     It 'goes on in a scheduled task: Export-Clixml in one pwsh -File run, Import-Clixml in another working directory' {
-        $ws = New-TestWorkspace $Cloud -Fsl "-- model 0`n-- fake-femag: sleep 3", "-- model 1`n-- fake-femag: sleep 3"
+        $ws = New-TestWorkspace $Cloud -Fsl "-- model 0`n-- fake-femag: sleep 10", "-- model 1`n-- fake-femag: sleep 10"
         $first = Invoke-FreshPwsh -WorkingDirectory $ws.FullName -ArgumentList (Join-Path $ws 'jobs.xml') -Script @'
 param($JobsFile)
 $ErrorActionPreference = 'Stop'
 Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start-FemagInstance | Export-Clixml $JobsFile
 '@
         $first.ExitCode | Should -Be 0 -Because $first.Text
-        @(Get-CloudInstance $Cloud | Where-Object State -eq 'running').Count | Should -Be 2
+        # Launched by the first run; whether they still run or already finished, the second run takes them from here.
+        $buckets = (Import-Clixml (Join-Path $ws 'jobs.xml')).BucketName
+        $buckets | Should -HaveCount 2
+        @(Get-CloudInstance $Cloud | Where-Object { $_.Tags['femag-aws:bucket'] -in $buckets }) | Should -HaveCount 2
 
         $elsewhere = New-TemporaryDirectory
         $second = Invoke-FreshPwsh -WorkingDirectory $elsewhere -ArgumentList (Join-Path $ws 'jobs.xml') -Script @'

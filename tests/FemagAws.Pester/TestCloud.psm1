@@ -18,22 +18,43 @@ function Get-RepoRoot { $script:RepoRoot }
 
 function Get-PwshPath { $script:PwshPath }
 
+# What Start-TestCloud changed in this process's environment, and the folders the tests made: Stop-TestCloud puts
+# back the one and removes the others, so running the suite in one's own pwsh session leaves it as it was.
+$script:SavedEnvironment = @{}
+$script:TemporaryDirectories = [Collections.Generic.List[string]]::new()
+
+# Sets or, for $null, removes a variable ([Environment]::SetEnvironmentVariable would get '' for $null from pwsh).
+function Set-EnvironmentVariable([string] $Name, $Value) {
+    if ($null -eq $Value) { Remove-Item "env:$Name" -ErrorAction Ignore } else { Set-Item "env:$Name" $Value }
+}
+
 function Start-TestCloud {
     <# Starts a local cloud on a free port; returns an object with Endpoint, Sandbox and the process. #>
     # Like a user's machine with keys in the environment; nothing reads a real ~/.aws.
-    $env:AWS_ACCESS_KEY_ID = 'testing'
-    $env:AWS_SECRET_ACCESS_KEY = 'testing'
-    $env:AWS_EC2_METADATA_DISABLED = 'true'
-    foreach ($name in 'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_ENDPOINT_URL') {
-        Remove-Item "env:$name" -ErrorAction Ignore
+    $test = @{
+        AWS_ACCESS_KEY_ID = 'testing'; AWS_SECRET_ACCESS_KEY = 'testing'; AWS_EC2_METADATA_DISABLED = 'true'
+        AWS_REGION = $null; AWS_DEFAULT_REGION = $null; AWS_PROFILE = $null; AWS_SESSION_TOKEN = $null; AWS_ENDPOINT_URL = $null
+    }
+    foreach ($name in $test.Keys) {
+        if (-not $script:SavedEnvironment.ContainsKey($name)) { $script:SavedEnvironment[$name] = [Environment]::GetEnvironmentVariable($name) }
+        Set-EnvironmentVariable $name $test[$name]
     }
     Start-LocalCloud
 }
 
-function Stop-TestCloud($Cloud) { Stop-LocalCloud $Cloud }
+function Stop-TestCloud($Cloud) {
+    Stop-LocalCloud $Cloud
+    foreach ($name in $script:SavedEnvironment.Keys) { Set-EnvironmentVariable $name $script:SavedEnvironment[$name] }
+    $script:SavedEnvironment.Clear()
+    foreach ($folder in $script:TemporaryDirectories) { Remove-Item -LiteralPath $folder -Recurse -Force -ErrorAction Ignore }
+    $script:TemporaryDirectories.Clear()
+}
 
 function New-TemporaryDirectory([string] $Prefix = 'femag-') {
-    (New-Item -ItemType Directory (Join-Path ([IO.Path]::GetTempPath()) ($Prefix + [guid]::NewGuid().ToString('N').Substring(0, 8)))).FullName
+    <# A new folder under the temp folder; Stop-TestCloud removes it. #>
+    $folder = (New-Item -ItemType Directory (Join-Path ([IO.Path]::GetTempPath()) ($Prefix + [guid]::NewGuid().ToString('N').Substring(0, 8)))).FullName
+    $script:TemporaryDirectories.Add($folder)
+    $folder
 }
 
 function New-TestWorkspace {

@@ -112,7 +112,7 @@ namespace FemagAws.Commands
         {
         }
 
-        /// <summary>A warning shown after Ctrl+C, when the pipeline's own streams are closed.</summary>
+        /// <summary>Shows the pipeline's one account after Ctrl+C, when the pipeline's own streams are closed.</summary>
         private void WarnAfterStop(string message)
         {
             try

@@ -27,6 +27,12 @@ public sealed class LocalCloud : IDisposable
         Environment.SetEnvironmentVariable("AWS_ACCESS_KEY_ID", "testing");
         Environment.SetEnvironmentVariable("AWS_SECRET_ACCESS_KEY", "testing");
         Environment.SetEnvironmentVariable("AWS_EC2_METADATA_DISABLED", "true");
+
+        // The region follows these where no job decides it; the developer's shell must not choose it for the tests.
+        foreach (var name in new[] { "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL" })
+        {
+            Environment.SetEnvironmentVariable(name, null);
+        }
     }
 
     public LocalCloud()

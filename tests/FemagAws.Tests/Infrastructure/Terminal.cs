@@ -133,13 +133,19 @@ public sealed class Terminal : IDisposable
 
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEnd();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(2)) || process.ExitCode != 0)
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
         {
-            throw new InvalidOperationException($"{file} {string.Join(" ", args)} failed: {stdout}{stderr.Result}");
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{file} {string.Join(" ", args)} did not end within 2 minutes.");
         }
 
-        return stdout;
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{file} {string.Join(" ", args)} failed: {stdout.Result}{stderr.Result}");
+        }
+
+        return stdout.Result;
     }
 
     public void Dispose()
