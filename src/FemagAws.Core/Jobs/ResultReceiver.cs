@@ -47,7 +47,7 @@ namespace FemagAws.Jobs
             Directory.CreateDirectory(root);
             var outcome = new ReceiveOutcome();
             var objects = await JobBuckets.ListAsync(clients.S3, job.BucketName, ct).ConfigureAwait(false);
-            var downloads = new List<KeyValuePair<S3Object, string>>();
+            var downloads = new List<(S3Object Obj, string Path)>();
             foreach (var obj in objects)
             {
                 var path = ResolveKeyPath(root, obj.Key);
@@ -65,7 +65,7 @@ namespace FemagAws.Jobs
                 }
 
                 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                downloads.Add(new KeyValuePair<S3Object, string>(obj, path));
+                downloads.Add((obj, path));
             }
 
             bool[] skipped;
@@ -76,12 +76,12 @@ namespace FemagAws.Jobs
                     await slots.WaitAsync(ct).ConfigureAwait(false);
                     try
                     {
-                        if (!includeUnchanged && await IsKnownAsync(clients.S3, job, d.Key, d.Value, ct).ConfigureAwait(false))
+                        if (!includeUnchanged && await IsKnownAsync(clients.S3, job, d.Obj, d.Path, ct).ConfigureAwait(false))
                         {
                             return true;
                         }
 
-                        await JobBuckets.DownloadAsync(clients.S3, job.BucketName, d.Key.Key, d.Value, ct).ConfigureAwait(false);
+                        await JobBuckets.DownloadAsync(clients.S3, job.BucketName, d.Obj.Key, d.Path, ct).ConfigureAwait(false);
                         return false;
                     }
                     finally
@@ -93,7 +93,7 @@ namespace FemagAws.Jobs
 
             for (var i = 0; i < downloads.Count; i++)
             {
-                var size = downloads[i].Key.Size ?? 0;
+                var size = downloads[i].Obj.Size ?? 0;
                 if (skipped[i])
                 {
                     outcome.Skipped++;
@@ -106,12 +106,12 @@ namespace FemagAws.Jobs
                 }
             }
 
-            // A bucket is only removed once everything in it is safely on disk.
+            // A bucket is only removed once everything in it is safely on disk (or is the job's input).
             if (removeBucket && outcome.Refused.Count == 0)
             {
-                // Skipped objects count as received: the same bytes are on disk already, or were the job's input.
+                // Skipped objects count as received: their bytes are on disk already, or are the job's input.
                 // Folder markers carry no data; one with content was not received, so it keeps the bucket.
-                var received = downloads.Select(d => d.Key.Key).Concat(objects.Where(o => o.Key.EndsWith("/", StringComparison.Ordinal) && (o.Size ?? 0) == 0).Select(o => o.Key)).ToList();
+                var received = downloads.Select(d => d.Obj.Key).Concat(objects.Where(o => o.Key.EndsWith("/", StringComparison.Ordinal) && (o.Size ?? 0) == 0).Select(o => o.Key)).ToList();
                 outcome.BucketRemoved = await JobBuckets.RemoveReceivedAsync(clients.S3, job.BucketName, received, ct).ConfigureAwait(false);
                 if (!outcome.BucketRemoved)
                 {
@@ -148,14 +148,17 @@ namespace FemagAws.Jobs
             var parts = ETags.PartsOf(obj.ETag);
             if (parts == null)
             {
-                return ETags.Same(ETags.OfFile(path, null), obj.ETag);
+                return ETags.Same(await HashAsync(path, null, ct).ConfigureAwait(false), obj.ETag);
             }
 
             // A multipart ETag hashes the parts' MD5s, so the part size is needed; uploaders (S3 clients, the AWS CLI,
             // this module) cut equal parts, so the first part's size gives them all, and any other cut never matches.
             var layout = await JobBuckets.TryGetPartLayoutAsync(s3, job.BucketName, obj.Key, ct).ConfigureAwait(false);
-            return layout != null && layout.Value.Parts == parts && ETags.Same(ETags.OfFile(path, layout.Value.PartSize), obj.ETag);
+            return layout != null && layout.Value.Parts == parts && ETags.Same(await HashAsync(path, layout.Value.PartSize, ct).ConfigureAwait(false), obj.ETag);
         }
+
+        /// <summary>Hashes on the thread pool, so the files of one job are hashed side by side and no caller blocks.</summary>
+        private static Task<string> HashAsync(string path, long? partSize, CancellationToken ct) => Task.Run(() => ETags.OfFile(path, partSize), ct);
 
         /// <summary>The local path for a key, or null when the key would escape <paramref name="root"/>.</summary>
         public static string? ResolveKeyPath(string root, string key)
