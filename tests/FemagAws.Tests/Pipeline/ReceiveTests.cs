@@ -251,6 +251,35 @@ public sealed class ReceiveTests : CloudTest
         Assert.Contains(result.Verbose, v => v.Contains("2 unchanged object(s)"));
     }
 
+    [Fact]
+    public async Task Receiving_again_downloads_nothing_the_instance_uploaded_in_parts_included()
+    {
+        await using var proxy = new AwsProxy(Cloud.Endpoint);
+        using var ws = new Workspace(Cloud, endpointUrl: proxy.Endpoint, deleteBuckets: false);
+        var folder = ws.AddJob("0", "-- fake-femag: result-mb 10\n");
+        using var ps = new PsSession();
+        var job = Assert.Single(FinishJobs(ps, ws, folder));
+        var first = ps.Run("$args[0] | Receive-FemagResult", job);
+        Assert.True(first.Errors.Count == 0, first.Describe());
+        var result = Path.Combine(folder.FullName, "result.bin");
+        Assert.Equal(10L << 20, new FileInfo(result).Length);
+        string etag;
+        using (var s3 = Cloud.S3())
+        {
+            etag = (await s3.GetObjectMetadataAsync(job.Bucket(), "result.bin")).ETag;
+        }
+
+        proxy.Reset();
+        var again = ps.Run("$args[0] | Receive-FemagResult -Verbose", job);
+
+        // The aws CLI's sync sent the 10 MiB result.bin in parts; its multipart ETag matches the file on disk.
+        Assert.True(again.Errors.Count == 0, again.Describe());
+        Assert.Contains("-", etag);
+        Assert.Equal(0, proxy.Count("s3:GetObject"));
+        Assert.Equal(1, proxy.Count("s3:HeadObject"));
+        Assert.Contains(again.Verbose, v => v.Contains("0 file(s), 0 bytes received"));
+    }
+
     /// <summary>Uploads <paramref name="data"/> as a multipart object in 5 MiB parts, as another S3 client might.</summary>
     private static async Task PutInPartsAsync(Amazon.S3.IAmazonS3 s3, string bucket, string key, byte[] data)
     {
