@@ -19,8 +19,10 @@ public sealed class ArchiveUploadStreamTests
         var s3 = new RecordingS3();
         var data = Bytes(size);
 
-        await Upload(s3, data, expectedBytes: size);
+        var etag = await Upload(s3, data, expectedBytes: size);
 
+        // New-FemagBucket remembers it, so Receive-FemagResult knows the job's own archive.
+        Assert.Equal("\"put-etag\"", etag);
         Assert.Equal(new[] { "PutObjectAsync" }, s3.Fake.Calls.Select(c => c.Method));
         var put = s3.Fake.Requests<PutObjectRequest>().Single();
         Assert.Equal(("bucket-0", "0.tar.gz", "application/gzip"), (put.BucketName, put.Key, put.ContentType));
@@ -38,8 +40,9 @@ public sealed class ArchiveUploadStreamTests
         var s3 = new RecordingS3();
         var data = Bytes(size);
 
-        await Upload(s3, data, expectedBytes: size);
+        var etag = await Upload(s3, data, expectedBytes: size);
 
+        Assert.Equal("\"complete-etag-2\"", etag);
         Assert.Equal(partSizes, s3.Parts.OrderBy(p => p.Key).Select(p => p.Value.Length));
         Assert.True(data.AsSpan().SequenceEqual(s3.Parts.OrderBy(p => p.Key).SelectMany(p => p.Value).ToArray()), "the parts are not the bytes written");
         Assert.DoesNotContain("PutObjectAsync", s3.Fake.Calls.Select(c => c.Method));
@@ -123,7 +126,8 @@ public sealed class ArchiveUploadStreamTests
         Assert.DoesNotContain("CompleteMultipartUploadAsync", s3.Fake.Calls.Select(c => c.Method));
     }
 
-    private static async Task Upload(RecordingS3 s3, byte[] data, long expectedBytes)
+    /// <summary>Uploads <paramref name="data"/>; returns the ETag the stream reports for the object.</summary>
+    private static async Task<string> Upload(RecordingS3 s3, byte[] data, long expectedBytes)
     {
         var metadata = new Dictionary<string, string> { ["femag-folder"] = "%2Fhome%2Fuser%2Fparvar%2F0" };
         using var stream = new ArchiveUploadStream(s3.Client, "bucket-0", "0.tar.gz", metadata, Task.CompletedTask, expectedBytes, CancellationToken.None);
@@ -134,7 +138,7 @@ public sealed class ArchiveUploadStreamTests
             stream.Write(data, offset, Math.Min(100_003, data.Length - offset));
         }
 
-        await stream.CompleteAsync();
+        return await stream.CompleteAsync();
     }
 
     private static byte[] Bytes(int size)
@@ -155,7 +159,7 @@ public sealed class ArchiveUploadStreamTests
             Fake.On("PutObjectAsync", args =>
                 {
                     PutBody = Read(((PutObjectRequest)args[0]!).InputStream);
-                    return new PutObjectResponse();
+                    return new PutObjectResponse { ETag = "\"put-etag\"" };
                 })
                 .On("InitiateMultipartUploadAsync", _ => new InitiateMultipartUploadResponse { UploadId = "upload-1" })
                 .On("UploadPartAsync", args =>
@@ -174,7 +178,7 @@ public sealed class ArchiveUploadStreamTests
 
                     return new UploadPartResponse { PartNumber = number, ETag = $"\"etag-{number}\"" };
                 })
-                .On("CompleteMultipartUploadAsync", _ => new CompleteMultipartUploadResponse());
+                .On("CompleteMultipartUploadAsync", _ => new CompleteMultipartUploadResponse { ETag = "\"complete-etag-2\"" });
         }
 
         public IAmazonS3 Client { get; }

@@ -87,3 +87,26 @@ $jobs[2] | Format-List | Out-String -Width 80
         }
     }
 }
+
+Describe 'Receiving a saved job again' {
+    It 'leaves out its input archive and the unchanged inputs, says so with -Verbose, and -IncludeUnchanged fetches them' {
+        $run = Invoke-FreshPwsh -ArgumentList $JobsFile -Script @'
+param($JobsFile)
+Import-Module FemagAws
+$job = Import-Clixml $JobsFile | Where-Object Index -eq 0
+$job | Receive-FemagResult -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object { "VERBOSE $_" }
+"ARCHIVE " + (Test-Path (Join-Path $job.Folder '0.tar.gz'))
+"RESULT " + (Get-Content -Raw (Join-Path $job.Folder 'exit_code')).Trim()
+$job | Receive-FemagResult -Verbose -IncludeUnchanged 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object { "VERBOSE ALL $_" }
+"ARCHIVE " + (Test-Path (Join-Path $job.Folder '0.tar.gz'))
+'@
+        $run.ExitCode | Should -Be 0 -Because $run.Text
+        # exit_code and femag.log are new; femag.fsl came back as it went up, and the archive is the job's own input.
+        $run.Output | Should -Contain 'ARCHIVE False'
+        $run.Output | Should -Contain 'RESULT 0'
+        $run.Output -match '^VERBOSE Job 0: \d+ file\(s\), \d+ bytes received; 2 unchanged object\(s\), \d+ bytes skipped\.$' | Should -HaveCount 1 -Because $run.Text
+        # -IncludeUnchanged downloads them too.
+        $run.Output -match '^VERBOSE ALL Job 0: \d+ file\(s\), \d+ bytes received; 0 unchanged object\(s\), 0 bytes skipped\.$' | Should -HaveCount 1 -Because $run.Text
+        $run.Output[-1] | Should -Be 'ARCHIVE True'
+    }
+}

@@ -120,8 +120,11 @@ namespace FemagAws.Aws
             }
         }
 
-        /// <summary>Sends what is left and makes the object appear: one PutObject, or the last part and CompleteMultipartUpload.</summary>
-        public async Task CompleteAsync()
+        /// <summary>
+        /// Sends what is left and makes the object appear: one PutObject, or the last part and CompleteMultipartUpload.
+        /// Returns the object's ETag, by which Receive-FemagResult knows the archive again.
+        /// </summary>
+        public async Task<string> CompleteAsync()
         {
             _completed = true;
             if (_uploadId == null)
@@ -141,15 +144,14 @@ namespace FemagAws.Aws
                             ServerSideEncryptionMethod = ServerSideEncryptionMethod.AES256,
                         };
                         AddMetadata(request.Metadata);
-                        await AwsErrors.Call(() => _s3.PutObjectAsync(request, _ct), Describe("Uploading")).ConfigureAwait(false);
+                        var put = await AwsErrors.Call(() => _s3.PutObjectAsync(request, _ct), Describe("Uploading")).ConfigureAwait(false);
+                        return put.ETag;
                     }
                 }
                 finally
                 {
                     ReleaseBuffer();
                 }
-
-                return;
             }
 
             if (_filled > 0)
@@ -158,13 +160,14 @@ namespace FemagAws.Aws
             }
 
             var parts = await Task.WhenAll(_parts).ConfigureAwait(false);
-            await AwsErrors.Call(() => _s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
+            var completed = await AwsErrors.Call(() => _s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
             {
                 BucketName = _bucketName,
                 Key = _key,
                 UploadId = _uploadId,
                 PartETags = parts.OrderBy(p => p.PartNumber).ToList(),
             }, _ct), Describe("Completing the upload of")).ConfigureAwait(false);
+            return completed.ETag;
         }
 
         /// <summary>

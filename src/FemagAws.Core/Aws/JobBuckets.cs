@@ -332,11 +332,32 @@ namespace FemagAws.Aws
         /// <summary>The local folder recorded on the archive, if any.</summary>
         public static async Task<string?> TryGetRecordedFolderAsync(IAmazonS3 s3, string bucketName, string key, CancellationToken ct)
         {
+            var value = (await TryHeadAsync(s3, bucketName, key, null, ct).ConfigureAwait(false))?.Metadata[FolderMetadata];
+            return string.IsNullOrEmpty(value) ? null : Uri.UnescapeDataString(value);
+        }
+
+        /// <summary>
+        /// The ETag of <paramref name="key"/> when it is the archive New-FemagBucket uploaded, known by its folder
+        /// metadata (an instance that uploads the archive again does not copy it); otherwise null.
+        /// </summary>
+        public static async Task<string?> TryGetUploadedArchiveETagAsync(IAmazonS3 s3, string bucketName, string key, CancellationToken ct)
+        {
+            var head = await TryHeadAsync(s3, bucketName, key, null, ct).ConfigureAwait(false);
+            return string.IsNullOrEmpty(head?.Metadata[FolderMetadata]) ? null : head!.ETag;
+        }
+
+        /// <summary>The size of a multipart object's first part and its number of parts, or null when it is gone.</summary>
+        public static async Task<(long PartSize, int Parts)?> TryGetPartLayoutAsync(IAmazonS3 s3, string bucketName, string key, CancellationToken ct)
+        {
+            var head = await TryHeadAsync(s3, bucketName, key, 1, ct).ConfigureAwait(false);
+            return head == null ? null : (head.ContentLength, head.PartsCount ?? 1);
+        }
+
+        private static async Task<GetObjectMetadataResponse?> TryHeadAsync(IAmazonS3 s3, string bucketName, string key, int? partNumber, CancellationToken ct)
+        {
             try
             {
-                var meta = await s3.GetObjectMetadataAsync(bucketName, key, ct).ConfigureAwait(false);
-                var value = meta.Metadata[FolderMetadata];
-                return string.IsNullOrEmpty(value) ? null : Uri.UnescapeDataString(value);
+                return await s3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucketName, Key = key, PartNumber = partNumber }, ct).ConfigureAwait(false);
             }
             catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound)
             {

@@ -44,7 +44,7 @@ namespace FemagAws.Jobs
                         // Packing is synchronous, CPU-bound and blocks while parts are on their way, so it gets a
                         // thread of its own and the thread pool stays free for the requests.
                         await Task.Factory.StartNew(() => JobArchive.Write(files, archive, upload.Token), upload.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
-                        await archive.CompleteAsync().ConfigureAwait(false);
+                        job.ArchiveETag = await archive.CompleteAsync().ConfigureAwait(false);
                     }
                     catch (Exception failure)
                     {

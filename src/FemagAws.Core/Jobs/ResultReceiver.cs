@@ -4,6 +4,8 @@ using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using Amazon.S3;
+using Amazon.S3.Model;
 using FemagAws.Aws;
 
 namespace FemagAws.Jobs
@@ -14,6 +16,11 @@ namespace FemagAws.Jobs
         public int Files { get; internal set; }
 
         public long Bytes { get; internal set; }
+
+        /// <summary>Objects not downloaded: the job's own input archive and files already in the destination.</summary>
+        public int Skipped { get; internal set; }
+
+        public long SkippedBytes { get; internal set; }
 
         /// <summary>Set when the bucket was to be removed but had to be kept, saying why and what to do.</summary>
         public string? BucketKept { get; internal set; }
@@ -27,13 +34,20 @@ namespace FemagAws.Jobs
     /// <summary>Receive-FemagResult's work for one job: every object of the bucket into a folder.</summary>
     public static class ResultReceiver
     {
-        public static async Task<ReceiveOutcome> ReceiveAsync(AwsClients clients, FemagJob job, string destination, bool removeBucket, int parallelism, CancellationToken ct)
+        /// <param name="clients">The job's clients.</param>
+        /// <param name="job">The job whose bucket is received.</param>
+        /// <param name="destination">The folder the keys are resolved in.</param>
+        /// <param name="removeBucket">Deletes every listed object and the bucket once all is on disk.</param>
+        /// <param name="includeUnchanged">Downloads the job's own archive and files identical to those on disk too.</param>
+        /// <param name="parallelism">Downloads at once.</param>
+        /// <param name="ct">Stops the downloads; partial files are deleted.</param>
+        public static async Task<ReceiveOutcome> ReceiveAsync(AwsClients clients, FemagJob job, string destination, bool removeBucket, bool includeUnchanged, int parallelism, CancellationToken ct)
         {
             var root = Path.GetFullPath(destination);
             Directory.CreateDirectory(root);
             var outcome = new ReceiveOutcome();
             var objects = await JobBuckets.ListAsync(clients.S3, job.BucketName, ct).ConfigureAwait(false);
-            var downloads = new List<KeyValuePair<string, string>>();
+            var downloads = new List<(S3Object Obj, string Path)>();
             foreach (var obj in objects)
             {
                 var path = ResolveKeyPath(root, obj.Key);
@@ -51,18 +65,24 @@ namespace FemagAws.Jobs
                 }
 
                 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                downloads.Add(new KeyValuePair<string, string>(obj.Key, path));
-                outcome.Bytes += obj.Size ?? 0;
+                downloads.Add((obj, path));
             }
 
+            bool[] skipped;
             using (var slots = new SemaphoreSlim(Math.Max(1, parallelism)))
             {
-                await Task.WhenAll(downloads.Select(async d =>
+                skipped = await Task.WhenAll(downloads.Select(async d =>
                 {
                     await slots.WaitAsync(ct).ConfigureAwait(false);
                     try
                     {
-                        await JobBuckets.DownloadAsync(clients.S3, job.BucketName, d.Key, d.Value, ct).ConfigureAwait(false);
+                        if (!includeUnchanged && await IsKnownAsync(clients.S3, job, d.Obj, d.Path, ct).ConfigureAwait(false))
+                        {
+                            return true;
+                        }
+
+                        await JobBuckets.DownloadAsync(clients.S3, job.BucketName, d.Obj.Key, d.Path, ct).ConfigureAwait(false);
+                        return false;
                     }
                     finally
                     {
@@ -71,13 +91,27 @@ namespace FemagAws.Jobs
                 })).ConfigureAwait(false);
             }
 
-            outcome.Files = downloads.Count;
+            for (var i = 0; i < downloads.Count; i++)
+            {
+                var size = downloads[i].Obj.Size ?? 0;
+                if (skipped[i])
+                {
+                    outcome.Skipped++;
+                    outcome.SkippedBytes += size;
+                }
+                else
+                {
+                    outcome.Files++;
+                    outcome.Bytes += size;
+                }
+            }
 
-            // A bucket is only removed once everything in it is safely on disk.
+            // A bucket is only removed once everything in it is safely on disk (or is the job's input).
             if (removeBucket && outcome.Refused.Count == 0)
             {
+                // Skipped objects count as received: their bytes are on disk already, or are the job's input.
                 // Folder markers carry no data; one with content was not received, so it keeps the bucket.
-                var received = downloads.Select(d => d.Key).Concat(objects.Where(o => o.Key.EndsWith("/", StringComparison.Ordinal) && (o.Size ?? 0) == 0).Select(o => o.Key)).ToList();
+                var received = downloads.Select(d => d.Obj.Key).Concat(objects.Where(o => o.Key.EndsWith("/", StringComparison.Ordinal) && (o.Size ?? 0) == 0).Select(o => o.Key)).ToList();
                 outcome.BucketRemoved = await JobBuckets.RemoveReceivedAsync(clients.S3, job.BucketName, received, ct).ConfigureAwait(false);
                 if (!outcome.BucketRemoved)
                 {
@@ -88,6 +122,43 @@ namespace FemagAws.Jobs
 
             return outcome;
         }
+
+        /// <summary>
+        /// True when the object need not be downloaded: it is the archive New-FemagBucket uploaded (same key and
+        /// ETag), or its bytes are those of the file already at <paramref name="path"/> (same size and ETag).
+        /// </summary>
+        private static async Task<bool> IsKnownAsync(IAmazonS3 s3, FemagJob job, S3Object obj, string path, CancellationToken ct)
+        {
+            if (obj.Key == job.ArchiveKey)
+            {
+                // A job rebuilt from the account does not know the ETag; the archive's folder metadata tells it.
+                var archive = job.ArchiveETag ?? await JobBuckets.TryGetUploadedArchiveETagAsync(s3, job.BucketName, obj.Key, ct).ConfigureAwait(false);
+                if (ETags.Same(archive, obj.ETag))
+                {
+                    return true;
+                }
+            }
+
+            var local = new FileInfo(path);
+            if (!local.Exists || local.Length != (obj.Size ?? -1) || obj.ETag == null)
+            {
+                return false;
+            }
+
+            var parts = ETags.PartsOf(obj.ETag);
+            if (parts == null)
+            {
+                return ETags.Same(await HashAsync(path, null, ct).ConfigureAwait(false), obj.ETag);
+            }
+
+            // A multipart ETag hashes the parts' MD5s, so the part size is needed; uploaders (S3 clients, the AWS CLI,
+            // this module) cut equal parts, so the first part's size gives them all, and any other cut never matches.
+            var layout = await JobBuckets.TryGetPartLayoutAsync(s3, job.BucketName, obj.Key, ct).ConfigureAwait(false);
+            return layout != null && layout.Value.Parts == parts && ETags.Same(await HashAsync(path, layout.Value.PartSize, ct).ConfigureAwait(false), obj.ETag);
+        }
+
+        /// <summary>Hashes on the thread pool, so the files of one job are hashed side by side and no caller blocks.</summary>
+        private static Task<string> HashAsync(string path, long? partSize, CancellationToken ct) => Task.Run(() => ETags.OfFile(path, partSize), ct);
 
         /// <summary>The local path for a key, or null when the key would escape <paramref name="root"/>.</summary>
         public static string? ResolveKeyPath(string root, string key)

@@ -77,6 +77,12 @@ namespace FemagAws
 
         public FemagConfig Config { get; set; } = FemagConfig.Defaults;
 
+        /// <summary>
+        /// The ETag S3 gave the archive New-FemagBucket uploaded; Receive-FemagResult skips that object, the job's own
+        /// input. Null for jobs rebuilt from the account, which find their archive by its folder metadata instead.
+        /// </summary>
+        public string? ArchiveETag { get; set; }
+
         /// <summary>The object that holds the packed folder.</summary>
         public string ArchiveKey => ArchiveKeyFor(Index);
 

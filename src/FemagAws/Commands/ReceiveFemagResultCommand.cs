@@ -5,8 +5,10 @@ using FemagAws.Jobs;
 namespace FemagAws.Commands
 {
     /// <summary>
-    /// <para type="synopsis">Downloads every object of each job's bucket into the job's folder.</para>
-    /// <para type="description">Receive-FemagResult downloads all objects of a finished job's bucket (any number of pages, creating subfolders for keys with '/') into the job's folder or -Destination. Each file is written beside its target and renamed when complete. A key that would land outside the destination ('..', an absolute path) is refused with an error and never written. When the config sets delete_buckets, or with -RemoveBucket, the bucket and its objects are deleted after everything arrived. Only the objects that were downloaded are deleted: if the instance wrote more in the meantime, or an upload into the bucket is unfinished, the bucket is kept with a warning; receiving the job again fetches the rest and then removes the bucket, and Remove-FemagBucket removes it with whatever is left. Jobs are received in parallel, at most -ThrottleLimit at a time.</para>
+    /// <para type="synopsis">Downloads the objects of each job's bucket that are new or changed into the job's folder.</para>
+    /// <para type="description">Receive-FemagResult downloads the objects of a finished job's bucket (any number of pages, creating subfolders for keys with '/') into the job's folder or -Destination. Each file is written beside its target and renamed when complete.</para>
+    /// <para type="description">Two kinds of object are not downloaded, unless -IncludeUnchanged is given: the job's own input archive (&lt;index&gt;.tar.gz with the ETag New-FemagBucket got for it, or, for jobs rebuilt by Get-FemagJob, the archive that still carries New-FemagBucket's folder metadata), and any object whose bytes equal the file already at its place in the destination. The latter is decided by size and the S3 ETag: the MD5 of the file for objects uploaded in one piece, and for multipart objects the MD5 of the parts' MD5s, with the part size read from the object's first part (one HEAD request). A file that differs, even with the same size, is downloaded; so is an object whose ETag is not of these forms (an SSE-KMS object, say). -Verbose says how many objects and bytes were skipped.</para>
+    /// <para type="description">A key that would land outside the destination ('..', an absolute path) is refused with an error and never written. When the config sets delete_buckets, or with -RemoveBucket, the bucket and its objects are deleted after everything arrived. Only the objects that were listed (downloaded or skipped as unchanged) are deleted: if the instance wrote more in the meantime, or an upload into the bucket is unfinished, the bucket is kept with a warning; receiving the job again fetches the rest and then removes the bucket, and Remove-FemagBucket removes it with whatever is left. Jobs are received in parallel, at most -ThrottleLimit at a time.</para>
     /// </summary>
     /// <example>
     ///   <code>$jobs | Wait-FemagJob | Receive-FemagResult</code>
@@ -14,7 +16,11 @@ namespace FemagAws.Commands
     /// </example>
     /// <example>
     ///   <code>$jobs | Receive-FemagResult -Destination D:\results -RemoveBucket</code>
-    ///   <para>Downloads into D:\results and deletes the buckets afterwards.</para>
+    ///   <para>Downloads into D:\results and deletes the buckets afterwards, including the objects that were skipped as unchanged.</para>
+    /// </example>
+    /// <example>
+    ///   <code>$jobs | Receive-FemagResult -IncludeUnchanged -Verbose</code>
+    ///   <para>Downloads every object, the input archive and unchanged files too, as femagtools does.</para>
     /// </example>
     [Cmdlet(VerbsCommunications.Receive, "FemagResult", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(FemagJob))]
@@ -49,6 +55,12 @@ namespace FemagAws.Commands
         /// </summary>
         [Parameter]
         public SwitchParameter Force { get; set; }
+
+        /// <summary>
+        /// <para type="description">Downloads every object of the bucket: also the job's input archive and the objects identical to the files already in the destination, which are otherwise skipped.</para>
+        /// </summary>
+        [Parameter]
+        public SwitchParameter IncludeUnchanged { get; set; }
 
         /// <summary>
         /// <para type="description">How many jobs are downloaded at once (default 4).</para>
@@ -94,7 +106,7 @@ namespace FemagAws.Commands
                              ShouldProcess($"bucket {job.BucketName}", "Delete bucket and its objects after download");
                 var target = Retarget(job);
                 var clients = OrTerminate(() => ClientsFor(target), target);
-                _queue!.Start(job, j => ResultReceiver.ReceiveAsync(clients, j, destination, remove, 8, Cancellation));
+                _queue!.Start(job, j => ResultReceiver.ReceiveAsync(clients, j, destination, remove, IncludeUnchanged, 8, Cancellation));
                 Drain(_queue, false, Activity, Emit);
             }
         }
@@ -136,7 +148,8 @@ namespace FemagAws.Commands
                 WriteWarning(item.Result.BucketKept);
             }
 
-            WriteVerbose($"Job {item.Input.Index}: {item.Result.Files} file(s), {item.Result.Bytes} bytes received{(item.Result.BucketRemoved ? "; bucket removed" : string.Empty)}.");
+            var outcome = item.Result;
+            WriteVerbose($"Job {item.Input.Index}: {outcome.Files} file(s), {outcome.Bytes} bytes received; {outcome.Skipped} unchanged object(s), {outcome.SkippedBytes} bytes skipped{(outcome.BucketRemoved ? "; bucket removed" : string.Empty)}.");
             _received.Add(item.Input);
             WriteObject(item.Input);
         }

@@ -44,6 +44,7 @@ namespace FemagAws.Commands
                 CreationTime = Get(pso, "CreationTime") as DateTime?,
                 LaunchTime = Get(pso, "LaunchTime") as DateTime?,
                 FinishTime = Get(pso, "FinishTime") as DateTime?,
+                ArchiveETag = Get(pso, "ArchiveETag") as string,
                 Config = FemagConfig.FromSettings(settings, config?.Properties["SourcePath"]?.Value as string),
             };
         }

@@ -148,4 +148,158 @@ public sealed class ReceiveTests : CloudTest
         var slowFinished = (DateTime)result.Output[2].BaseObject;
         Assert.True(File.GetLastWriteTimeUtc(Path.Combine(fast.FullName, "exit_code")) < slowFinished);
     }
+
+    [Fact]
+    public async Task Only_new_and_changed_objects_are_downloaded_and_the_bucket_still_goes_whole()
+    {
+        await using var proxy = new AwsProxy(Cloud.Endpoint);
+        using var ws = new Workspace(Cloud, endpointUrl: proxy.Endpoint);
+        var folder = ws.AddJob("0", "-- job\n");
+        File.WriteAllText(Path.Combine(folder.FullName, "model.dat"), "aaaa");
+        using var ps = new PsSession();
+        var job = Assert.Single(FinishJobs(ps, ws, folder));
+
+        // The instance synced femag.fsl and model.dat back as they were; now model.dat changes, keeping its size, and
+        // two multipart objects in 5 MiB parts arrive: one the same as the local file, one differing in its last byte.
+        var big = new byte[(12 << 20) + 7];
+        new Random(7).NextBytes(big);
+        File.WriteAllBytes(Path.Combine(folder.FullName, "same.bin"), big);
+        File.WriteAllBytes(Path.Combine(folder.FullName, "changed.bin"), big);
+        var changed = (byte[])big.Clone();
+        changed[^1] ^= 0xFF;
+        List<S3Object> listing;
+        using (var s3 = Cloud.S3())
+        {
+            await s3.PutObjectAsync(new PutObjectRequest { BucketName = job.Bucket(), Key = "model.dat", ContentBody = "bbbb" });
+            await PutInPartsAsync(s3, job.Bucket(), "same.bin", big);
+            await PutInPartsAsync(s3, job.Bucket(), "changed.bin", changed);
+            listing = (await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = job.Bucket() })).S3Objects;
+        }
+
+        proxy.Reset();
+        var result = ps.Run("$args[0] | Receive-FemagResult -RemoveBucket -Verbose", job);
+
+        Assert.True(result.Errors.Count == 0 && result.Warnings.Count == 0, result.Describe() + "\n" + proxy.Describe());
+        var skipped = new[] { "0.tar.gz", "femag.fsl", "same.bin" };
+        Assert.Subset(listing.Select(o => o.Key).ToHashSet(), skipped.ToHashSet());
+        Assert.Equal(listing.Count - skipped.Length, proxy.Count("s3:GetObject"));
+        Assert.False(File.Exists(Path.Combine(folder.FullName, "0.tar.gz")));
+        Assert.Equal("bbbb", File.ReadAllText(Path.Combine(folder.FullName, "model.dat")));
+        Assert.Equal(changed, File.ReadAllBytes(Path.Combine(folder.FullName, "changed.bin")));
+        Assert.Equal("0", File.ReadAllText(Path.Combine(folder.FullName, "exit_code")).Trim());
+        var skippedBytes = listing.Where(o => skipped.Contains(o.Key)).Sum(o => o.Size ?? 0);
+        Assert.Contains(result.Verbose, v => v.Contains($"{skipped.Length} unchanged object(s), {skippedBytes} bytes skipped; bucket removed"));
+
+        // The skipped objects were deleted with the rest.
+        Assert.DoesNotContain(job.Bucket(), await Cloud.BucketNamesAsync());
+    }
+
+    [Fact]
+    public async Task IncludeUnchanged_downloads_every_object_and_saved_jobs_still_know_their_archive()
+    {
+        await using var proxy = new AwsProxy(Cloud.Endpoint);
+        using var ws = new Workspace(Cloud, endpointUrl: proxy.Endpoint, deleteBuckets: false);
+        var folder = ws.AddJob("0", "-- job\n");
+        using var ps = new PsSession();
+        var job = Assert.Single(FinishJobs(ps, ws, folder));
+        // As Export-Clixml writes it (the in-process engine has no Utility module).
+        var saved = (string)ps.Run("[System.Management.Automation.PSSerializer]::Serialize($args[0])", job).Output.Single().BaseObject;
+        int objects;
+        using (var s3 = Cloud.S3())
+        {
+            objects = (await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = job.Bucket() })).KeyCount ?? 0;
+        }
+
+        proxy.Reset();
+        var all = ps.Run("$args[0] | Receive-FemagResult -IncludeUnchanged -Verbose", job);
+
+        Assert.True(all.Errors.Count == 0, all.Describe());
+        Assert.Equal(objects, proxy.Count("s3:GetObject"));
+        Assert.True(File.Exists(Path.Combine(folder.FullName, "0.tar.gz")));
+        Assert.Contains(all.Verbose, v => v.Contains("0 unchanged object(s), 0 bytes skipped"));
+
+        // Read back in a new session, the job still knows its archive's ETag: the archive is skipped with no HEAD request
+        // (a job without the ETag would ask for its metadata), and everything else is now on disk already.
+        File.Delete(Path.Combine(folder.FullName, "0.tar.gz"));
+        using var later = new PsSession();
+        proxy.Reset();
+        var again = later.Run("[System.Management.Automation.PSSerializer]::Deserialize($args[0]) | Receive-FemagResult -Verbose", saved);
+
+        Assert.True(again.Errors.Count == 0, again.Describe());
+        Assert.Equal(0, proxy.Count("s3:GetObject"));
+        Assert.Equal(0, proxy.Count("s3:HeadObject"));
+        Assert.False(File.Exists(Path.Combine(folder.FullName, "0.tar.gz")));
+        Assert.Contains(again.Verbose, v => v.Contains($"0 file(s), 0 bytes received; {objects} unchanged object(s)"));
+    }
+
+    [Fact]
+    public async Task A_job_rebuilt_from_the_account_knows_its_archive_by_the_folder_metadata()
+    {
+        await using var proxy = new AwsProxy(Cloud.Endpoint);
+        using var ws = new Workspace(Cloud, endpointUrl: proxy.Endpoint);
+        var folder = ws.AddJob("0", "-- job\n");
+        using var ps = new PsSession();
+        var job = Assert.Single(FinishJobs(ps, ws, folder));
+
+        proxy.Reset();
+        var result = ps.Run("Get-FemagJob -ConfigFile $args[0] | Where-Object BucketName -eq $args[1] | Receive-FemagResult -Verbose", ws.ConfigFile, job.Bucket());
+
+        Assert.True(result.Errors.Count == 0, result.Describe());
+        Assert.Single(result.Output);
+        Assert.False(File.Exists(Path.Combine(folder.FullName, "0.tar.gz")));
+        Assert.True(File.Exists(Path.Combine(folder.FullName, "exit_code")));
+        Assert.Contains(result.Verbose, v => v.Contains("2 unchanged object(s)"));
+    }
+
+    [Fact]
+    public async Task Receiving_again_downloads_nothing_the_instance_uploaded_in_parts_included()
+    {
+        await using var proxy = new AwsProxy(Cloud.Endpoint);
+        using var ws = new Workspace(Cloud, endpointUrl: proxy.Endpoint, deleteBuckets: false);
+        var folder = ws.AddJob("0", "-- fake-femag: result-mb 10\n");
+        using var ps = new PsSession();
+        var job = Assert.Single(FinishJobs(ps, ws, folder));
+        var first = ps.Run("$args[0] | Receive-FemagResult", job);
+        Assert.True(first.Errors.Count == 0, first.Describe());
+        var result = Path.Combine(folder.FullName, "result.bin");
+        Assert.Equal(10L << 20, new FileInfo(result).Length);
+        string etag;
+        using (var s3 = Cloud.S3())
+        {
+            etag = (await s3.GetObjectMetadataAsync(job.Bucket(), "result.bin")).ETag;
+        }
+
+        proxy.Reset();
+        var again = ps.Run("$args[0] | Receive-FemagResult -Verbose", job);
+
+        // The aws CLI's sync sent the 10 MiB result.bin in parts; its multipart ETag matches the file on disk.
+        Assert.True(again.Errors.Count == 0, again.Describe());
+        Assert.Contains("-", etag);
+        Assert.Equal(0, proxy.Count("s3:GetObject"));
+        Assert.Equal(1, proxy.Count("s3:HeadObject"));
+        Assert.Contains(again.Verbose, v => v.Contains("0 file(s), 0 bytes received"));
+    }
+
+    /// <summary>Uploads <paramref name="data"/> as a multipart object in 5 MiB parts, as another S3 client might.</summary>
+    private static async Task PutInPartsAsync(Amazon.S3.IAmazonS3 s3, string bucket, string key, byte[] data)
+    {
+        const int partSize = 5 << 20;
+        var upload = await s3.InitiateMultipartUploadAsync(bucket, key);
+        var parts = new List<PartETag>();
+        for (var offset = 0; offset < data.Length; offset += partSize)
+        {
+            var number = (offset / partSize) + 1;
+            var part = await s3.UploadPartAsync(new UploadPartRequest
+            {
+                BucketName = bucket,
+                Key = key,
+                UploadId = upload.UploadId,
+                PartNumber = number,
+                InputStream = new MemoryStream(data, offset, Math.Min(partSize, data.Length - offset)),
+            });
+            parts.Add(new PartETag(number, part.ETag));
+        }
+
+        await s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest { BucketName = bucket, Key = key, UploadId = upload.UploadId, PartETags = parts });
+    }
 }

@@ -107,7 +107,7 @@ public sealed class TimeoutTests : CloudTest
         proxy.Reset();
         proxy.Throttle("s3:GetObject", 256 << 10);
         var watch = Stopwatch.StartNew();
-        var received = ps.Run("$args[0] | Receive-FemagResult -Verbose", job);
+        var received = ps.Run("$args[0] | Receive-FemagResult -IncludeUnchanged -Verbose", job);
         var elapsed = watch.Elapsed;
 
         _output.WriteLine($"received in {elapsed.TotalSeconds:F1} s\n" + string.Join("\n", received.Verbose) + "\n" + proxy.Describe());
@@ -135,7 +135,7 @@ public sealed class TimeoutTests : CloudTest
         proxy.Reset();
         proxy.StallAnswer("s3:GetObject", "result.bin", 1 << 20, TimeSpan.FromSeconds(120));
         var watch = Stopwatch.StartNew();
-        var received = ps.Run("$args[0] | Receive-FemagResult -Verbose", job);
+        var received = ps.Run("$args[0] | Receive-FemagResult -IncludeUnchanged -Verbose", job);
         var elapsed = watch.Elapsed;
 
         var heldFor = Assert.Single(proxy.HoldTimes("s3:GetObject"));
@@ -149,7 +149,7 @@ public sealed class TimeoutTests : CloudTest
         Assert.Contains(received.Verbose, v => v.StartsWith("S3 stopped sending its answer to GET", StringComparison.Ordinal) && v.Contains("result.bin", StringComparison.Ordinal) &&
                                                v.EndsWith("; the answer was abandoned and the request is made again.", StringComparison.Ordinal));
 
-        // Every object once, and result.bin once more.
+        // Every object once (-IncludeUnchanged), and result.bin once more.
         using var s3 = Cloud.S3();
         var objects = (await s3.ListObjectsV2Async(new Amazon.S3.Model.ListObjectsV2Request { BucketName = job.Bucket() })).S3Objects;
         Assert.Equal(objects.Count + 1, proxy.Count("s3:GetObject"));

@@ -1,0 +1,81 @@
+using System;
+using System.Globalization;
+using System.IO;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace FemagAws.Aws
+{
+    /// <summary>
+    /// S3 ETags as fingerprints of local files. For objects stored unencrypted or with SSE-S3 (the module's buckets), a
+    /// single-part object's ETag is the MD5 of its bytes, and a multipart object's is the MD5 of its parts' MD5s
+    /// followed by '-' and the number of parts. Any other ETag (SSE-KMS, say) simply never matches.
+    /// </summary>
+    public static class ETags
+    {
+        /// <summary>True when two ETags name the same content, with or without their quotes.</summary>
+        public static bool Same(string? a, string? b) =>
+            a != null && b != null && string.Equals(a.Trim('"'), b.Trim('"'), StringComparison.OrdinalIgnoreCase);
+
+        /// <summary>The number of parts of a multipart ETag, or null for a single-part one.</summary>
+        public static int? PartsOf(string etag)
+        {
+            var bare = etag.Trim('"');
+            var dash = bare.LastIndexOf('-');
+            return dash >= 0 && int.TryParse(bare.Substring(dash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var parts) ? parts : (int?)null;
+        }
+
+        /// <summary>The ETag S3 gives the file's bytes: sent whole, or in parts of <paramref name="partSize"/> bytes.</summary>
+        public static string OfFile(string path, long? partSize)
+        {
+            using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20))
+            using (var md5 = MD5.Create())
+            {
+                if (partSize == null)
+                {
+                    return Hex(md5.ComputeHash(file));
+                }
+
+                using (var partHashes = new MemoryStream())
+                using (var partMd5 = MD5.Create())
+                {
+                    var buffer = new byte[1 << 20];
+                    var parts = 0;
+                    do
+                    {
+                        partMd5.Initialize();
+                        for (long left = partSize.Value; left > 0;)
+                        {
+                            var read = file.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
+                            if (read == 0)
+                            {
+                                break;
+                            }
+
+                            partMd5.TransformBlock(buffer, 0, read, null, 0);
+                            left -= read;
+                        }
+
+                        partMd5.TransformFinalBlock(buffer, 0, 0);
+                        partHashes.Write(partMd5.Hash, 0, partMd5.Hash.Length);
+                        parts++;
+                    }
+                    while (file.Position < file.Length);
+
+                    return Hex(md5.ComputeHash(partHashes.ToArray())) + "-" + parts.ToString(CultureInfo.InvariantCulture);
+                }
+            }
+        }
+
+        private static string Hex(byte[] hash)
+        {
+            var text = new StringBuilder(hash.Length * 2);
+            foreach (var b in hash)
+            {
+                text.Append(b.ToString("x2", CultureInfo.InvariantCulture));
+            }
+
+            return text.ToString();
+        }
+    }
+}
