@@ -29,8 +29,8 @@ namespace FemagAws.Jobs
 
         /// <summary>
         /// The module's buckets (name pattern and index tag) in the target's region, oldest first, as Uploaded jobs.
-        /// Costs one ListBuckets per 10,000 buckets of the region and two requests per module-named bucket (its tags and
-        /// its archive's folder), plus its location where the store's listing does not name the bucket's region.
+        /// Costs the bucket listing and two requests per module-named bucket (its tags and its archive's folder), plus
+        /// its location where the store's listing does not name the bucket's region.
         /// </summary>
         public static async Task<List<FemagJob>> ListAsync(AwsClientCache cache, AwsTarget target, FemagConfig config, CancellationToken ct)
         {
