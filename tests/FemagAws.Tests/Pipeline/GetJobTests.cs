@@ -191,6 +191,30 @@ public sealed class GetJobTests : CloudTest
     }
 
     [Fact]
+    public async Task A_listing_without_each_buckets_region_asks_each_bucket_for_its_location()
+    {
+        await using var proxy = new AwsProxy(Cloud.Endpoint);
+        using var ws = new Workspace(Cloud);
+        using var ps = new PsSession();
+        var made = NewBuckets(ps, ws, Enumerable.Range(0, 3).Select(i => ws.AddJob(i.ToString(), "-- job\n")).ToArray()).Select(j => j.Bucket()).ToList();
+        var withRegion = ps.Run("Get-FemagJob -Region eu-central-1 -EndpointUrl $args[0]", proxy.Endpoint);
+        Assert.True(withRegion.Errors.Count == 0 && withRegion.Terminating == null, withRegion.Describe());
+
+        // An S3-compatible store that predates BucketRegion answers ListBuckets without it.
+        proxy.Reset();
+        proxy.RewriteAnswers("s3:ListBuckets", xml => System.Text.RegularExpressions.Regex.Replace(xml, "<BucketRegion>[^<]*</BucketRegion>", string.Empty));
+        var found = ps.Run("Get-FemagJob -Region eu-central-1 -EndpointUrl $args[0]", proxy.Endpoint);
+
+        Assert.True(found.Errors.Count == 0 && found.Terminating == null, found.Describe());
+        Assert.Equal(withRegion.Output.Select(j => (j.Bucket(), j.State(), j.Index())), found.Output.Select(j => (j.Bucket(), j.State(), j.Index())));
+        Assert.Superset(made.ToHashSet(), found.Output.Select(j => j.Bucket()).ToHashSet());
+        using var s3 = Cloud.S3();
+        var named = ((await s3.ListBucketsAsync(new Amazon.S3.Model.ListBucketsRequest { BucketRegion = "eu-central-1" })).Buckets ?? new())
+            .Count(b => System.Text.RegularExpressions.Regex.IsMatch(b.BucketName, "^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}-[0-9]+$"));
+        Assert.Equal(named, proxy.Count("s3:GetBucketLocation"));
+    }
+
+    [Fact]
     public async Task An_instance_whose_bucket_is_gone_still_gives_a_job_that_can_be_stopped()
     {
         var orphan = await Cloud.LaunchAsync(new Tag("femag-aws:bucket", Guid.NewGuid().ToString("D") + "-7"), new Tag("femag-aws:index", "7"));
