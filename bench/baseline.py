@@ -4,17 +4,22 @@
   baseline.py upload  --endpoint URL --region R DIR          one bucket per subfolder of DIR
   baseline.py receive --endpoint URL --region R --dest DIR BUCKET...
   baseline.py startup --endpoint URL --region R              interpreter, boto3, one ListBuckets
+  baseline.py listjobs --endpoint URL --region R             the module's buckets and instances in R
 
 upload: 8 threads; each packs one folder as tar.gz in memory (tarfile "w:gz" into a BytesIO, default
 settings), creates the bucket "<uuid4>-<index>" and puts "<index>.tar.gz". The index is the folder's
 position in ordinal order, as in New-FemagBucket.
 receive: every object of every bucket into DEST/<index>/<key>, 8 downloads at a time (download_file).
+listjobs: ListBuckets, then for each bucket named "<uuid>-<index>", 8 at a time, its location and its
+femag-aws:index tag; and DescribeInstances filtered by the tag key femag-aws:bucket, all pages. It does
+not read the archive's folder or the finish file, which Get-FemagJob does too.
 Credentials come from the environment (AWS_ACCESS_KEY_ID=testing etc. for the local cloud).
 """
 from __future__ import annotations
 
 import argparse
 import io
+import re
 import sys
 import tarfile
 import uuid
@@ -23,6 +28,7 @@ from pathlib import Path
 
 import boto3
 from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import ClientError
 
 THREADS = 8
 
@@ -78,6 +84,33 @@ def startup(a) -> None:
     s3_client(a.endpoint, a.region).list_buckets()
 
 
+JOB_BUCKET = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-\d+")
+
+
+def listjobs(a) -> None:
+    s3 = s3_client(a.endpoint, a.region)
+    names = [b["Name"] for b in s3.list_buckets().get("Buckets", []) if JOB_BUCKET.fullmatch(b["Name"])]
+
+    def is_module_bucket(name: str) -> bool:
+        if (s3.get_bucket_location(Bucket=name).get("LocationConstraint") or "us-east-1") != a.region:
+            return False
+        try:
+            tags = s3.get_bucket_tagging(Bucket=name)["TagSet"]
+        except ClientError as e:
+            if e.response["Error"]["Code"] == "NoSuchTagSet":
+                return False
+            raise
+        return any(t["Key"] == "femag-aws:index" for t in tags)
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        buckets = [n for n, ok in zip(names, pool.map(is_module_bucket, names)) if ok]
+    ec2 = boto3.client("ec2", endpoint_url=a.endpoint, region_name=a.region)
+    instances = [i["InstanceId"]
+                 for page in ec2.get_paginator("describe_instances").paginate(Filters=[{"Name": "tag-key", "Values": ["femag-aws:bucket"]}])
+                 for r in page["Reservations"] for i in r["Instances"]]
+    print(f"SUMMARY buckets={len(buckets)} instances={len(instances)}")
+
+
 def main() -> int:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--endpoint", required=True)
@@ -89,8 +122,9 @@ def main() -> int:
     receiving.add_argument("--dest", required=True, help="where the buckets' objects go")
     receiving.add_argument("buckets", nargs="+")
     modes.add_parser("startup", parents=[common])
+    modes.add_parser("listjobs", parents=[common])
     a = p.parse_args()
-    {"upload": upload, "receive": receive, "startup": startup}[a.mode](a)
+    {"upload": upload, "receive": receive, "startup": startup, "listjobs": listjobs}[a.mode](a)
     return 0
 
 

@@ -95,8 +95,8 @@ class Bench:
             cmd += [f"-{name}", str(value)]
         return cmd
 
-    def baseline(self, mode: str, *args) -> list[str]:
-        return [sys.executable, str(BENCH / "baseline.py"), mode, "--endpoint", self.a.endpoint, "--region", self.region, *map(str, args)]
+    def baseline(self, mode: str, *args, endpoint: str | None = None) -> list[str]:
+        return [sys.executable, str(BENCH / "baseline.py"), mode, "--endpoint", endpoint or self.a.endpoint, "--region", self.region, *map(str, args)]
 
     def measure(self, cmd: list[str]) -> tuple[Sample, str]:
         """Runs cmd to its end through bench/measure.py; its output goes to a log that is returned, and shown when it fails."""
@@ -285,6 +285,71 @@ class Bench:
         self.delete_all_buckets()
         return row
 
+    def rediscover(self, buckets: int = 1000, instances: int = 100) -> Row:
+        """W4: Get-FemagJob vs a boto3 listing of the same account, both through the counting proxy."""
+        self.delete_all_buckets()
+        started = time.perf_counter()
+        names = self.make_job_buckets(buckets, instances)
+        launched = self.launch_job_instances(names[:instances])
+        log(f"W4: {buckets} buckets and {instances} instances set up in {time.perf_counter() - started:.1f} s")
+        # Of the buckets without an instance, every other one holds a finish file: Succeeded; the rest Uploaded.
+        expected = f"SUMMARY jobs={buckets} Running={instances} Succeeded={(buckets - instances + 1) // 2} Uploaded={(buckets - instances) // 2}"
+        requests = {}
+        row = Row("W4", f"Get-FemagJob, {buckets} buckets, {instances} instances")
+        try:
+            with CountingProxy(self.a.endpoint) as proxy:
+                def after(impl, output):
+                    want = expected if impl == "FemagAws" else f"SUMMARY buckets={buckets} instances={instances}"
+                    if want not in output:
+                        raise BenchError(f"W4 {impl}: expected {want!r}, got:\n{output[-4000:]}")
+                    requests[impl] = proxy.stats.snapshot()["calls"]
+                    proxy.stats.reset()
+
+                self.compare(row, {
+                    "FemagAws": self.femagaws("getjob.ps1", ConfigFile=self.upload_config, EndpointUrl=proxy.url),
+                    "baseline": self.baseline("listjobs", endpoint=proxy.url),
+                }, after)
+        finally:
+            self.ec2[self.region].terminate_instances(InstanceIds=launched)
+            self.delete_all_buckets()
+        for impl in IMPLS:
+            calls = requests[impl]
+            by_api = ", ".join(f"{api} {n}" for api, n in sorted(calls.items(), key=lambda c: -c[1]))
+            row.notes.append(f"W4 {impl} requests (last round): {sum(calls.values())}, {sum(calls.values()) / buckets:.2f} per bucket ({by_api})")
+        row.notes.append("W4 baseline: ListBuckets, location and tags per bucket, DescribeInstances by tag, 8 threads; "
+                         "Get-FemagJob also reads each archive's recorded folder and, for a bucket without a live instance, its finish file")
+        return row
+
+    def make_job_buckets(self, count: int, running: int) -> list[str]:
+        """count buckets as New-FemagBucket leaves them (tagged, the archive with its folder); every other one of
+        those past the first `running` (which get instances) also holds the finish file. Returns the names, index order."""
+        import uuid
+
+        def make(index):
+            name = f"{uuid.uuid4()}-{index}"
+            self.s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": self.region})
+            self.s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": "femag-aws:index", "Value": str(index)}]})
+            self.s3.put_object(Bucket=name, Key=f"{index}.tar.gz", Body=b"\x1f\x8b", Metadata={"femag-folder": f"/tmp/parvar/{index}"})
+            if index >= running and (index - running) % 2 == 0:
+                self.s3.put_object(Bucket=name, Key="exit_code", Body=b"0\n")
+            return name
+
+        with ThreadPoolExecutor(8) as pool:
+            return list(pool.map(make, range(count)))
+
+    def launch_job_instances(self, buckets: list[str]) -> list[str]:
+        """One running instance per bucket, tagged as Start-FemagInstance tags it; no user data, so it runs nothing."""
+        ec2 = self.ec2[self.region]
+
+        def launch(index_bucket):
+            index, bucket = index_bucket
+            tags = [{"Key": "femag-aws:bucket", "Value": bucket}, {"Key": "femag-aws:index", "Value": str(index)}]
+            return ec2.run_instances(ImageId="ami-6d4ceb03", InstanceType="t2.small", MinCount=1, MaxCount=1,
+                                     TagSpecifications=[{"ResourceType": "instance", "Tags": tags}])["Instances"][0]["InstanceId"]
+
+        with ThreadPoolExecutor(8) as pool:
+            return list(pool.map(launch, enumerate(buckets)))
+
     def pipeline(self, name: str, folders: list[Path]) -> dict:
         """The whole FemagAws pipeline once, through the counting proxy; checks every job and the clean-up."""
         # Results land in the job folders: run on a copy, never in the cache.
@@ -409,14 +474,14 @@ def main() -> int:
     p.add_argument("--work", required=True, help="scratch directory, removed by bench/run.sh")
     p.add_argument("--sandbox", help="the local cloud's sandbox, for its runner.log in error messages")
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--only", default="W1,W2,W3", help="comma-separated subset of W1,W2,W3")
+    p.add_argument("--only", default="W1,W2,W3,W4", help="comma-separated subset of W1,W2,W3,W4")
     p.add_argument("--quick", action="store_true", help="smaller workloads, for a smoke test")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--region", default="eu-central-1")
     a = p.parse_args()
     only = set(a.only.split(","))
-    if not only <= {"W1", "W2", "W3"} or a.rounds < 1:
-        p.error("--only takes W1, W2 and W3; --rounds at least 1")
+    if not only <= {"W1", "W2", "W3", "W4"} or a.rounds < 1:
+        p.error("--only takes W1, W2, W3 and W4; --rounds at least 1")
     # run.sh ends us with SIGTERM (Ctrl+C goes to its trap): unwind, stopping the child being measured.
     signal.signal(signal.SIGTERM, interrupt)
 
@@ -437,6 +502,8 @@ def main() -> int:
                 _, folders = bench.workload(name)
                 described.append(bench.describe(name, folders))
                 pipelines.append(bench.pipeline(name, folders))
+        if "W4" in only:
+            rows.append(bench.rediscover(100, 10) if a.quick else bench.rediscover())
     except BenchError as e:
         print(f"\nBENCHMARK FAILED: {e}", file=sys.stderr)
         if a.sandbox and (Path(a.sandbox) / "runner.log").is_file():

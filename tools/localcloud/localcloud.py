@@ -47,6 +47,7 @@ for _var in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_END
 
 import boto3  # noqa: E402
 import moto.ec2.models.security_groups as _moto_sg  # noqa: E402
+import moto.s3.responses as _moto_s3  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
 log = logging.getLogger("localcloud")
@@ -79,6 +80,31 @@ def _create_sg_with_custom_id(self, name, description, vpc_id=None, tags=None, *
 
 
 _moto_sg.SecurityGroupBackend.create_security_group = _create_sg_with_custom_id
+
+
+# moto 5.2.1 honours ListBuckets' bucket-region filter but leaves out each bucket's BucketRegion,
+# which AWS has returned since 2024. Clients read a bucket's region from it rather than asking
+# GetBucketLocation per bucket, so the local cloud returns it too (moto's own method plus the field).
+def _all_buckets_with_region(self):
+    self.data["Action"] = "ListAllMyBuckets"
+    self._authenticate_and_authorize_s3_action()
+    all_buckets = self.backend.list_buckets(
+        prefix=self._get_param("prefix"),
+        bucket_region=self._get_param("bucket-region"),
+        max_buckets=self._get_param("max-buckets"),
+    )
+    buckets = [
+        {"Name": b.name, "CreationDate": b.creation_date_ISO8601, "BucketRegion": b.region_name}
+        for b in all_buckets
+    ]
+    self.data["Action"] = "ListBuckets"
+    return self.serialized(_moto_s3.ActionResult({
+        "Owner": {"ID": "bcaf1ffd86f41161ca5fb16fd081034f", "DisplayName": "webfile"},
+        "Buckets": buckets,
+    }))
+
+
+_moto_s3.S3Response.all_buckets = _all_buckets_with_region
 # -----------------------------------------------------------------------------------------
 
 

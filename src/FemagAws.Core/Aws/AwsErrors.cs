@@ -1,5 +1,7 @@
 using System;
+using System.Collections.Generic;
 using System.Net.Http;
+using System.Threading;
 using System.Threading.Tasks;
 using Amazon.Runtime;
 
@@ -51,6 +53,31 @@ namespace FemagAws.Aws
 
                 throw explained;
             }
+        }
+
+        /// <summary>Every page of an SDK paginator, read with <paramref name="ct"/>, its failures explained as <see cref="Call{T}"/> does.</summary>
+        public static async Task<List<T>> CollectAsync<T>(IAsyncEnumerable<T> pages, string doing, CancellationToken ct)
+        {
+            var all = new List<T>();
+            try
+            {
+                await foreach (var page in pages.WithCancellation(ct).ConfigureAwait(false))
+                {
+                    all.Add(page);
+                }
+            }
+            catch (Exception ex)
+            {
+                var explained = AwsErrors.Explain(ex, doing);
+                if (ReferenceEquals(explained, ex))
+                {
+                    throw;
+                }
+
+                throw explained;
+            }
+
+            return all;
         }
 
         private static FemagException TimedOut(TimeoutException timeout, Exception ex, string doing) =>

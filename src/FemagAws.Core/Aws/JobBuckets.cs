@@ -136,20 +136,10 @@ namespace FemagAws.Aws
             AwsErrors.Call(() => s3.DeleteObjectAsync(bucketName, key, ct), $"Deleting {key} in bucket {bucketName}");
 
         /// <summary>Every object in the bucket, across all pages.</summary>
-        public static async Task<List<S3Object>> ListAsync(IAmazonS3 s3, string bucketName, CancellationToken ct)
-        {
-            var objects = new List<S3Object>();
-            var request = new ListObjectsV2Request { BucketName = bucketName };
-            ListObjectsV2Response response;
-            do
-            {
-                response = await AwsErrors.Call(() => s3.ListObjectsV2Async(request, ct), $"Listing bucket {bucketName}").ConfigureAwait(false);
-                objects.AddRange(response.S3Objects ?? new List<S3Object>());
-                request.ContinuationToken = response.NextContinuationToken;
-            }
-            while (response.IsTruncated == true);
-            return objects;
-        }
+        public static async Task<List<S3Object>> ListAsync(IAmazonS3 s3, string bucketName, CancellationToken ct) =>
+            (await AwsErrors.CollectAsync(s3.Paginators.ListObjectsV2(new ListObjectsV2Request { BucketName = bucketName }).Responses, $"Listing bucket {bucketName}", ct).ConfigureAwait(false))
+                .SelectMany(page => page.S3Objects ?? new List<S3Object>())
+                .ToList();
 
         /// <summary>True while an upload into the bucket is still in progress (a multipart upload not yet completed).</summary>
         public static async Task<bool> HasUploadsInProgressAsync(IAmazonS3 s3, string bucketName, CancellationToken ct)
@@ -162,20 +152,12 @@ namespace FemagAws.Aws
         /// <summary>Aborts every upload into the bucket that was started and never completed.</summary>
         public static async Task AbortUploadsAsync(IAmazonS3 s3, string bucketName, CancellationToken ct)
         {
-            var request = new ListMultipartUploadsRequest { BucketName = bucketName };
-            ListMultipartUploadsResponse response;
-            do
+            var pages = await AwsErrors.CollectAsync(s3.Paginators.ListMultipartUploads(new ListMultipartUploadsRequest { BucketName = bucketName }).Responses,
+                $"Listing uploads in bucket {bucketName}", ct).ConfigureAwait(false);
+            foreach (var upload in pages.SelectMany(page => page.MultipartUploads ?? new List<MultipartUpload>()))
             {
-                response = await AwsErrors.Call(() => s3.ListMultipartUploadsAsync(request, ct), $"Listing uploads in bucket {bucketName}").ConfigureAwait(false);
-                foreach (var upload in response.MultipartUploads ?? new List<MultipartUpload>())
-                {
-                    await AwsErrors.Call(() => s3.AbortMultipartUploadAsync(bucketName, upload.Key, upload.UploadId, ct), $"Aborting an old upload of {upload.Key} in bucket {bucketName}").ConfigureAwait(false);
-                }
-
-                request.KeyMarker = response.NextKeyMarker;
-                request.UploadIdMarker = response.NextUploadIdMarker;
+                await AwsErrors.Call(() => s3.AbortMultipartUploadAsync(bucketName, upload.Key, upload.UploadId, ct), $"Aborting an old upload of {upload.Key} in bucket {bucketName}").ConfigureAwait(false);
             }
-            while (response.IsTruncated == true);
         }
 
         /// <summary>How often a download whose data stopped coming is started; more would only repeat a broken network.</summary>
@@ -369,18 +351,13 @@ namespace FemagAws.Aws
             }
         }
 
-        public static async Task<List<S3Bucket>> ListBucketsAsync(IAmazonS3 s3, CancellationToken ct)
-        {
-            var buckets = new List<S3Bucket>();
-            var request = new ListBucketsRequest();
-            do
-            {
-                var response = await AwsErrors.Call(() => s3.ListBucketsAsync(request, ct), "Listing buckets").ConfigureAwait(false);
-                buckets.AddRange(response.Buckets ?? new List<S3Bucket>());
-                request.ContinuationToken = response.ContinuationToken;
-            }
-            while (!string.IsNullOrEmpty(request.ContinuationToken));
-            return buckets;
-        }
+        /// <summary>
+        /// The buckets in <paramref name="region"/>, each with its BucketRegion where the store gives it (AWS does); a store
+        /// that ignores the region filter lists all its buckets, so callers check a bucket without BucketRegion themselves.
+        /// </summary>
+        public static async Task<List<S3Bucket>> ListBucketsAsync(IAmazonS3 s3, string region, CancellationToken ct) =>
+            (await AwsErrors.CollectAsync(s3.Paginators.ListBuckets(new ListBucketsRequest { BucketRegion = region }).Responses, "Listing buckets", ct).ConfigureAwait(false))
+                .SelectMany(page => page.Buckets ?? new List<S3Bucket>())
+                .ToList();
     }
 }

@@ -192,19 +192,14 @@ namespace FemagAws.Aws
                 {
                     try
                     {
-                        var request = new DescribeInstancesRequest { InstanceIds = remaining };
-                        DescribeInstancesResponse response;
-                        do
+                        var pages = ec2.Paginators.DescribeInstances(new DescribeInstancesRequest { InstanceIds = remaining }).Responses;
+                        await foreach (var response in pages.WithCancellation(ct).ConfigureAwait(false))
                         {
-                            response = await ec2.DescribeInstancesAsync(request, ct).ConfigureAwait(false);
-                            foreach (var instance in (response.Reservations ?? new List<Reservation>()).SelectMany(r => r.Instances ?? new List<Instance>()))
+                            foreach (var instance in Instances(response))
                             {
                                 result[instance.InstanceId] = InstanceStatus.From(instance);
                             }
-
-                            request.NextToken = response.NextToken;
                         }
-                        while (!string.IsNullOrEmpty(response.NextToken));
 
                         foreach (var id in remaining.Where(id => !result.ContainsKey(id)))
                         {
@@ -265,18 +260,12 @@ namespace FemagAws.Aws
 
         private static async Task<List<InstanceStatus>> FilterAsync(IAmazonEC2 ec2, List<Filter> filters, string doing, CancellationToken ct)
         {
-            var result = new List<InstanceStatus>();
-            var request = new DescribeInstancesRequest { Filters = filters, MaxResults = DescribeBatch };
-            DescribeInstancesResponse response;
-            do
-            {
-                response = await AwsErrors.Call(() => ec2.DescribeInstancesAsync(request, ct), doing).ConfigureAwait(false);
-                result.AddRange((response.Reservations ?? new List<Reservation>()).SelectMany(r => r.Instances ?? new List<Instance>()).Select(InstanceStatus.From));
-                request.NextToken = response.NextToken;
-            }
-            while (!string.IsNullOrEmpty(response.NextToken));
-            return result;
+            var pages = await AwsErrors.CollectAsync(ec2.Paginators.DescribeInstances(new DescribeInstancesRequest { Filters = filters, MaxResults = DescribeBatch }).Responses, doing, ct).ConfigureAwait(false);
+            return pages.SelectMany(Instances).Select(InstanceStatus.From).ToList();
         }
+
+        private static IEnumerable<Instance> Instances(DescribeInstancesResponse response) =>
+            (response.Reservations ?? new List<Reservation>()).SelectMany(r => r.Instances ?? new List<Instance>());
 
         private static IEnumerable<List<string>> Batches(List<string> ids, int size)
         {

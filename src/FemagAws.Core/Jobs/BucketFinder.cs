@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using Amazon.S3.Model;
 using FemagAws.Aws;
 
 namespace FemagAws.Jobs
@@ -23,33 +24,38 @@ namespace FemagAws.Jobs
             return await NewJobAsync(clients, bucketName, folder, jobIndex.Value, config, ct).ConfigureAwait(false);
         }
 
+        /// <summary>Buckets looked up at once: enough to hide S3's latency, few enough to stay clear of its throttling.</summary>
+        public const int LookupsInFlight = 16;
+
         /// <summary>
         /// The module's buckets (name pattern and index tag) in the target's region, oldest first, as Uploaded jobs.
-        /// Costs one ListBuckets and three requests per module-named bucket.
+        /// Costs the bucket listing and two requests per module-named bucket (its tags and its archive's folder), plus
+        /// its location where the store's listing does not name the bucket's region.
         /// </summary>
         public static async Task<List<FemagJob>> ListAsync(AwsClientCache cache, AwsTarget target, FemagConfig config, CancellationToken ct)
         {
             var clients = cache.Get(target);
-            var buckets = (await JobBuckets.ListBucketsAsync(clients.S3, ct).ConfigureAwait(false))
+            var buckets = (await JobBuckets.ListBucketsAsync(clients.S3, target.Region, ct).ConfigureAwait(false))
                 .Where(b => BucketNames.IndexOf(b.BucketName) != null)
                 .OrderBy(b => b.CreationDate)
                 .ToList();
-            var jobs = new List<FemagJob>();
-            foreach (var bucket in buckets)
-            {
-                var name = bucket.BucketName;
-                if (await JobBuckets.GetRegionAsync(clients.S3, name, ct).ConfigureAwait(false) != target.Region ||
-                    await JobBuckets.TryGetIndexTagAsync(clients.S3, name, ct).ConfigureAwait(false) == null)
-                {
-                    continue;
-                }
+            var jobs = await WorkQueue.MapAsync(buckets, LookupsInFlight, (bucket, token) => TryListedJobAsync(clients, bucket, config, token), ct).ConfigureAwait(false);
+            return jobs.Where(job => job != null).ToList()!;
+        }
 
-                var job = await NewJobAsync(clients, name, null, BucketNames.IndexOf(name)!.Value, config, ct).ConfigureAwait(false);
-                job.CreationTime = bucket.CreationDate?.ToUniversalTime();
-                jobs.Add(job);
+        /// <summary>An Uploaded job for a listed bucket, or null when it is in another region or not the module's.</summary>
+        private static async Task<FemagJob?> TryListedJobAsync(AwsClients clients, S3Bucket bucket, FemagConfig config, CancellationToken ct)
+        {
+            var name = bucket.BucketName;
+            var region = string.IsNullOrEmpty(bucket.BucketRegion) ? await JobBuckets.GetRegionAsync(clients.S3, name, ct).ConfigureAwait(false) : bucket.BucketRegion;
+            if (region != clients.Target.Region || await JobBuckets.TryGetIndexTagAsync(clients.S3, name, ct).ConfigureAwait(false) == null)
+            {
+                return null;
             }
 
-            return jobs;
+            var job = await NewJobAsync(clients, name, null, BucketNames.IndexOf(name)!.Value, config, ct).ConfigureAwait(false);
+            job.CreationTime = bucket.CreationDate?.ToUniversalTime();
+            return job;
         }
 
         /// <summary>The clients for the region the bucket lives in, which may differ from the target's.</summary>

@@ -15,7 +15,7 @@ namespace FemagAws.Jobs
     {
         /// <summary>
         /// One DescribeInstances per 1,000 of the module's instances, the bucket listing, and one more S3 request per
-        /// bucket without a running instance (its finish file).
+        /// bucket without a running instance (its finish file); the buckets are looked up many at a time.
         /// </summary>
         public static async Task<List<FemagJob>> FindAsync(AwsClientCache cache, AwsTarget target, FemagConfig config, CancellationToken ct)
         {
@@ -24,6 +24,7 @@ namespace FemagAws.Jobs
                 .GroupBy(i => i.BucketName!)
                 .ToDictionary(g => g.Key, Current, StringComparer.Ordinal);
             var jobs = await BucketFinder.ListAsync(cache, target, config, ct).ConfigureAwait(false);
+            var unsettled = new List<KeyValuePair<FemagJob, InstanceStatus?>>();
             foreach (var job in jobs)
             {
                 if (instances.TryGetValue(job.BucketName, out var instance))
@@ -36,13 +37,22 @@ namespace FemagAws.Jobs
                 if (instance != null && !instance.HasEnded)
                 {
                     job.State = FemagJobState.Running;
-                    continue;
                 }
-
-                var finish = await JobBuckets.TryReadTextAsync(clients.S3, job.BucketName, job.Config.FinishTaskFilename, ct).ConfigureAwait(false);
-                if (finish != null)
+                else
                 {
-                    JobWaiter.RecordExitCode(job, finish);
+                    unsettled.Add(new KeyValuePair<FemagJob, InstanceStatus?>(job, instance));
+                }
+            }
+
+            var finishes = await WorkQueue.MapAsync(unsettled, BucketFinder.LookupsInFlight,
+                (pair, token) => JobBuckets.TryReadTextAsync(clients.S3, pair.Key.BucketName, pair.Key.Config.FinishTaskFilename, token), ct).ConfigureAwait(false);
+            for (var i = 0; i < unsettled.Count; i++)
+            {
+                var job = unsettled[i].Key;
+                var instance = unsettled[i].Value;
+                if (finishes[i] != null)
+                {
+                    JobWaiter.RecordExitCode(job, finishes[i]!);
                 }
                 else if (instance != null)
                 {

@@ -109,4 +109,40 @@ namespace FemagAws.Jobs
             return done;
         }
     }
+
+    /// <summary>Bounded parallel work for a Core call that needs all results at once (listings), not pipeline output.</summary>
+    public static class WorkQueue
+    {
+        /// <summary>
+        /// Runs <paramref name="work"/> on every input, at most <paramref name="limit"/> at once, and returns the results in
+        /// input order. The first failure cancels the work not yet done and is thrown, as a loop would throw it.
+        /// </summary>
+        public static async Task<TResult[]> MapAsync<TInput, TResult>(IReadOnlyList<TInput> inputs, int limit, Func<TInput, CancellationToken, Task<TResult>> work, CancellationToken ct)
+        {
+            using (var failed = CancellationTokenSource.CreateLinkedTokenSource(ct))
+            using (var slots = new SemaphoreSlim(Math.Max(1, limit)))
+            {
+                var tasks = inputs.Select(async input =>
+                {
+                    await slots.WaitAsync(failed.Token).ConfigureAwait(false);
+                    try
+                    {
+                        return await work(input, failed.Token).ConfigureAwait(false);
+                    }
+                    catch
+                    {
+                        failed.Cancel();
+                        throw;
+                    }
+                    finally
+                    {
+                        slots.Release();
+                    }
+                }).ToList();
+
+                // A task ended by the cancellation is Canceled, not Faulted, so WhenAll throws the failure itself.
+                return await Task.WhenAll(tasks).ConfigureAwait(false);
+            }
+        }
+    }
 }

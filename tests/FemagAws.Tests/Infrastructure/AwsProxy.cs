@@ -40,6 +40,7 @@ public sealed class AwsProxy : IAsyncDisposable
     private readonly List<FaultRule> _rules = new();
     private readonly ConcurrentDictionary<string, Random> _randoms = new();
     private readonly ConcurrentDictionary<string, Func<Task>> _before = new();
+    private readonly ConcurrentDictionary<string, Func<string, string>> _rewrites = new();
     private readonly ConcurrentQueue<(string Api, TimeSpan Time)> _holds = new();
 
     // Ends every hold when the test ends, so no request outlives it.
@@ -164,6 +165,9 @@ public sealed class AwsProxy : IAsyncDisposable
     /// </summary>
     public void BeforeNext(string api, Func<Task> action) => _before[api] = action;
 
+    /// <summary>Passes every answer body of <paramref name="api"/> through <paramref name="rewrite"/>, to play a store that answers differently.</summary>
+    public void RewriteAnswers(string api, Func<string, string> rewrite) => _rewrites[api] = rewrite;
+
     public void Reset()
     {
         _counts.Clear();
@@ -172,6 +176,7 @@ public sealed class AwsProxy : IAsyncDisposable
         _faults.Clear();
         _randoms.Clear();
         _before.Clear();
+        _rewrites.Clear();
         _holds.Clear();
         lock (_rules)
         {
@@ -214,6 +219,12 @@ public sealed class AwsProxy : IAsyncDisposable
         if (fault == null)
         {
             using var response = await ForwardAsync(request, bytes);
+            if (_rewrites.TryGetValue(api, out var rewrite))
+            {
+                var text = rewrite(await response.Content.ReadAsStringAsync());
+                response.Content = new StringContent(text, System.Text.Encoding.UTF8, response.Content.Headers.ContentType?.MediaType ?? "application/xml");
+            }
+
             await CopyAsync(response, context.Response);
             return;
         }

@@ -116,6 +116,105 @@ public sealed class GetJobTests : CloudTest
     }
 
     [Fact]
+    public async Task Forty_buckets_are_found_in_listing_order_with_their_states_and_no_location_request_per_bucket()
+    {
+        await using var proxy = new AwsProxy(Cloud.Endpoint);
+        using var ws = new Workspace(Cloud);
+        using var ps = new PsSession();
+        var made = NewBuckets(ps, ws, Enumerable.Range(0, 40).Select(i => ws.AddJob(i.ToString(), "-- job\n")).ToArray()).ToDictionary(j => j.Bucket());
+
+        // A quarter each: Succeeded, Failed with exit 2, Running (a live tagged instance), Uploaded.
+        var expected = new Dictionary<string, (string State, int? ExitCode)>();
+        using (var s3 = Cloud.S3())
+        {
+            foreach (var (bucket, job) in made)
+            {
+                var index = job.Index();
+                switch (index % 4)
+                {
+                    case 0:
+                    case 1:
+                        var code = index % 4 == 0 ? 0 : 2;
+                        await s3.PutObjectAsync(new Amazon.S3.Model.PutObjectRequest { BucketName = bucket, Key = "exit_code", ContentBody = code + "\n" });
+                        expected[bucket] = (code == 0 ? "Succeeded" : "Failed", code);
+                        break;
+                    case 2:
+                        await Cloud.LaunchAsync(new Tag("femag-aws:bucket", bucket), new Tag("femag-aws:index", index.ToString()));
+                        expected[bucket] = ("Running", null);
+                        break;
+                    default:
+                        expected[bucket] = ("Uploaded", null);
+                        break;
+                }
+            }
+        }
+
+        // A module bucket in another region is not one of this region's jobs.
+        var elsewhere = Guid.NewGuid().ToString("D") + "-3";
+        using (var s3 = Cloud.S3("us-east-1"))
+        {
+            await s3.PutBucketAsync(new Amazon.S3.Model.PutBucketRequest { BucketName = elsewhere });
+            await s3.PutBucketTaggingAsync(new Amazon.S3.Model.PutBucketTaggingRequest { BucketName = elsewhere, TagSet = new() { new Amazon.S3.Model.Tag { Key = "femag-aws:index", Value = "3" } } });
+        }
+
+        // The order a one-at-a-time lookup gives: the listing's, oldest first.
+        List<string> listed;
+        using (var s3 = Cloud.S3())
+        {
+            listed = ((await s3.ListBucketsAsync()).Buckets ?? new()).OrderBy(b => b.CreationDate).Select(b => b.BucketName).Where(made.ContainsKey).ToList();
+        }
+
+        proxy.Reset();
+        var found = ps.Run("Get-FemagJob -Region eu-central-1 -EndpointUrl $args[0]", proxy.Endpoint);
+
+        Assert.True(found.Errors.Count == 0 && found.Terminating == null, found.Describe());
+        var ours = found.Output.Where(j => made.ContainsKey(j.Bucket())).ToList();
+        Assert.Equal(listed, ours.Select(j => j.Bucket()).ToList());
+        Assert.All(ours, j => Assert.Equal((expected[j.Bucket()].State, expected[j.Bucket()].ExitCode, made[j.Bucket()].Index(), made[j.Bucket()].Folder()), (j.State(), j.ExitCode(), j.Index(), j.Folder())));
+        Assert.DoesNotContain(found.Output, j => j.Bucket() == elsewhere);
+        var counts = string.Join(", ", proxy.Counts.Select(c => c.Key + "=" + c.Value));
+        Assert.True(proxy.Count("s3:GetBucketLocation") == 0, counts);
+        Assert.Equal(1, proxy.Count("s3:ListBuckets"));
+
+        // Per listed bucket: its tags, its archive's folder and, without a live instance, its finish file; a lookup
+        // that also asked each bucket's location makes four.
+        var listedJobs = found.Output.Count(j => j.Properties["CreationTime"].Value != null);
+        var perBucket = proxy.Counts.Where(c => c.Key.StartsWith("s3:", StringComparison.Ordinal) && c.Key != "s3:ListBuckets").Sum(c => c.Value);
+        Assert.True(perBucket <= 3 * listedJobs, $"{perBucket} S3 requests for {listedJobs} buckets: {counts}");
+
+        proxy.Reset();
+        var buckets = ps.Run("Get-FemagBucket -Region eu-central-1 -EndpointUrl $args[0]", proxy.Endpoint);
+
+        Assert.True(buckets.Errors.Count == 0 && buckets.Terminating == null, buckets.Describe());
+        Assert.Equal(listed, buckets.Output.Select(j => j.Bucket()).Where(made.ContainsKey).ToList());
+        Assert.True(proxy.Count("s3:GetBucketLocation") == 0, string.Join(", ", proxy.Counts.Select(c => c.Key + "=" + c.Value)));
+    }
+
+    [Fact]
+    public async Task A_listing_without_each_buckets_region_asks_each_bucket_for_its_location()
+    {
+        await using var proxy = new AwsProxy(Cloud.Endpoint);
+        using var ws = new Workspace(Cloud);
+        using var ps = new PsSession();
+        var made = NewBuckets(ps, ws, Enumerable.Range(0, 3).Select(i => ws.AddJob(i.ToString(), "-- job\n")).ToArray()).Select(j => j.Bucket()).ToList();
+        var withRegion = ps.Run("Get-FemagJob -Region eu-central-1 -EndpointUrl $args[0]", proxy.Endpoint);
+        Assert.True(withRegion.Errors.Count == 0 && withRegion.Terminating == null, withRegion.Describe());
+
+        // An S3-compatible store that predates BucketRegion answers ListBuckets without it.
+        proxy.Reset();
+        proxy.RewriteAnswers("s3:ListBuckets", xml => System.Text.RegularExpressions.Regex.Replace(xml, "<BucketRegion>[^<]*</BucketRegion>", string.Empty));
+        var found = ps.Run("Get-FemagJob -Region eu-central-1 -EndpointUrl $args[0]", proxy.Endpoint);
+
+        Assert.True(found.Errors.Count == 0 && found.Terminating == null, found.Describe());
+        Assert.Equal(withRegion.Output.Select(j => (j.Bucket(), j.State(), j.Index())), found.Output.Select(j => (j.Bucket(), j.State(), j.Index())));
+        Assert.Superset(made.ToHashSet(), found.Output.Select(j => j.Bucket()).ToHashSet());
+        using var s3 = Cloud.S3();
+        var named = ((await s3.ListBucketsAsync(new Amazon.S3.Model.ListBucketsRequest { BucketRegion = "eu-central-1" })).Buckets ?? new())
+            .Count(b => System.Text.RegularExpressions.Regex.IsMatch(b.BucketName, "^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}-[0-9]+$"));
+        Assert.Equal(named, proxy.Count("s3:GetBucketLocation"));
+    }
+
+    [Fact]
     public async Task An_instance_whose_bucket_is_gone_still_gives_a_job_that_can_be_stopped()
     {
         var orphan = await Cloud.LaunchAsync(new Tag("femag-aws:bucket", Guid.NewGuid().ToString("D") + "-7"), new Tag("femag-aws:index", "7"));
