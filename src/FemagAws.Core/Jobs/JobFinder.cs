@@ -31,6 +31,9 @@ namespace FemagAws.Jobs
                     instances.Remove(job.BucketName);
                     job.InstanceId = instance.InstanceId;
                     job.LaunchTime = instance.LaunchTime;
+                    job.InstanceType = instance.InstanceType;
+                    job.Lifecycle = instance.Lifecycle;
+                    job.Attempt = instance.Attempt ?? 1;
                 }
 
                 if (instance != null && !instance.HasEnded)
@@ -42,11 +45,17 @@ namespace FemagAws.Jobs
                 var finish = await JobBuckets.TryReadTextAsync(clients.S3, job.BucketName, job.Config.FinishTaskFilename, ct).ConfigureAwait(false);
                 if (finish != null)
                 {
-                    JobWaiter.RecordExitCode(job, finish);
+                    JobWatcher.RecordExitCode(job, finish);
+                }
+                else if (instance != null && JobWatcher.IsLoss(instance) && job.Attempt < job.Config.MaxAttempts)
+                {
+                    // Lost with launches left: Wait-FemagJob relaunches it.
+                    job.State = FemagJobState.Running;
+                    job.Reason = JobWatcher.LossReason(job, instance) + " Wait-FemagJob launches it again.";
                 }
                 else if (instance != null)
                 {
-                    JobWaiter.RecordEndedWithoutFinish(job, instance);
+                    JobWatcher.RecordEndedWithoutFinish(job, instance);
                 }
             }
 
@@ -65,6 +74,9 @@ namespace FemagAws.Jobs
                     Config = config.ForRegion(target.Region),
                     InstanceId = instance.InstanceId,
                     LaunchTime = instance.LaunchTime,
+                    InstanceType = instance.InstanceType,
+                    Lifecycle = instance.Lifecycle,
+                    Attempt = instance.Attempt ?? 1,
                     State = instance.HasEnded ? FemagJobState.Failed : FemagJobState.Running,
                     Reason = $"Bucket {instance.BucketName} of instance {instance.InstanceId} ({instance.State}) no longer exists; stop the instance with Stop-FemagInstance.",
                 });

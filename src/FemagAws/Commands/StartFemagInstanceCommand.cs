@@ -43,6 +43,12 @@ namespace FemagAws.Commands
         public string? InstanceType { get; set; }
 
         /// <summary>
+        /// <para type="description">Launches on Spot, as spot = 1 in the config does: a one-time Spot request that terminates on interruption, with no maximum price. When EC2 has no Spot capacity, the job runs On-Demand (unless spot_fallback = 0), and one warning says how many jobs did. Wait-FemagJob relaunches jobs whose Spot instances are interrupted, up to max_attempts launches in all.</para>
+        /// </summary>
+        [Parameter]
+        public SwitchParameter Spot { get; set; }
+
+        /// <summary>
         /// <para type="description">How many launches run at once (default 8).</para>
         /// </summary>
         [Parameter]
@@ -64,6 +70,11 @@ namespace FemagAws.Commands
                 if (InstanceType != null)
                 {
                     job.Config = job.Config.With(new[] { new KeyValuePair<string, string?>("instance_type", InstanceType) });
+                }
+
+                if (Spot)
+                {
+                    job.Config = job.Config.With(new[] { new KeyValuePair<string, string?>("spot", "1") });
                 }
 
                 string userData;
@@ -101,6 +112,9 @@ namespace FemagAws.Commands
                     continue;
                 }
 
+                // A start by hand is a new first launch, whatever an earlier run counted.
+                job.Attempt = 1;
+                job.Losses.Clear();
                 var clients = OrTerminate(() => ClientsFor(target), target);
                 _queue!.Start(job, j => InstanceStarter.StartAsync(clients, j, userData, Cancellation));
                 Drain(_queue, false, Activity, Emit);
@@ -111,6 +125,11 @@ namespace FemagAws.Commands
         {
             Drain(_queue!, true, Activity, Emit);
             CompleteProgress(Activity);
+            var fellBack = _emitted.Count(InstanceStarter.FellBackToOnDemand);
+            if (fellBack > 0)
+            {
+                WriteWarning($"EC2 had no Spot capacity for {fellBack} job(s); they run On-Demand. Set spot_fallback = 0 to queue such jobs for Spot instead.");
+            }
         }
 
         protected override bool HasWorkInFlight => _queue?.Count > 0;
@@ -200,10 +219,11 @@ namespace FemagAws.Commands
 
         private void WarnIfTooSmall(FemagConfig config)
         {
-            if (!_warnedSmall && (config.InstanceType == "t2.micro" || config.InstanceType == "t2.nano"))
+            var small = config.InstanceTypes.FirstOrDefault(t => t == "t2.micro" || t == "t2.nano");
+            if (!_warnedSmall && small != null)
             {
                 _warnedSmall = true;
-                WriteWarning($"instance_type is {config.InstanceType}; FEMAG needs at least t2.small. Set instance_type in {config}.");
+                WriteWarning($"instance_type is {small}; FEMAG needs at least t2.small. Set instance_type in {config}.");
             }
         }
     }

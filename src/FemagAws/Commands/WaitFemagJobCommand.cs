@@ -235,6 +235,16 @@ namespace FemagAws.Commands
             }
 
             CompleteProgress(Activity);
+            if (waiter.FellBack > 0)
+            {
+                WriteWarning($"EC2 had no Spot capacity for {waiter.FellBack} launch(es); they run On-Demand. Set spot_fallback = 0 to queue such jobs for Spot instead.");
+            }
+
+            if (waiter.Relaunched > 0)
+            {
+                WriteWarning($"{waiter.Relaunched} lost instance(s) were replaced by new launches (max_attempts = launches per job); each job's Losses says why.");
+            }
+
             var kept = _jobs.Where(j => KeepInstance && j.IsFinished).Select(j => j.InstanceId).ToList();
             if (kept.Count > 0)
             {
