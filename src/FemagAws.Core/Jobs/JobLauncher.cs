@@ -56,7 +56,6 @@ namespace FemagAws.Jobs
                     continue;
                 }
 
-                var waitingFor = job.Reason;
                 job.Reason = null;
                 try
                 {
@@ -78,7 +77,7 @@ namespace FemagAws.Jobs
                     _capacityRefusals = 0;
                     capacityFreed = false;
                     FellBack += InstanceStarter.FellBackToOnDemand(job) ? 1 : 0;
-                    Notes.Add($"Job {job.Index}: queued job launched as instance {job.InstanceId} ({job.InstanceType}, {job.Lifecycle}, attempt {job.Attempt}){(waitingFor != null ? " after: " + waitingFor : string.Empty)}.");
+                    Notes.Add($"Job {job.Index}: queued job launched as instance {job.InstanceId} ({job.InstanceType}, {job.Lifecycle}, attempt {job.Attempt}).");
                 }
                 else if (job.State == FemagJobState.Queued)
                 {
