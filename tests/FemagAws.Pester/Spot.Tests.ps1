@@ -40,7 +40,9 @@ Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start
         # Session 2 relaunches it (attempt 2) and stops waiting before it finishes, saving it again.
         $run = Invoke-FreshPwsh -ArgumentList $saved -Script @'
 param($Saved)
-Import-Clixml $Saved | Wait-FemagJob -PollInterval 1 -Timeout 6 -WarningAction SilentlyContinue | Export-Clixml $Saved
+# Read first: Export-Clixml empties the file it writes before the pipeline's first job.
+$jobs = Import-Clixml $Saved
+$jobs | Wait-FemagJob -PollInterval 1 -Timeout 6 -WarningAction SilentlyContinue | Export-Clixml $Saved
 $job = Import-Clixml $Saved
 "AFTER2 $($job.State) $($job.Attempt) $($job.Lifecycle)"
 '@
