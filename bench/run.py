@@ -329,21 +329,26 @@ class Bench:
         interrupted: list[str] = []
 
         def interrupt(done: threading.Event) -> None:
-            # One first-attempt instance at a time, once it has run a few seconds, until `share` are gone.
+            # Up to two first-attempt instances a second, once each has run a few seconds and while its job has no exit_code
+            # yet (mid-job, not in its final sync), until `share` are gone.
             ec2 = self.ec2[self.region]
-            seen: dict[str, float] = {}
+            seen: dict[str, tuple[float, str]] = {}
             while not done.is_set() and len(interrupted) < share:
+                running = set()
                 for page in ec2.get_paginator("describe_instances").paginate(
                         Filters=[{"Name": "instance-state-name", "Values": ["running"]}, {"Name": "tag:femag-aws:attempt", "Values": ["1"]}]):
                     for instance in (i for r in page["Reservations"] for i in r["Instances"]):
-                        seen.setdefault(instance["InstanceId"], time.monotonic())
-                ripe = [i for i, t in seen.items() if time.monotonic() - t > 3 and i not in interrupted]
-                if ripe:
-                    ec2.terminate_instances(InstanceIds=[ripe[0]])
-                    interrupted.append(ripe[0])
-                done.wait(1.5)
+                        bucket = next(t["Value"] for t in instance["Tags"] if t["Key"] == "femag-aws:bucket")
+                        seen.setdefault(instance["InstanceId"], (time.monotonic(), bucket))
+                        running.add(instance["InstanceId"])
+                ripe = [i for i, (since, bucket) in seen.items() if i in running and i not in interrupted and time.monotonic() - since > 2 and
+                        self.s3.list_objects_v2(Bucket=bucket, Prefix="exit_code").get("KeyCount", 0) == 0]
+                for instance_id in ripe[:min(2, share - len(interrupted))]:
+                    ec2.terminate_instances(InstanceIds=[instance_id])
+                    interrupted.append(instance_id)
+                done.wait(1)
 
-        fsl = "-- fake-femag: sleep 20\n"
+        fsl = "-- fake-femag: sleep 30\n"
         calm = self.pipeline(f"{name}-calm", folders, config, fsl)
         stormy = self.pipeline(f"{name}-interrupted", folders, config, fsl, during=interrupt)
         launches = stormy["stats"]["calls"].get("RunInstances", 0)
@@ -526,7 +531,7 @@ def main() -> int:
         lines += ["", "- requests per job = requests the FemagAws process made / N (counted by bench/countproxy.py; the instances' own aws CLI traffic is not counted)",
                   "- every job Succeeded with exit_code 0 in its folder; afterwards no instance was live and no bucket was left"]
     if spot:
-        lines += ["", "## W5: the W3 pipeline on Spot (spot = 1), FEMAG sleeping 20 s per job, calm and with ~20 % of the instances "
+        lines += ["", "## W5: the W3 pipeline on Spot (spot = 1), FEMAG sleeping 30 s per job, calm and with ~20 % of the instances "
                   "terminated from outside mid-job; Wait-FemagJob relaunches them", ""]
         lines += spot_table(spot)
         lines += ["", "- every job Succeeded with its results; at most 1.3 x N launches"]
