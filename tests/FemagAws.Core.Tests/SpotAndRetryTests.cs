@@ -188,7 +188,8 @@ public sealed class SpotAndRetryTests
 
     private static string WriteScript()
     {
-        var path = Path.Combine(Path.GetTempPath(), $"femag-spot-tests-{Environment.ProcessId}.sh");
+        // Beside the test assembly, so nothing is left in the temp folder.
+        var path = Path.Combine(AppContext.BaseDirectory, "spot-cloud-init.sh");
         File.WriteAllText(path, "#!/bin/bash\n{{ENV}}\n");
         return path;
     }
