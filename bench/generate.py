@@ -48,6 +48,7 @@ WORKLOADS = {
     "W2": Spec("W2", 4, 300 * MB),
     "W3-20": Spec("W3-20", 20, 2_000),
     "W3-100": Spec("W3-100", 100, 2_000),
+    "W5": Spec("W5", 50, 2_000),
 }
 
 # Same shapes, small enough for a smoke test.
@@ -56,6 +57,7 @@ QUICK_WORKLOADS = {
     "W2": Spec("W2", 2, 20 * MB),
     "W3-20": Spec("W3-20", 3, 2_000),
     "W3-100": Spec("W3-100", 6, 2_000),
+    "W5": Spec("W5", 10, 2_000),
 }
 
 

@@ -135,7 +135,7 @@ class Bench:
         return row
 
     # -- the local cloud ---------------------------------------------------------------
-    def write_config(self, name: str, delete_buckets: bool) -> Path:
+    def write_config(self, name: str, delete_buckets: bool, extra: str = "") -> Path:
         path = self.work / name
         path.write_text(
             "[amazon]\n"
@@ -147,6 +147,7 @@ class Bench:
             "image_id = ami-6d4ceb03\n"
             f"cloud_init = {REPO / 'examples' / 'cloud_init.txt'}\n"
             f"delete_buckets = {int(delete_buckets)}\n"
+            + extra
         )
         return path
 
@@ -350,15 +351,30 @@ class Bench:
         with ThreadPoolExecutor(8) as pool:
             return list(pool.map(launch, enumerate(buckets)))
 
-    def pipeline(self, name: str, folders: list[Path]) -> dict:
-        """The whole FemagAws pipeline once, through the counting proxy; checks every job and the clean-up."""
+    def pipeline(self, name: str, folders: list[Path], config: Path | None = None, fsl: str = "", during=None) -> dict:
+        """
+        The whole FemagAws pipeline once, through the counting proxy; checks every job and the clean-up. fsl is
+        appended to every femag.fsl (fake FEMAG directives); during(stop_event) runs in a thread while the pipeline does.
+        """
         # Results land in the job folders: run on a copy, never in the cache.
         parent = self.work / name
         shutil.rmtree(parent, ignore_errors=True)
         for folder in folders:
             shutil.copytree(folder, parent / folder.name)
+            if fsl:
+                with open(parent / folder.name / "femag.fsl", "a") as f:
+                    f.write("\n" + fsl)
+        done = threading.Event()
+        helper = threading.Thread(target=during, args=(done,), daemon=True) if during else None
         with CountingProxy(self.a.endpoint) as proxy:
-            sample, output = self.measure(self.femagaws("pipeline.ps1", Parent=parent, ConfigFile=self.pipeline_config, EndpointUrl=proxy.url))
+            if helper:
+                helper.start()
+            try:
+                sample, output = self.measure(self.femagaws("pipeline.ps1", Parent=parent, ConfigFile=config or self.pipeline_config, EndpointUrl=proxy.url))
+            finally:
+                done.set()
+                if helper:
+                    helper.join()
             stats = proxy.stats.snapshot()
         n = len(folders)
         summary = re.search(r"^SUMMARY jobs=(\d+) succeeded=(\d+)", output, re.M)
@@ -374,6 +390,60 @@ class Bench:
         shutil.rmtree(parent)
         log(f"{name}: {sample.wall:.1f} s wall, {sample.cpu:.1f} s CPU, {sample.rss:.0f} MiB; {sum(stats['calls'].values())} requests")
         return {"n": n, "sample": sample, "stats": stats, "succeeded": int(summary.group(2))}
+
+
+    def spot(self, name: str, folders: list[Path]) -> dict:
+        """
+        W5: the pipeline on Spot twice, calm and with about 20 % of the instances terminated from outside while their
+        job runs (a Spot reclaim as EC2 would do it); every job must succeed with at most 1.3 x N launches.
+        """
+        config = self.write_config("spot.ini", delete_buckets=True, extra="spot = 1\n")
+        n = len(folders)
+        share = max(1, round(0.2 * n))
+        interrupted: list[str] = []
+
+        def interrupt(done: threading.Event) -> None:
+            # Up to two first-attempt instances a second, once each has run a few seconds and while its job has no exit_code
+            # yet (mid-job, not in its final sync), until `share` are gone.
+            ec2 = self.ec2[self.region]
+            seen: dict[str, tuple[float, str]] = {}
+            while not done.is_set() and len(interrupted) < share:
+                running = set()
+                for page in ec2.get_paginator("describe_instances").paginate(
+                        Filters=[{"Name": "instance-state-name", "Values": ["running"]}, {"Name": "tag:femag-aws:attempt", "Values": ["1"]}]):
+                    for instance in (i for r in page["Reservations"] for i in r["Instances"]):
+                        bucket = next(t["Value"] for t in instance["Tags"] if t["Key"] == "femag-aws:bucket")
+                        seen.setdefault(instance["InstanceId"], (time.monotonic(), bucket))
+                        running.add(instance["InstanceId"])
+                ripe = [i for i, (since, bucket) in seen.items() if i in running and i not in interrupted and time.monotonic() - since > 2 and
+                        self.s3.list_objects_v2(Bucket=bucket, Prefix="exit_code").get("KeyCount", 0) == 0]
+                for instance_id in ripe[:min(2, share - len(interrupted))]:
+                    ec2.terminate_instances(InstanceIds=[instance_id])
+                    interrupted.append(instance_id)
+                done.wait(1)
+
+        fsl = "-- fake-femag: sleep 30\n"
+        calm = self.pipeline(f"{name}-calm", folders, config, fsl)
+        stormy = self.pipeline(f"{name}-interrupted", folders, config, fsl, during=interrupt)
+        launches = stormy["stats"]["calls"].get("RunInstances", 0)
+        if len(interrupted) < share:
+            raise BenchError(f"{name}: only {len(interrupted)} of {share} instances could be interrupted")
+        if launches > 1.3 * n:
+            raise BenchError(f"{name}: {launches} launches for {n} jobs, more than 1.3 x N")
+        log(f"{name}: {len(interrupted)} interrupted, {launches} launches; makespan {calm['sample'].wall:.1f} s calm, {stormy['sample'].wall:.1f} s interrupted")
+        return {"n": n, "interrupted": len(interrupted), "launches": launches, "calm": calm, "stormy": stormy}
+
+
+def spot_table(result: dict) -> list[str]:
+    calm, stormy = result["calm"], result["stormy"]
+    rows = [
+        ["makespan (wall) s", f"{calm['sample'].wall:.1f}", f"{stormy['sample'].wall:.1f}"],
+        ["instances terminated from outside", "0", str(result["interrupted"])],
+        ["launches (RunInstances)", str(calm["stats"]["calls"].get("RunInstances", 0)), str(result["launches"])],
+        ["launches per job", f"{calm['stats']['calls'].get('RunInstances', 0) / result['n']:.2f}", f"{result['launches'] / result['n']:.2f}"],
+        ["jobs succeeded", f"{calm['succeeded']}/{result['n']}", f"{stormy['succeeded']}/{result['n']}"],
+    ]
+    return table([f"W5 Spot, N = {result['n']}", "no interruptions", "~20 % interrupted"], rows, text_columns=1)
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -474,20 +544,20 @@ def main() -> int:
     p.add_argument("--work", required=True, help="scratch directory, removed by bench/run.sh")
     p.add_argument("--sandbox", help="the local cloud's sandbox, for its runner.log in error messages")
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--only", default="W1,W2,W3,W4", help="comma-separated subset of W1,W2,W3,W4")
+    p.add_argument("--only", default="W1,W2,W3,W4", help="comma-separated subset of W1,W2,W3,W4,W5 (W5, Spot with interruptions, runs only when named)")
     p.add_argument("--quick", action="store_true", help="smaller workloads, for a smoke test")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--region", default="eu-central-1")
     a = p.parse_args()
     only = set(a.only.split(","))
-    if not only <= {"W1", "W2", "W3", "W4"} or a.rounds < 1:
-        p.error("--only takes W1, W2, W3 and W4; --rounds at least 1")
+    if not only <= {"W1", "W2", "W3", "W4", "W5"} or a.rounds < 1:
+        p.error("--only takes W1, W2, W3, W4 and W5; --rounds at least 1")
     # run.sh ends us with SIGTERM (Ctrl+C goes to its trap): unwind, stopping the child being measured.
     signal.signal(signal.SIGTERM, interrupt)
 
     bench = Bench(a)
     started = datetime.datetime.now(datetime.timezone.utc)
-    rows, pipelines, described = [], [], []
+    rows, pipelines, described, spot = [], [], [], None
     try:
         rows.append(bench.startup())
         for name in ("W1", "W2"):
@@ -504,6 +574,10 @@ def main() -> int:
                 pipelines.append(bench.pipeline(name, folders))
         if "W4" in only:
             rows.append(bench.rediscover(100, 10) if a.quick else bench.rediscover())
+        if "W5" in only:
+            _, folders = bench.workload("W5")
+            described.append(bench.describe("W5", folders))
+            spot = bench.spot("W5", folders)
     except BenchError as e:
         print(f"\nBENCHMARK FAILED: {e}", file=sys.stderr)
         if a.sandbox and (Path(a.sandbox) / "runner.log").is_file():
@@ -532,6 +606,11 @@ def main() -> int:
         lines += pipeline_table(pipelines)
         lines += ["", "- requests per job = requests the FemagAws process made / N (counted by bench/countproxy.py; the instances' own aws CLI traffic is not counted)",
                   "- every job Succeeded with exit_code 0 in its folder; afterwards no instance was live and no bucket was left"]
+    if spot:
+        lines += ["", "## W5: the W3 pipeline on Spot (spot = 1), FEMAG sleeping 30 s per job, calm and with ~20 % of the instances "
+                  "terminated from outside mid-job; Wait-FemagJob relaunches them", ""]
+        lines += spot_table(spot)
+        lines += ["", "- every job Succeeded with its results; at most 1.3 x N launches"]
     report = "\n".join(lines) + "\n"
     print(report)
     RESULTS.parent.mkdir(exist_ok=True)

@@ -25,7 +25,7 @@ public sealed class JobStateTests
     {
         var job = new FemagJob { State = FemagJobState.Running, Reason = "earlier" };
 
-        JobWaiter.RecordExitCode(job, content);
+        JobWatcher.RecordExitCode(job, content);
 
         Assert.Equal(state, job.State);
         Assert.Equal(code, job.ExitCode);
@@ -43,7 +43,7 @@ public sealed class JobStateTests
     {
         var job = new FemagJob { ExitCode = 0, Config = FemagConfig.FromSettings(new Dictionary<string, string> { ["finish_task_filename"] = "status" }) };
 
-        JobWaiter.RecordExitCode(job, content);
+        JobWatcher.RecordExitCode(job, content);
 
         Assert.Equal(FemagJobState.Failed, job.State);
         Assert.Null(job.ExitCode);
@@ -55,7 +55,7 @@ public sealed class JobStateTests
     {
         var job = new FemagJob();
 
-        JobWaiter.RecordExitCode(job, "Segmentation fault (core dumped) in xfemag at step 12\n");
+        JobWatcher.RecordExitCode(job, "Segmentation fault (core dumped) in xfemag at step 12\n");
 
         Assert.Equal("exit_code holds 'Segmentation fault (core dumped) in xfem…', not an exit code.", job.Reason);
     }
@@ -113,7 +113,7 @@ public sealed class JobStateTests
     {
         var job = new FemagJob { State = FemagJobState.Running };
 
-        JobWaiter.RecordEndedWithoutFinish(job, Ended(Launch.AddMinutes(ranMinutes), maxRuntime: "240"));
+        JobWatcher.RecordEndedWithoutFinish(job, Ended(Launch.AddMinutes(ranMinutes), maxRuntime: "240"));
 
         Assert.Equal(FemagJobState.Failed, job.State);
         Assert.Equal(
@@ -128,7 +128,7 @@ public sealed class JobStateTests
     {
         var job = new FemagJob();
 
-        JobWaiter.RecordEndedWithoutFinish(job, Ended(Launch.AddHours(5), maxRuntime: null));
+        JobWatcher.RecordEndedWithoutFinish(job, Ended(Launch.AddHours(5), maxRuntime: null));
 
         Assert.Equal("Instance i-0123456789abcdef0 ended (terminated: Client.UserInitiatedShutdown) without writing exit_code.", job.Reason);
     }
@@ -146,7 +146,7 @@ public sealed class JobStateTests
         var now = Launch.AddMinutes(minutesSinceLaunch);
         var job = new FemagJob { LaunchTime = Launch };
 
-        Assert.Equal(over, JobWaiter.EndedWithoutFinish(job, new InstanceStatus("i-0123456789abcdef0", state, null), now));
+        Assert.Equal(over, JobWatcher.EndedWithoutFinish(job, new InstanceStatus("i-0123456789abcdef0", state, null), now));
     }
 
     [Theory]
@@ -185,7 +185,7 @@ public sealed class JobStateTests
     [InlineData(30, 300)]
     public void Queued_jobs_pause_10_s_after_a_capacity_refusal_doubling_up_to_5_min(int refusals, int seconds)
     {
-        Assert.Equal(TimeSpan.FromSeconds(seconds), JobWaiter.CapacityPause(refusals));
+        Assert.Equal(TimeSpan.FromSeconds(seconds), JobLauncher.CapacityPause(refusals));
     }
 
     [Fact]

@@ -162,7 +162,7 @@ public sealed class UserDataTests : IDisposable
         var (ec2, fake) = Ec2();
         var userData = "#!/bin/bash\n# Grüße aus Basel\nexport BUCKET_NAME='b-0'\n";
 
-        var instanceId = await JobInstances.LaunchAsync(ec2, new FemagJob { BucketName = "b-0", Config = Config() }, userData, CancellationToken.None);
+        var instanceId = await JobInstances.LaunchAsync(ec2, new FemagJob { BucketName = "b-0", Config = Config() }, userData, "t2.small", false, CancellationToken.None);
 
         Assert.Equal("i-0123456789abcdef0", instanceId);
         var request = fake.Requests<RunInstancesRequest>().Single();
@@ -177,7 +177,7 @@ public sealed class UserDataTests : IDisposable
         var config = Config(("instance_type", "c5.xlarge"), ("security_group_ids", "sg-1, sg-2,"), ("max_runtime", "240"),
             ("iam_instance_profile", "arn:aws:iam::123456789012:instance-profile/femag"), ("company_name", "acme"));
 
-        await JobInstances.LaunchAsync(ec2, new FemagJob { Index = 3, BucketName = "b-3", Config = config }, "#!/bin/bash\n", CancellationToken.None);
+        await JobInstances.LaunchAsync(ec2, new FemagJob { Index = 3, BucketName = "b-3", Config = config }, "#!/bin/bash\n", "c5.xlarge", false, CancellationToken.None);
 
         var request = fake.Requests<RunInstancesRequest>().Single();
         Assert.Equal(("ami-b0cc23df", "c5.xlarge", 1, 1), (request.ImageId, request.InstanceType.Value, request.MinCount, request.MaxCount));
@@ -189,6 +189,25 @@ public sealed class UserDataTests : IDisposable
         var tags = request.TagSpecifications.Single(s => s.ResourceType == ResourceType.Instance).Tags.ToDictionary(t => t.Key, t => t.Value);
         Assert.Equal(("b-3-acme", "b-3", "3", "240"), (tags["Name"], tags["femag-aws:bucket"], tags["femag-aws:index"], tags["femag-aws:max-runtime"]));
         Assert.Equal(request.ClientToken, tags["femag-aws:launch"]);
+        Assert.Equal(("on-demand", "1"), (tags["femag-aws:lifecycle"], tags["femag-aws:attempt"]));
+        Assert.Null(request.InstanceMarketOptions);
+    }
+
+    [Fact]
+    public async Task A_spot_launch_asks_for_a_one_time_request_that_terminates_on_interruption_with_no_max_price_and_is_tagged()
+    {
+        var (ec2, fake) = Ec2();
+
+        await JobInstances.LaunchAsync(ec2, new FemagJob { Index = 1, BucketName = "b-1", Config = Config(), Attempt = 2 }, "#!/bin/bash\n", "c5.large", true, CancellationToken.None);
+
+        var request = fake.Requests<RunInstancesRequest>().Single();
+        Assert.Equal("c5.large", request.InstanceType.Value);
+        Assert.Equal(MarketType.Spot, request.InstanceMarketOptions.MarketType);
+        Assert.Equal(SpotInstanceType.OneTime, request.InstanceMarketOptions.SpotOptions.SpotInstanceType);
+        Assert.Equal(InstanceInterruptionBehavior.Terminate, request.InstanceMarketOptions.SpotOptions.InstanceInterruptionBehavior);
+        Assert.Null(request.InstanceMarketOptions.SpotOptions.MaxPrice);
+        var tags = request.TagSpecifications.Single(s => s.ResourceType == ResourceType.Instance).Tags.ToDictionary(t => t.Key, t => t.Value);
+        Assert.Equal(("spot", "2"), (tags["femag-aws:lifecycle"], tags["femag-aws:attempt"]));
     }
 
     private static FemagConfig Config(params (string Key, string Value)[] settings) =>

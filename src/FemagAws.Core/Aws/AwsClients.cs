@@ -22,7 +22,7 @@ namespace FemagAws.Aws
         /// </summary>
         private static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(20);
 
-        private AwsClients(AwsTarget target, IAmazonS3 s3, IAmazonEC2 ec2, string credentialSource)
+        internal AwsClients(AwsTarget target, IAmazonS3 s3, IAmazonEC2 ec2, string credentialSource)
         {
             Target = target;
             S3 = s3;
@@ -216,9 +216,21 @@ namespace FemagAws.Aws
     {
         private readonly ConcurrentDictionary<AwsTarget, Lazy<AwsClients>> _clients = new ConcurrentDictionary<AwsTarget, Lazy<AwsClients>>();
         private readonly ConcurrentQueue<string> _notices = new ConcurrentQueue<string>();
+        private readonly Func<AwsTarget, Action<string>, AwsClients> _create;
+
+        public AwsClientCache()
+            : this(AwsClients.Create)
+        {
+        }
+
+        /// <summary>For tests: clients made by <paramref name="create"/>, such as fakes.</summary>
+        internal AwsClientCache(Func<AwsTarget, Action<string>, AwsClients> create)
+        {
+            _create = create;
+        }
 
         public AwsClients Get(AwsTarget target) =>
-            _clients.GetOrAdd(target, t => new Lazy<AwsClients>(() => AwsClients.Create(t, _notices.Enqueue))).Value;
+            _clients.GetOrAdd(target, t => new Lazy<AwsClients>(() => _create(t, _notices.Enqueue))).Value;
 
         /// <summary>What the clients' requests met since the last call (a request that went quiet and is retried), oldest first.</summary>
         public List<string> TakeNotices()

@@ -115,6 +115,10 @@ namespace FemagAws.Aws
                 case "BucketAlreadyOwnedByYou":
                     return new FemagException(id, FemagErrorKind.ResourceExists, text, ex);
                 case "InsufficientInstanceCapacity":
+                case "InsufficientCapacity":
+                case "UnfulfillableCapacity":
+                case "MaxSpotInstanceCountExceeded":
+                case "SpotMaxPriceTooLow":
                 case "InstanceLimitExceeded":
                 case "VcpuLimitExceeded":
                 case "TooManyBuckets":

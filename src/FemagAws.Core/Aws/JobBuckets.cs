@@ -274,6 +274,20 @@ namespace FemagAws.Aws
             }
         }
 
+        /// <summary>
+        /// Deletes every object but <paramref name="keep"/> (the job's input archive) and aborts unfinished uploads, so a
+        /// relaunch starts from the input alone and no partial result of a lost instance looks like its own.
+        /// </summary>
+        public static async Task ClearExceptAsync(IAmazonS3 s3, string bucketName, string keep, CancellationToken ct)
+        {
+            await AbortUploadsAsync(s3, bucketName, ct).ConfigureAwait(false);
+            var keys = (await ListAsync(s3, bucketName, ct).ConfigureAwait(false)).Select(o => o.Key).Where(k => k != keep).ToList();
+            for (var start = 0; start < keys.Count; start += DeleteBatch)
+            {
+                await DeleteKeysAsync(s3, bucketName, keys.Skip(start).Take(DeleteBatch).ToList(), ct).ConfigureAwait(false);
+            }
+        }
+
         /// <summary>DeleteObjects takes at most 1,000 keys per request.</summary>
         private const int DeleteBatch = 1000;
 

@@ -15,11 +15,12 @@ namespace FemagAws.Aws
     {
         private static readonly Regex TransitionTime = new Regex(@"\((\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) (GMT|UTC)\)", RegexOptions.CultureInvariant);
 
-        public InstanceStatus(string instanceId, string state, string? reason)
+        public InstanceStatus(string instanceId, string state, string? reason, string? reasonCode = null)
         {
             InstanceId = instanceId;
             State = state;
             Reason = reason;
+            ReasonCode = reasonCode;
         }
 
         public string InstanceId { get; }
@@ -28,6 +29,20 @@ namespace FemagAws.Aws
         public string State { get; }
 
         public string? Reason { get; }
+
+        /// <summary>EC2's state reason code, e.g. Client.UserInitiatedShutdown or Server.SpotInstanceTermination.</summary>
+        public string? ReasonCode { get; }
+
+        /// <summary>"spot" or "on-demand".</summary>
+        public string Lifecycle { get; private set; } = FemagJob.OnDemand;
+
+        /// <summary>The launch number from the module's tag, or null for instances launched before attempts were tagged.</summary>
+        public int? Attempt { get; private set; }
+
+        public string? InstanceType { get; private set; }
+
+        /// <summary>Who ended the instance on purpose (the module's stop tag), or null: then its end was not asked for.</summary>
+        public string? StoppedBy { get; private set; }
 
         /// <summary>The job bucket named by the module's tag, or null for an instance the module did not launch.</summary>
         public string? BucketName { get; private set; }
@@ -51,8 +66,12 @@ namespace FemagAws.Aws
             string? Tag(string key) => instance.Tags?.FirstOrDefault(t => t.Key == key)?.Value;
             var invariant = System.Globalization.CultureInfo.InvariantCulture;
             var ended = TransitionTime.Match(instance.StateTransitionReason ?? string.Empty);
-            return new InstanceStatus(instance.InstanceId, instance.State?.Name?.Value ?? "unknown", instance.StateReason?.Message)
+            return new InstanceStatus(instance.InstanceId, instance.State?.Name?.Value ?? "unknown", instance.StateReason?.Message, instance.StateReason?.Code)
             {
+                Lifecycle = instance.InstanceLifecycle?.Value == "spot" || Tag(JobInstances.LifecycleTag) == FemagJob.Spot ? FemagJob.Spot : FemagJob.OnDemand,
+                Attempt = int.TryParse(Tag(JobInstances.AttemptTag), System.Globalization.NumberStyles.Integer, invariant, out var attempt) ? attempt : (int?)null,
+                InstanceType = instance.InstanceType?.Value,
+                StoppedBy = Tag(JobInstances.StoppedByTag),
                 BucketName = Tag(JobInstances.BucketTag),
                 Index = int.TryParse(Tag(JobBuckets.IndexTag), System.Globalization.NumberStyles.Integer, invariant, out var index) ? index : (int?)null,
                 LaunchTime = instance.LaunchTime?.ToUniversalTime(),
@@ -76,12 +95,28 @@ namespace FemagAws.Aws
         /// <summary>Tag with the instance's max_runtime in minutes, when the watchdog is on.</summary>
         public const string MaxRuntimeTag = "femag-aws:max-runtime";
 
+        /// <summary>Tag with "spot" or "on-demand".</summary>
+        public const string LifecycleTag = "femag-aws:lifecycle";
+
+        /// <summary>Tag with the launch number of the job (1-based), so any session counts a job's attempts.</summary>
+        public const string AttemptTag = "femag-aws:attempt";
+
+        /// <summary>
+        /// Put on an instance before the module terminates it (Stop-FemagInstance, -StopOnCancel, Ctrl+C, finished jobs),
+        /// so its end is never taken for a loss and retried.
+        /// </summary>
+        public const string StoppedByTag = "femag-aws:stopped-by";
+
         /// <summary>DescribeInstances takes this many ids per call, so a poll costs ceil(N/1000) calls.</summary>
         public const int DescribeBatch = 1000;
 
         private static readonly Regex InstanceIdPattern = new Regex("i-[0-9a-f]+", RegexOptions.CultureInvariant);
 
-        public static async Task<string> LaunchAsync(IAmazonEC2 ec2, FemagJob job, string userData, CancellationToken ct)
+        /// <summary>
+        /// One RunInstances for the job's attempt with <paramref name="instanceType"/>; on Spot as a one-time request that
+        /// terminates on interruption, with no maximum price (EC2 then caps it at the On-Demand price).
+        /// </summary>
+        public static async Task<string> LaunchAsync(IAmazonEC2 ec2, FemagJob job, string userData, string instanceType, bool spot, CancellationToken ct)
         {
             var config = job.Config;
             var clientToken = Guid.NewGuid().ToString("N");
@@ -91,6 +126,8 @@ namespace FemagAws.Aws
                 new Tag(BucketTag, job.BucketName),
                 new Tag(JobBuckets.IndexTag, job.Index.ToString(System.Globalization.CultureInfo.InvariantCulture)),
                 new Tag(LaunchTag, clientToken),
+                new Tag(LifecycleTag, spot ? FemagJob.Spot : FemagJob.OnDemand),
+                new Tag(AttemptTag, Math.Max(1, job.Attempt).ToString(System.Globalization.CultureInfo.InvariantCulture)),
             };
             if (config.MaxRuntime is double minutes)
             {
@@ -100,7 +137,7 @@ namespace FemagAws.Aws
             var request = new RunInstancesRequest
             {
                 ImageId = config.ImageId,
-                InstanceType = InstanceType.FindValue(config.InstanceType),
+                InstanceType = InstanceType.FindValue(instanceType),
                 MinCount = 1,
                 MaxCount = 1,
                 UserData = Convert.ToBase64String(Encoding.UTF8.GetBytes(userData)),
@@ -118,6 +155,15 @@ namespace FemagAws.Aws
                 ClientToken = clientToken,
                 DryRun = config.DryRun,
             };
+            if (spot)
+            {
+                request.InstanceMarketOptions = new InstanceMarketOptionsRequest
+                {
+                    MarketType = MarketType.Spot,
+                    SpotOptions = new SpotMarketOptions { SpotInstanceType = SpotInstanceType.OneTime, InstanceInterruptionBehavior = InstanceInterruptionBehavior.Terminate },
+                };
+            }
+
             if (config.KeyName != null)
             {
                 request.KeyName = config.KeyName;
@@ -234,10 +280,14 @@ namespace FemagAws.Aws
             return result;
         }
 
+        /// <summary>Marks the instances as ended by the module, then terminates them.</summary>
         public static async Task TerminateAsync(IAmazonEC2 ec2, IReadOnlyCollection<string> instanceIds, CancellationToken ct)
         {
             foreach (var batch in Batches(instanceIds.Distinct().ToList(), DescribeBatch))
             {
+                // The mark goes first: an instance terminated without it would look lost and be launched again.
+                await AwsErrors.Call(() => ec2.CreateTagsAsync(new CreateTagsRequest { Resources = batch, Tags = new List<Tag> { new Tag(StoppedByTag, "module") } }, ct),
+                    "Marking " + string.Join(", ", batch) + " as stopped by the module").ConfigureAwait(false);
                 await AwsErrors.Call(() => ec2.TerminateInstancesAsync(new TerminateInstancesRequest { InstanceIds = batch }, ct),
                     "Terminating " + string.Join(", ", batch)).ConfigureAwait(false);
             }

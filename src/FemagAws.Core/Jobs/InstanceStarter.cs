@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
@@ -35,17 +36,19 @@ namespace FemagAws.Jobs
 
         /// <summary>
         /// Launches the job's instance. What an earlier run left in a reused bucket goes first: its finish file, and
-        /// uploads it never completed, which would otherwise look like results still arriving. When EC2 has no capacity
+        /// uploads it never completed, which would otherwise look like results still arriving. The launch options are
+        /// tried in order while EC2 refuses them for capacity (<see cref="LaunchOptions"/>). When every option is refused,
         /// or the account's quota is used up, the job comes back <see cref="FemagJobState.Queued"/> instead of failing.
         /// </summary>
         public static async Task<FemagJob> StartAsync(AwsClients clients, FemagJob job, string userData, CancellationToken ct)
         {
             string instanceId;
+            LaunchOption launched;
             try
             {
                 await JobBuckets.DeleteObjectAsync(clients.S3, job.BucketName, job.Config.FinishTaskFilename, ct).ConfigureAwait(false);
                 await JobBuckets.AbortUploadsAsync(clients.S3, job.BucketName, ct).ConfigureAwait(false);
-                instanceId = await JobInstances.LaunchAsync(clients.Ec2, job, userData, ct).ConfigureAwait(false);
+                (instanceId, launched) = await LaunchFirstAvailableAsync(clients, job, userData, ct).ConfigureAwait(false);
             }
             catch (FemagException ex) when (ex.ErrorId == "AwsDryRunOperation")
             {
@@ -68,12 +71,56 @@ namespace FemagAws.Jobs
             }
 
             job.InstanceId = instanceId;
+            job.InstanceType = launched.InstanceType;
+            job.Lifecycle = launched.Spot ? FemagJob.Spot : FemagJob.OnDemand;
+            job.Attempt = Math.Max(1, job.Attempt);
             job.State = FemagJobState.Running;
             job.ExitCode = null;
             job.Reason = null;
             job.LaunchTime = DateTime.UtcNow;
             job.FinishTime = null;
             return job;
+        }
+
+        /// <summary>True when the job asked for Spot and got On-Demand because EC2 had no Spot capacity.</summary>
+        public static bool FellBackToOnDemand(FemagJob job) => job.Config.Spot && job.Lifecycle == FemagJob.OnDemand && job.InstanceId != null;
+
+        /// <summary>
+        /// What to ask EC2 for, in order: each instance_type on Spot (with spot = 1), then each on On-Demand, unless
+        /// spot_fallback = 0 keeps the job on Spot.
+        /// </summary>
+        internal static IReadOnlyList<LaunchOption> LaunchOptions(FemagConfig config)
+        {
+            var types = config.InstanceTypes;
+            var options = new List<LaunchOption>();
+            if (config.Spot)
+            {
+                options.AddRange(types.Select(t => new LaunchOption(t, true)));
+            }
+
+            if (!config.Spot || config.SpotFallback)
+            {
+                options.AddRange(types.Select(t => new LaunchOption(t, false)));
+            }
+
+            return options;
+        }
+
+        /// <summary>Launches the first option EC2 has capacity for; rethrows the last refusal when none has.</summary>
+        private static async Task<(string InstanceId, LaunchOption Option)> LaunchFirstAvailableAsync(AwsClients clients, FemagJob job, string userData, CancellationToken ct)
+        {
+            var options = LaunchOptions(job.Config);
+            for (var i = 0; ; i++)
+            {
+                try
+                {
+                    return (await JobInstances.LaunchAsync(clients.Ec2, job, userData, options[i].InstanceType, options[i].Spot, ct).ConfigureAwait(false), options[i]);
+                }
+                catch (FemagException ex) when (CapacityRefusals.Contains(ex.ErrorId) && i + 1 < options.Count)
+                {
+                    // This type (or Spot) has no capacity in the zone now; the next option may.
+                }
+            }
         }
 
         /// <summary>How the reason of a job queued for lack of EC2 capacity begins.</summary>
@@ -88,8 +135,15 @@ namespace FemagAws.Jobs
             return job;
         }
 
-        /// <summary>EC2's answers that say "not now": no capacity for the type, or the account's instance or vCPU quota is used up.</summary>
-        private static readonly string[] CapacityErrors = { "AwsInsufficientInstanceCapacity", "AwsInstanceLimitExceeded", "AwsVcpuLimitExceeded" };
+        /// <summary>EC2's answers that say "not this type or market now", for which the next launch option is tried.</summary>
+        private static readonly string[] CapacityRefusals =
+        {
+            "AwsInsufficientInstanceCapacity", "AwsMaxSpotInstanceCountExceeded", "AwsSpotMaxPriceTooLow", "AwsInsufficientCapacity",
+            "AwsUnfulfillableCapacity", "AwsUnsupported",
+        };
+
+        /// <summary>EC2's answers that say "not now": no capacity for any option, or the account's instance or vCPU quota is used up.</summary>
+        private static readonly string[] CapacityErrors = CapacityRefusals.Concat(new[] { "AwsInstanceLimitExceeded", "AwsVcpuLimitExceeded" }).ToArray();
 
         private static void CheckLaunchSettings(FemagConfig config)
         {
@@ -99,11 +153,27 @@ namespace FemagAws.Jobs
                     $"The configuration {config} sets an empty image_id. Set image_id in its [amazon] section to an AMI with FEMAG installed.");
             }
 
-            if (string.IsNullOrWhiteSpace(config.InstanceType))
+            if (config.InstanceTypes.Count == 0)
             {
                 throw new FemagException("FemagInstanceTypeMissing", FemagErrorKind.InvalidArgument,
                     $"The configuration {config} sets an empty instance_type. Set it to t2.small or larger; FEMAG does not run on smaller types.");
             }
         }
+    }
+
+    /// <summary>One way to launch a job: an instance type, on Spot or On-Demand.</summary>
+    internal sealed class LaunchOption
+    {
+        public LaunchOption(string instanceType, bool spot)
+        {
+            InstanceType = instanceType;
+            Spot = spot;
+        }
+
+        public string InstanceType { get; }
+
+        public bool Spot { get; }
+
+        public override string ToString() => $"{InstanceType} {(Spot ? FemagJob.Spot : FemagJob.OnDemand)}";
     }
 }

@@ -32,6 +32,9 @@ namespace FemagAws.Jobs
                     instances.Remove(job.BucketName);
                     job.InstanceId = instance.InstanceId;
                     job.LaunchTime = instance.LaunchTime;
+                    job.InstanceType = instance.InstanceType;
+                    job.Lifecycle = instance.Lifecycle;
+                    job.Attempt = instance.Attempt ?? 1;
                 }
 
                 if (instance != null && !instance.HasEnded)
@@ -52,11 +55,17 @@ namespace FemagAws.Jobs
                 var instance = unsettled[i].Value;
                 if (finishes[i] != null)
                 {
-                    JobWaiter.RecordExitCode(job, finishes[i]!);
+                    JobWatcher.RecordExitCode(job, finishes[i]!);
+                }
+                else if (instance != null && JobWatcher.IsLoss(instance) && job.Attempt < job.Config.MaxAttempts)
+                {
+                    // Lost with launches left: Wait-FemagJob relaunches it.
+                    job.State = FemagJobState.Running;
+                    job.Reason = JobWatcher.LossReason(job, instance) + " Wait-FemagJob launches it again.";
                 }
                 else if (instance != null)
                 {
-                    JobWaiter.RecordEndedWithoutFinish(job, instance);
+                    JobWatcher.RecordEndedWithoutFinish(job, instance);
                 }
             }
 
@@ -75,6 +84,9 @@ namespace FemagAws.Jobs
                     Config = config.ForRegion(target.Region),
                     InstanceId = instance.InstanceId,
                     LaunchTime = instance.LaunchTime,
+                    InstanceType = instance.InstanceType,
+                    Lifecycle = instance.Lifecycle,
+                    Attempt = instance.Attempt ?? 1,
                     State = instance.HasEnded ? FemagJobState.Failed : FemagJobState.Running,
                     Reason = $"Bucket {instance.BucketName} of instance {instance.InstanceId} ({instance.State}) no longer exists; stop the instance with Stop-FemagInstance.",
                 });

@@ -1,40 +1,33 @@
 using System;
 using System.Collections.Generic;
-using System.Globalization;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
-using Amazon.S3.Model;
 using FemagAws.Aws;
 
 namespace FemagAws.Jobs
 {
     /// <summary>
-    /// Wait-FemagJob's engine. One <see cref="PollAsync"/> is one poll cycle: one DescribeInstances per 1,000 jobs and
-    /// per target, and S3 requests only for jobs still unfinished. A job is done when its finish file (exit_code) is
-    /// in the bucket and its results have stopped arriving: the instance has ended, or the bucket listing held still for
-    /// <see cref="SettleTime"/> with no upload in progress. femagtools' script writes exit_code before its last sync.
+    /// Wait-FemagJob's engine, composing a <see cref="JobWatcher"/> (completion, loss) and a <see cref="JobLauncher"/>
+    /// (queue, capacity, relaunch). One <see cref="PollAsync"/> is one poll cycle: one DescribeInstances per 1,000 jobs and
+    /// per target, S3 requests only for jobs still unfinished, then launches of queued and lost jobs.
     /// </summary>
     public sealed class JobWaiter
     {
         private readonly AwsClientCache _clients;
-        private readonly Dictionary<FemagJob, Track> _tracks = new Dictionary<FemagJob, Track>();
+        private readonly Dictionary<FemagJob, int> _failedPolls = new Dictionary<FemagJob, int>();
+        private readonly JobWatcher _watcher;
+        private readonly JobLauncher _launcher;
         private readonly int _parallelism;
-        private bool _capacityFreed;
-
-        // EC2's last refusal for capacity holds back every queued job (not only the refused one) until this time.
-        private DateTime _nextCapacityTry;
-        private int _capacityRefusals;
 
         /// <summary>A job fails after this many polls in a row that could not check it.</summary>
         public const int MaxFailedPolls = 5;
 
-        private static readonly TimeSpan LaunchGrace = TimeSpan.FromMinutes(5);
-
         public JobWaiter(IEnumerable<FemagJob> jobs, AwsClientCache clients, TimeSpan settleTime, bool keepInstances, int parallelism)
         {
             _clients = clients;
-            SettleTime = settleTime;
+            _watcher = new JobWatcher(settleTime);
+            _launcher = new JobLauncher(clients, Warnings, Notes);
             KeepInstances = keepInstances;
             _parallelism = Math.Max(1, parallelism);
             foreach (var job in jobs)
@@ -44,15 +37,13 @@ namespace FemagAws.Jobs
                     job.State = FemagJobState.Running;
                 }
 
-                _tracks[job] = new Track();
+                _failedPolls[job] = 0;
             }
         }
 
-        public TimeSpan SettleTime { get; }
-
         public bool KeepInstances { get; }
 
-        public IReadOnlyCollection<FemagJob> Pending => _tracks.Keys.ToList();
+        public IReadOnlyCollection<FemagJob> Pending => _failedPolls.Keys.ToList();
 
         /// <summary>Problems met in the last poll that did not end a job, for the cmdlet to show as warnings.</summary>
         public List<string> Warnings { get; } = new List<string>();
@@ -60,16 +51,22 @@ namespace FemagAws.Jobs
         /// <summary>What happened in the last poll that the cmdlet shows with -Verbose, such as queued jobs launched.</summary>
         public List<string> Notes { get; } = new List<string>();
 
-        /// <summary>Jobs waiting for a launch (max_instances or EC2 capacity).</summary>
-        public int Queued => _tracks.Keys.Count(j => j.InstanceId == null);
+        /// <summary>Jobs waiting for a launch (max_instances, EC2 capacity, or a relaunch).</summary>
+        public int Queued => _failedPolls.Keys.Count(j => j.InstanceId == null);
+
+        /// <summary>Launches that asked for Spot and went On-Demand, over the whole wait.</summary>
+        public int FellBack => _launcher.FellBack;
+
+        /// <summary>Relaunches of lost jobs, over the whole wait.</summary>
+        public int Relaunched => _launcher.Relaunched;
 
         /// <summary>One poll cycle; returns the jobs that reached an end state in it.</summary>
         public async Task<List<FemagJob>> PollAsync(CancellationToken ct)
         {
             Warnings.Clear();
             Notes.Clear();
-            var finished = await LaunchQueuedAsync(ct).ConfigureAwait(false);
-            foreach (var group in _tracks.Keys.Where(j => j.InstanceId != null).GroupBy(AwsTarget.Of).ToList())
+            var finished = new List<FemagJob>();
+            foreach (var group in _failedPolls.Keys.Where(j => j.InstanceId != null).GroupBy(AwsTarget.Of).ToList())
             {
                 var clients = _clients.Get(group.Key);
                 var jobs = group.ToList();
@@ -99,9 +96,20 @@ namespace FemagAws.Jobs
                         await slots.WaitAsync(ct).ConfigureAwait(false);
                         try
                         {
-                            var finishedNow = await CheckAsync(clients, job, statuses[job.InstanceId!], ct).ConfigureAwait(false);
-                            _tracks[job].Errors = 0;
-                            return finishedNow;
+                            var instance = statuses[job.InstanceId!];
+                            var (check, lossReason) = await _watcher.CheckAsync(clients, job, instance, ct).ConfigureAwait(false);
+                            if (check == JobCheck.Lost)
+                            {
+                                _watcher.Forget(job);
+                                check = await _launcher.RelaunchAsync(job, instance, lossReason!, ct).ConfigureAwait(false) ? JobCheck.Running : JobCheck.Finished;
+                            }
+
+                            lock (_failedPolls)
+                            {
+                                _failedPolls[job] = 0;
+                            }
+
+                            return check == JobCheck.Finished;
                         }
                         catch (Exception ex) when (!ct.IsCancellationRequested)
                         {
@@ -116,7 +124,7 @@ namespace FemagAws.Jobs
                     done.AddRange(jobs.Where((job, i) => results[i]));
                 }
 
-                var toTerminate = done.Select(j => statuses[j.InstanceId!]).Where(i => !i.HasEnded || i.State == "stopped").Select(i => i.InstanceId).ToList();
+                var toTerminate = done.Where(j => j.InstanceId != null).Select(j => statuses[j.InstanceId!]).Where(i => !i.HasEnded || i.State == "stopped").Select(i => i.InstanceId).ToList();
                 if (!KeepInstances && toTerminate.Count > 0)
                 {
                     try
@@ -132,76 +140,20 @@ namespace FemagAws.Jobs
                 finished.AddRange(done);
             }
 
+            // Launches come after the checks, so a finished job's place goes to a queued one within the same poll.
+            var capacityFreed = finished.Any(j => j.InstanceId != null);
+            var running = _failedPolls.Keys.Count(j => j.InstanceId != null && !finished.Contains(j));
+            var queued = _failedPolls.Keys.Where(j => j.InstanceId == null && !finished.Contains(j));
+            finished.AddRange(await _launcher.LaunchQueuedAsync(queued, running, capacityFreed, ct).ConfigureAwait(false));
+
             foreach (var job in finished)
             {
-                _tracks.Remove(job);
+                _failedPolls.Remove(job);
+                _watcher.Forget(job);
                 job.FinishTime = DateTime.UtcNow;
             }
 
-            _capacityFreed = finished.Any(j => j.InstanceId != null);
             return finished;
-        }
-
-        /// <summary>
-        /// Launches queued jobs while fewer than their max_instances run. After EC2 turned one away for capacity, they
-        /// are tried again as soon as another job finishes, or else after a growing pause. Returns jobs whose launch failed for good.
-        /// </summary>
-        private async Task<List<FemagJob>> LaunchQueuedAsync(CancellationToken ct)
-        {
-            var failed = new List<FemagJob>();
-            var running = _tracks.Keys.Count(j => j.InstanceId != null);
-            var now = DateTime.UtcNow;
-            foreach (var job in _tracks.Keys.Where(j => j.InstanceId == null).OrderBy(j => j.Index).ToList())
-            {
-                var track = _tracks[job];
-                if (running >= (job.Config.MaxInstances ?? int.MaxValue) || (now < _nextCapacityTry && !_capacityFreed))
-                {
-                    continue;
-                }
-
-                job.Reason = null;
-                try
-                {
-                    var userData = InstanceStarter.PrepareUserData(job);
-                    await InstanceStarter.StartAsync(_clients.Get(job), job, userData, ct).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (!ct.IsCancellationRequested)
-                {
-                    job.State = FemagJobState.Failed;
-                    job.Reason = job.Reason ?? ex.Message;
-                    Warnings.Add($"Job {job.Index} could not be launched: {job.Reason}");
-                    failed.Add(job);
-                    continue;
-                }
-
-                if (job.InstanceId != null)
-                {
-                    running++;
-                    _capacityRefusals = 0;
-                    Notes.Add($"Job {job.Index}: queued job launched as instance {job.InstanceId}.");
-                }
-                else if (job.State == FemagJobState.Queued)
-                {
-                    // The others would only be refused too, each after the SDK's retries: pause all of them.
-                    _capacityRefusals++;
-                    _nextCapacityTry = now + CapacityPause(_capacityRefusals);
-                    _capacityFreed = false;
-                    if (!track.Warned)
-                    {
-                        Warnings.Add($"Job {job.Index}: {job.Reason} It is tried again as jobs finish and every few minutes; -Timeout ends the wait.");
-                    }
-
-                    track.Warned = true;
-                    Notes.Add($"Job {job.Index}: {job.Reason}");
-                }
-                else
-                {
-                    // dry_run: EC2 checked the launch and started nothing; the job has nothing more to wait for.
-                    failed.Add(job);
-                }
-            }
-
-            return failed;
         }
 
         /// <summary>
@@ -210,14 +162,14 @@ namespace FemagAws.Jobs
         /// </summary>
         public List<FemagJob> TimeOut(TimeSpan waited)
         {
-            var left = _tracks.Keys.ToList();
+            var left = _failedPolls.Keys.ToList();
             foreach (var job in left.Where(j => j.InstanceId != null))
             {
                 job.State = FemagJobState.TimedOut;
                 job.Reason = $"Still running after waiting {waited.TotalSeconds:0} s; instance {job.InstanceId} was left running.";
             }
 
-            _tracks.Clear();
+            _failedPolls.Clear();
             return left;
         }
 
@@ -227,9 +179,13 @@ namespace FemagAws.Jobs
         /// </summary>
         private bool GiveUpAfter(FemagJob job, Exception ex)
         {
-            var track = _tracks[job];
-            track.Errors++;
-            if (!IsPermanent(ex) && track.Errors < MaxFailedPolls)
+            int errors;
+            lock (_failedPolls)
+            {
+                errors = ++_failedPolls[job];
+            }
+
+            if (!IsPermanent(ex) && errors < MaxFailedPolls)
             {
                 lock (Warnings)
                 {
@@ -251,132 +207,5 @@ namespace FemagAws.Jobs
         internal static bool IsPermanent(Exception ex) =>
             ex is FemagException f && (f.Kind == FemagErrorKind.ObjectNotFound || f.Kind == FemagErrorKind.PermissionDenied ||
                                        f.Kind == FemagErrorKind.AuthenticationError || f.Kind == FemagErrorKind.InvalidArgument);
-
-        /// <summary>How long queued jobs wait after EC2's n-th capacity refusal in a row: 10 s, doubling, at most 5 min.</summary>
-        internal static TimeSpan CapacityPause(int refusals) =>
-            TimeSpan.FromSeconds(Math.Min(300, 10 * Math.Pow(2, refusals - 1)));
-
-        /// <summary>
-        /// True when no finish file will come: the instance has ended. An id EC2 does not list yet is not an end while
-        /// the launch is recent, because EC2 is eventually consistent right after RunInstances.
-        /// </summary>
-        internal static bool EndedWithoutFinish(FemagJob job, InstanceStatus instance, DateTime now)
-        {
-            var justLaunched = instance.State == "missing" && job.LaunchTime > now - LaunchGrace;
-            return instance.HasEnded && !justLaunched;
-        }
-
-        private async Task<bool> CheckAsync(AwsClients clients, FemagJob job, InstanceStatus instance, CancellationToken ct)
-        {
-            var track = _tracks[job];
-            if (!track.FinishSeen)
-            {
-                var text = await JobBuckets.TryReadTextAsync(clients.S3, job.BucketName, job.Config.FinishTaskFilename, ct).ConfigureAwait(false);
-                if (text == null)
-                {
-                    if (!EndedWithoutFinish(job, instance, DateTime.UtcNow))
-                    {
-                        return false;
-                    }
-
-                    RecordEndedWithoutFinish(job, instance);
-                    return true;
-                }
-
-                track.FinishSeen = true;
-                track.FinishText = text;
-            }
-
-            if (!instance.HasEnded)
-            {
-                // The instance may still be syncing results: wait until the bucket holds still.
-                if (await JobBuckets.HasUploadsInProgressAsync(clients.S3, job.BucketName, ct).ConfigureAwait(false))
-                {
-                    track.Settle.Reset();
-                    return false;
-                }
-
-                var objects = await JobBuckets.ListAsync(clients.S3, job.BucketName, ct).ConfigureAwait(false);
-                if (!track.Settle.HeldStill(SettleWatch.SnapshotOf(objects), DateTime.UtcNow, SettleTime))
-                {
-                    return false;
-                }
-            }
-
-            RecordExitCode(job, track.FinishText!);
-            return true;
-        }
-
-        /// <summary>Fails a job whose instance ended before the finish file arrived, saying whether the max_runtime watchdog stopped it.</summary>
-        internal static void RecordEndedWithoutFinish(FemagJob job, InstanceStatus instance)
-        {
-            job.State = FemagJobState.Failed;
-            var ran = (instance.EndTime ?? DateTime.UtcNow) - instance.LaunchTime;
-
-            // The watchdog shuts the instance down max_runtime minutes after it started; EC2 gives both times only to
-            // the second, and an instance that ended much earlier was stopped by something else.
-            if (instance.MaxRuntime is double minutes && ran >= TimeSpan.FromMinutes(minutes * 0.9))
-            {
-                job.Reason = $"Instance {instance.InstanceId} was stopped by the max_runtime watchdog after {minutes:0.#} minutes, before {job.Config.FinishTaskFilename} was written. Raise max_runtime if the calculation needs longer.";
-                return;
-            }
-
-            job.Reason = $"Instance {instance.InstanceId} ended ({instance.State}{(instance.Reason != null ? ": " + instance.Reason : string.Empty)}) without writing {job.Config.FinishTaskFilename}.";
-        }
-
-        internal static void RecordExitCode(FemagJob job, string text)
-        {
-            var trimmed = text.Trim();
-            if (int.TryParse(trimmed, NumberStyles.Integer, CultureInfo.InvariantCulture, out var code))
-            {
-                job.ExitCode = code;
-                job.State = code == 0 ? FemagJobState.Succeeded : FemagJobState.Failed;
-                job.Reason = code == 0 ? null : $"FEMAG exited with code {code}; see femag.err and the *.PROT log among the results.";
-            }
-            else
-            {
-                job.ExitCode = null;
-                job.State = FemagJobState.Failed;
-                job.Reason = $"{job.Config.FinishTaskFilename} holds '{(trimmed.Length > 40 ? trimmed.Substring(0, 40) + "…" : trimmed)}', not an exit code.";
-            }
-        }
-
-        private sealed class Track
-        {
-            public readonly SettleWatch Settle = new SettleWatch();
-            public bool Warned;
-            public bool FinishSeen;
-            public string? FinishText;
-            public int Errors;
-        }
-    }
-
-    /// <summary>Whether a bucket's listing has held still for the settle time, polled once per cycle.</summary>
-    internal sealed class SettleWatch
-    {
-        private string? _snapshot;
-        private DateTime _since;
-
-        /// <summary>Key, size and ETag of every object, in ordinal order: any upload or overwrite changes it.</summary>
-        public static string SnapshotOf(IEnumerable<S3Object> objects) =>
-            string.Join("\n", objects.Select(o => o.Key + "\t" + o.Size + "\t" + o.ETag).OrderBy(s => s, StringComparer.Ordinal));
-
-        /// <summary>Forgets the last listing, e.g. while an upload is in progress; the next one starts the clock again.</summary>
-        public void Reset() => _snapshot = null;
-
-        /// <summary>
-        /// True once the listing has been the same since at least <paramref name="settleTime"/> ago; a changed listing
-        /// starts the clock again. With no settle time, the first listing is enough.
-        /// </summary>
-        public bool HeldStill(string snapshot, DateTime now, TimeSpan settleTime)
-        {
-            if (snapshot != _snapshot)
-            {
-                _snapshot = snapshot;
-                _since = now;
-            }
-
-            return now - _since >= settleTime;
-        }
     }
 }

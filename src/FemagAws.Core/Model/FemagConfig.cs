@@ -18,6 +18,7 @@ namespace FemagAws
         public const string DefaultImageId = "ami-b0cc23df";
         public const string DefaultCompanyName = "femag";
         public const string DefaultFinishTaskFilename = "exit_code";
+        public const int DefaultMaxAttempts = 3;
 
         private static readonly Regex ShellName = new Regex("^[A-Za-z_][A-Za-z0-9_]*$", RegexOptions.CultureInvariant);
         private static readonly Regex SecretName = new Regex("secret|password|passwd|token|access_key|credential", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase);
@@ -37,7 +38,7 @@ namespace FemagAws
         private static readonly string[] PlainValueKeys =
         {
             "server_location", "instance_type", "image_id", "iam_instance_profile", "security_group_ids", "delete_buckets",
-            "dry_run", "endpoint_url", "finish_task_filename", "max_runtime", "max_instances",
+            "dry_run", "endpoint_url", "finish_task_filename", "max_runtime", "max_instances", "spot", "spot_fallback", "max_attempts",
         };
 
         /// <summary>True for names shaped like AWS regions (eu-central-1, us-gov-west-1).</summary>
@@ -73,6 +74,18 @@ namespace FemagAws
         internal bool SetsServerLocation => !_defaulted.Contains("server_location");
 
         public string InstanceType => Get("instance_type") ?? string.Empty;
+
+        /// <summary>instance_type as a list: the types to try in order when EC2 has no capacity for one.</summary>
+        public IReadOnlyList<string> InstanceTypes => SplitList(Get("instance_type"));
+
+        /// <summary>Launch on Spot (spot = 1) rather than On-Demand.</summary>
+        public bool Spot => ParseBool(Get("spot")) ?? false;
+
+        /// <summary>A Spot launch EC2 refuses for capacity goes On-Demand, unless spot_fallback = 0.</summary>
+        public bool SpotFallback => ParseBool(Get("spot_fallback")) ?? true;
+
+        /// <summary>How many launches a job gets in all when its instances are lost (default 3).</summary>
+        public int MaxAttempts => ParsePositive(Get("max_attempts")) is double n ? (int)n : DefaultMaxAttempts;
 
         public string ImageId => Get("image_id") ?? string.Empty;
 
@@ -194,6 +207,9 @@ namespace FemagAws
                 ? number
                 : (double?)null;
 
+        private static bool IsCount(string value) =>
+            int.TryParse(value.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= 1;
+
         private static bool? ParseBool(string? value)
         {
             switch (value?.Trim().ToLowerInvariant())
@@ -247,7 +263,7 @@ namespace FemagAws
             SetDefault(settings, defaulted, "company_name", DefaultCompanyName);
             SetDefault(settings, defaulted, "finish_task_filename", DefaultFinishTaskFilename);
 
-            foreach (var key in new[] { "delete_buckets", "dry_run" })
+            foreach (var key in new[] { "delete_buckets", "dry_run", "spot", "spot_fallback" })
             {
                 if (settings.TryGetValue(key, out var value))
                 {
@@ -267,10 +283,20 @@ namespace FemagAws
                 Fail("max_runtime", $"max_runtime = '{maxRuntime}' is not a number of minutes above 0, such as 180.");
             }
 
-            if (settings.TryGetValue("max_instances", out var maxInstances) && maxInstances.Length > 0 &&
-                (!int.TryParse(maxInstances.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var cap) || cap < 1))
+            if (settings.TryGetValue("max_instances", out var maxInstances) && maxInstances.Length > 0 && !IsCount(maxInstances))
             {
                 Fail("max_instances", $"max_instances = '{maxInstances}' is not a whole number of instances above 0, such as 20.");
+            }
+
+            if (settings.TryGetValue("max_attempts", out var maxAttempts) && maxAttempts.Length > 0 && !IsCount(maxAttempts))
+            {
+                Fail("max_attempts", $"max_attempts = '{maxAttempts}' is not a whole number of launches above 0, such as 3.");
+            }
+
+            if (settings.TryGetValue("instance_type", out var types) && types.Contains(","))
+            {
+                // A list: tried in order when EC2 has no capacity for a type; stored clean, like security_group_ids.
+                settings["instance_type"] = string.Join(",", SplitList(types));
             }
 
             if (!IsRegionName(settings["server_location"]))

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 
 using FemagAws.Aws;
 
@@ -60,6 +61,18 @@ namespace FemagAws
 
         public string? InstanceId { get; set; }
 
+        /// <summary>The instance type the job's instance got: the first of instance_type that EC2 had capacity for.</summary>
+        public string? InstanceType { get; set; }
+
+        /// <summary>"spot" or "on-demand": how the job's instance was bought; null before a launch.</summary>
+        public string? Lifecycle { get; set; }
+
+        /// <summary>Which launch of the job this is (1-based); lost instances are relaunched up to max_attempts.</summary>
+        public int Attempt { get; set; }
+
+        /// <summary>Why each earlier launch of the job was lost, oldest first.</summary>
+        public List<string> Losses { get; set; } = new List<string>();
+
         public FemagJobState State { get; set; }
 
         /// <summary>What FEMAG returned, read from the finish file; null until it exists.</summary>
@@ -91,6 +104,9 @@ namespace FemagAws
 
         /// <summary>True once the job has reached an end state.</summary>
         public bool IsFinished => State == FemagJobState.Succeeded || State == FemagJobState.Failed;
+
+        public const string Spot = "spot";
+        public const string OnDemand = "on-demand";
 
         public static string ArchiveKeyFor(int index) => index.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".tar.gz";
 

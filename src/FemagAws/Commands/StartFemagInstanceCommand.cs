@@ -7,7 +7,7 @@ namespace FemagAws.Commands
 {
     /// <summary>
     /// <para type="synopsis">Launches one EC2 instance per job to run its cloud-init script.</para>
-    /// <para type="description">Start-FemagInstance launches, for each job, one instance with the configured image, instance type, key, security groups and instance profile. Its user data is the config's cloud-init script in which every line starting with {{ENV}} is replaced by shell-quoted 'export KEY=value' lines, one per config key, then BUCKET_NAME. The instance terminates itself when it shuts down, and is tagged at launch with Name = &lt;bucket&gt;-&lt;company_name&gt; and femag-aws:bucket = &lt;bucket&gt;. Everything that can be checked locally (the image, the cloud-init file, the 16 KB user data limit) is checked before anything is launched. A launch that fails is an error record for that job; the other jobs go on. Instances require IMDSv2. When the config sets max_instances, at most that many jobs of the pipeline run at once; the others, like jobs EC2 turns away for lack of capacity or quota (InsufficientInstanceCapacity, InstanceLimitExceeded, VcpuLimitExceeded), are emitted as Queued and Wait-FemagJob launches them as others finish. With max_runtime, each instance shuts itself down after that many minutes.</para>
+    /// <para type="description">Start-FemagInstance launches, for each job, one instance with the configured image, instance type, key, security groups and instance profile. Its user data is the config's cloud-init script in which every line starting with {{ENV}} is replaced by shell-quoted 'export KEY=value' lines, one per config key, then BUCKET_NAME. The instance terminates itself when it shuts down, and is tagged at launch with Name = &lt;bucket&gt;-&lt;company_name&gt; and femag-aws:bucket = &lt;bucket&gt;. Everything that can be checked locally (the image, the cloud-init file, the 16 KB user data limit) is checked before anything is launched. A launch that fails is an error record for that job; the other jobs go on. Instances require IMDSv2. When the config sets max_instances, at most that many jobs of the pipeline run at once; the others, like jobs EC2 turns away for lack of capacity or quota (InsufficientInstanceCapacity, InstanceLimitExceeded, VcpuLimitExceeded), are emitted as Queued and Wait-FemagJob launches them as others finish. With max_runtime, each instance shuts itself down after that many minutes. With spot = 1 (or -Spot) the instances are Spot instances; when EC2 has no Spot capacity the job runs On-Demand unless spot_fallback = 0. instance_type may list several types, tried in order when EC2 has no capacity for one. Each job records its InstanceType, Lifecycle (spot or on-demand) and Attempt, which are also tagged on the instance.</para>
     /// </summary>
     /// <example>
     ///   <code>Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start-FemagInstance | Wait-FemagJob | Receive-FemagResult</code>
@@ -35,12 +35,18 @@ namespace FemagAws.Commands
         public FemagJob[] Job { get; set; } = new FemagJob[0];
 
         /// <summary>
-        /// <para type="description">The EC2 instance type for these jobs, such as c5.xlarge, instead of instance_type from the config. It becomes the jobs' instance_type, so the INSTANCE_TYPE that {{ENV}} exports on the instance agrees. Tab completes EC2's instance types.</para>
+        /// <para type="description">The EC2 instance type for these jobs, such as c5.xlarge, or a comma-separated list tried in order when EC2 has no capacity for a type, instead of instance_type from the config. It becomes the jobs' instance_type, so the INSTANCE_TYPE that {{ENV}} exports on the instance agrees. Tab completes EC2's instance types.</para>
         /// </summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
         [ArgumentCompleter(typeof(InstanceTypeCompleter))]
         public string? InstanceType { get; set; }
+
+        /// <summary>
+        /// <para type="description">Launches on Spot, as spot = 1 in the config does: a one-time Spot request that terminates on interruption, with no maximum price. When EC2 has no Spot capacity, the job runs On-Demand (unless spot_fallback = 0), and one warning says how many jobs did. Wait-FemagJob relaunches jobs whose Spot instances are interrupted, up to max_attempts launches in all.</para>
+        /// </summary>
+        [Parameter]
+        public SwitchParameter Spot { get; set; }
 
         /// <summary>
         /// <para type="description">How many launches run at once (default 8).</para>
@@ -64,6 +70,11 @@ namespace FemagAws.Commands
                 if (InstanceType != null)
                 {
                     job.Config = job.Config.With(new[] { new KeyValuePair<string, string?>("instance_type", InstanceType) });
+                }
+
+                if (Spot)
+                {
+                    job.Config = job.Config.With(new[] { new KeyValuePair<string, string?>("spot", "1") });
                 }
 
                 string userData;
@@ -101,6 +112,9 @@ namespace FemagAws.Commands
                     continue;
                 }
 
+                // A start by hand is a new first launch, whatever an earlier run counted.
+                job.Attempt = 1;
+                job.Losses.Clear();
                 var clients = OrTerminate(() => ClientsFor(target), target);
                 _queue!.Start(job, j => InstanceStarter.StartAsync(clients, j, userData, Cancellation));
                 Drain(_queue, false, Activity, Emit);
@@ -111,6 +125,11 @@ namespace FemagAws.Commands
         {
             Drain(_queue!, true, Activity, Emit);
             CompleteProgress(Activity);
+            var fellBack = _emitted.Count(InstanceStarter.FellBackToOnDemand);
+            if (fellBack > 0)
+            {
+                WriteWarning($"EC2 had no Spot capacity for {fellBack} job(s); they run On-Demand. Set spot_fallback = 0 to queue such jobs for Spot instead.");
+            }
         }
 
         protected override bool HasWorkInFlight => _queue?.Count > 0;
@@ -200,10 +219,11 @@ namespace FemagAws.Commands
 
         private void WarnIfTooSmall(FemagConfig config)
         {
-            if (!_warnedSmall && (config.InstanceType == "t2.micro" || config.InstanceType == "t2.nano"))
+            var small = config.InstanceTypes.FirstOrDefault(t => t == "t2.micro" || t == "t2.nano");
+            if (!_warnedSmall && small != null)
             {
                 _warnedSmall = true;
-                WriteWarning($"instance_type is {config.InstanceType}; FEMAG needs at least t2.small. Set instance_type in {config}.");
+                WriteWarning($"instance_type is {small}; FEMAG needs at least t2.small. Set instance_type in {config}.");
             }
         }
     }

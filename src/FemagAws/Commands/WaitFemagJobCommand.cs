@@ -10,7 +10,7 @@ namespace FemagAws.Commands
 {
     /// <summary>
     /// <para type="synopsis">Waits for FEMAG jobs to finish and terminates their instances.</para>
-    /// <para type="description">Wait-FemagJob polls the jobs' buckets for the finish file (exit_code) and emits each job as soon as it is done, so Receive-FemagResult can download the first results while other jobs still run. A job is done when its finish file is in the bucket and its results have stopped arriving: the instance has shut down, or the bucket has held still for -SettleTime seconds with no upload in progress. Then its instance is terminated (unless -KeepInstance). An instance that ends without writing the finish file makes its job Failed with the reason. With -Timeout, unfinished jobs are emitted as TimedOut and their instances keep running. Queued jobs (held back by max_instances, or turned away by EC2 for lack of capacity) are launched as others finish. Each poll describes the instances in batches of up to 1,000. On Ctrl+C the instances keep running and a warning says how to go on or stop them; -StopOnCancel terminates them instead.</para>
+    /// <para type="description">Wait-FemagJob polls the jobs' buckets for the finish file (exit_code) and emits each job as soon as it is done, so Receive-FemagResult can download the first results while other jobs still run. A job is done when its finish file is in the bucket and its results have stopped arriving: the instance has shut down, or the bucket has held still for -SettleTime seconds with no upload in progress. Then its instance is terminated (unless -KeepInstance). An instance that ends without writing the finish file makes its job Failed with the reason. With -Timeout, unfinished jobs are emitted as TimedOut and their instances keep running. Queued jobs (held back by max_instances, or turned away by EC2 for lack of capacity) are launched as others finish. An instance that ends without the finish file is lost unless the module or the user ended it (Stop-FemagInstance, -StopOnCancel, Ctrl+C) or the max_runtime watchdog did; a lost job is launched again, on Spot after any loss and On-Demand only when EC2 ended the instance (a Server.* state reason), with its bucket emptied back to the input archive, up to max_attempts launches in all (default 3), counted from the instances' tags. Then it fails with every attempt's reason. A FEMAG error (any exit code) is never retried. Each poll describes the instances in batches of up to 1,000. On Ctrl+C the instances keep running and a warning says how to go on or stop them; -StopOnCancel terminates them instead.</para>
     /// </summary>
     /// <example>
     ///   <code>$jobs = Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start-FemagInstance | Wait-FemagJob -Timeout 7200 | Receive-FemagResult</code>
@@ -235,6 +235,16 @@ namespace FemagAws.Commands
             }
 
             CompleteProgress(Activity);
+            if (waiter.FellBack > 0)
+            {
+                WriteWarning($"EC2 had no Spot capacity for {waiter.FellBack} launch(es); they run On-Demand. Set spot_fallback = 0 to queue such jobs for Spot instead.");
+            }
+
+            if (waiter.Relaunched > 0)
+            {
+                WriteWarning($"{waiter.Relaunched} lost instance(s) were replaced by new launches (max_attempts = launches per job); each job's Losses says why.");
+            }
+
             var kept = _jobs.Where(j => KeepInstance && j.IsFinished).Select(j => j.InstanceId).ToList();
             if (kept.Count > 0)
             {

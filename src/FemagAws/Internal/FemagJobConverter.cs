@@ -2,6 +2,7 @@ using System;
 using System.Collections;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 using System.Management.Automation;
 
 namespace FemagAws.Commands
@@ -38,6 +39,10 @@ namespace FemagAws.Commands
                 ProfileName = Get(pso, "ProfileName") as string,
                 ProfileLocation = Get(pso, "ProfileLocation") as string,
                 InstanceId = Get(pso, "InstanceId") as string,
+                InstanceType = Get(pso, "InstanceType") as string,
+                Lifecycle = Get(pso, "Lifecycle") as string,
+                Attempt = Get(pso, "Attempt") is object attempt ? Convert.ToInt32(attempt, CultureInfo.InvariantCulture) : 0,
+                Losses = Get(pso, "Losses") is IEnumerable losses ? losses.Cast<object>().Select(l => l.ToString()).ToList() : new List<string>(),
                 State = (FemagJobState)Enum.Parse(typeof(FemagJobState), Get(pso, "State").ToString(), ignoreCase: true),
                 ExitCode = Get(pso, "ExitCode") is object code ? Convert.ToInt32(code, CultureInfo.InvariantCulture) : (int?)null,
                 Reason = Get(pso, "Reason") as string,

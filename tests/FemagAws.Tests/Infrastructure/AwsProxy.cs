@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security;
+using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -105,6 +106,18 @@ public sealed class AwsProxy : IAsyncDisposable
         lock (_rules)
         {
             _rules.Add(new FaultRule(api, times, status, code, message));
+        }
+    }
+
+    /// <summary>
+    /// Like <see cref="Fail"/>, for the requests of <paramref name="api"/> whose body holds <paramref name="bodyContains"/>
+    /// only, e.g. <c>FailWhere("ec2:RunInstances", "InstanceMarketOptions.MarketType=spot", …)</c> refuses Spot launches.
+    /// </summary>
+    public void FailWhere(string api, string bodyContains, int? times, int status, string code, string message)
+    {
+        lock (_rules)
+        {
+            _rules.Add(new FaultRule(api, times, status, code, message) { BodyContains = bodyContains });
         }
     }
 
@@ -215,7 +228,7 @@ public sealed class AwsProxy : IAsyncDisposable
             await before();
         }
 
-        var fault = RuleFault(api, request.Path.Value!) ?? TransientFault(api);
+        var fault = RuleFault(api, request.Path.Value!, bytes) ?? TransientFault(api);
         if (fault == null)
         {
             using var response = await ForwardAsync(request, bytes);
@@ -285,11 +298,14 @@ public sealed class AwsProxy : IAsyncDisposable
         _holds.Enqueue((api, held.Elapsed));
     }
 
-    private FaultRule? RuleFault(string api, string path)
+    private FaultRule? RuleFault(string api, string path, byte[] body)
     {
+        // Only EC2's small form bodies are searched; the text is decoded once, when a rule asks for it.
+        var text = new Lazy<string>(() => Uri.UnescapeDataString(Encoding.UTF8.GetString(body).Replace('+', ' ')));
         lock (_rules)
         {
-            var rule = _rules.FirstOrDefault(r => r.Api == api && (r.Key == null || path.EndsWith("/" + r.Key, StringComparison.Ordinal)) && r.Remaining != 0);
+            var rule = _rules.FirstOrDefault(r => r.Api == api && (r.Key == null || path.EndsWith("/" + r.Key, StringComparison.Ordinal)) &&
+                                                  (r.BodyContains == null || text.Value.Contains(r.BodyContains, StringComparison.Ordinal)) && r.Remaining != 0);
             if (rule?.Remaining > 0)
             {
                 rule.Remaining--;
@@ -460,6 +476,9 @@ public sealed class AwsProxy : IAsyncDisposable
 
         /// <summary>The object name the rule is for; null for every request of the API.</summary>
         public string? Key { get; init; }
+
+        /// <summary>Matches only requests whose (URL-decoded) body holds this text.</summary>
+        public string? BodyContains { get; init; }
 
         /// <summary>How long a hold or stall lasts at most.</summary>
         public TimeSpan Time { get; init; }

@@ -1,0 +1,137 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using FemagAws.Aws;
+
+namespace FemagAws.Jobs
+{
+    /// <summary>
+    /// Launches Wait-FemagJob's queued jobs: those held back by max_instances or EC2 capacity, and lost jobs relaunched
+    /// (<see cref="RelaunchAsync"/>). Each launch tries the config's options in order (Spot, then On-Demand; each
+    /// instance_type) through <see cref="InstanceStarter"/>.
+    /// </summary>
+    public sealed class JobLauncher
+    {
+        private readonly AwsClientCache _clients;
+        private readonly HashSet<FemagJob> _warned = new HashSet<FemagJob>();
+
+        // EC2's last refusal for capacity holds back every queued job (not only the refused one) until this time.
+        private DateTime _nextCapacityTry;
+        private int _capacityRefusals;
+
+        public JobLauncher(AwsClientCache clients, List<string> warnings, List<string> notes)
+        {
+            _clients = clients;
+            Warnings = warnings;
+            Notes = notes;
+        }
+
+        /// <summary>Problems met that did not end a job, for the cmdlet to show as warnings.</summary>
+        public List<string> Warnings { get; }
+
+        /// <summary>What happened that the cmdlet shows with -Verbose.</summary>
+        public List<string> Notes { get; }
+
+        /// <summary>How many launches asked for Spot and went On-Demand, because EC2 had no Spot capacity.</summary>
+        public int FellBack { get; private set; }
+
+        /// <summary>How many times a lost job was queued to be launched again.</summary>
+        public int Relaunched { get; private set; }
+
+        /// <summary>
+        /// Launches queued jobs, in index order, while fewer than their max_instances of the jobs run. After EC2 turned
+        /// one away for capacity, they are tried again only once <paramref name="capacityFreed"/> (another job finished),
+        /// or after a growing pause. Returns the jobs whose launch failed for good.
+        /// </summary>
+        public async Task<List<FemagJob>> LaunchQueuedAsync(IEnumerable<FemagJob> queued, int running, bool capacityFreed, CancellationToken ct)
+        {
+            var failed = new List<FemagJob>();
+            var now = DateTime.UtcNow;
+            foreach (var job in queued.OrderBy(j => j.Index).ToList())
+            {
+                if (running >= (job.Config.MaxInstances ?? int.MaxValue) || (now < _nextCapacityTry && !capacityFreed))
+                {
+                    continue;
+                }
+
+                job.Reason = null;
+                try
+                {
+                    var userData = InstanceStarter.PrepareUserData(job);
+                    await InstanceStarter.StartAsync(_clients.Get(job), job, userData, ct).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (!ct.IsCancellationRequested)
+                {
+                    job.State = FemagJobState.Failed;
+                    job.Reason = job.Reason ?? ex.Message;
+                    Warnings.Add($"Job {job.Index} could not be launched: {job.Reason}");
+                    failed.Add(job);
+                    continue;
+                }
+
+                if (job.InstanceId != null)
+                {
+                    running++;
+                    _capacityRefusals = 0;
+                    capacityFreed = false;
+                    FellBack += InstanceStarter.FellBackToOnDemand(job) ? 1 : 0;
+                    Notes.Add($"Job {job.Index}: queued job launched as instance {job.InstanceId} ({job.InstanceType}, {job.Lifecycle}, attempt {job.Attempt}).");
+                }
+                else if (job.State == FemagJobState.Queued)
+                {
+                    // The others would only be refused too, each after the SDK's retries: pause all of them.
+                    _capacityRefusals++;
+                    _nextCapacityTry = now + CapacityPause(_capacityRefusals);
+                    capacityFreed = false;
+                    if (_warned.Add(job))
+                    {
+                        Warnings.Add($"Job {job.Index}: {job.Reason} It is tried again as jobs finish and every few minutes; -Timeout ends the wait.");
+                    }
+
+                    Notes.Add($"Job {job.Index}: {job.Reason}");
+                }
+                else
+                {
+                    // dry_run: EC2 checked the launch and started nothing; the job has nothing more to wait for.
+                    failed.Add(job);
+                }
+            }
+
+            return failed;
+        }
+
+        /// <summary>
+        /// A lost job: while it has launches left (max_attempts in all, counted from the instance's attempt tag, so jobs
+        /// from any session count alike), its bucket is cleared back to the input archive and the job queued for the next
+        /// launch; returns true. Otherwise the job fails with the reason of every attempt; returns false.
+        /// </summary>
+        public async Task<bool> RelaunchAsync(FemagJob job, InstanceStatus instance, string lossReason, CancellationToken ct)
+        {
+            var attempt = Math.Max(Math.Max(job.Attempt, instance.Attempt ?? 1), 1);
+            var max = job.Config.MaxAttempts;
+            if (attempt >= max)
+            {
+                job.Attempt = attempt;
+                job.Losses.Add($"attempt {attempt}: {lossReason}");
+                job.State = FemagJobState.Failed;
+                job.Reason = $"Lost on all {job.Losses.Count} launch(es) (max_attempts = {max}): {string.Join(" ", job.Losses)}";
+                return false;
+            }
+
+            // A partial result of the lost instance must not look like the next one's, nor its exit_code (none here) stay.
+            await JobBuckets.ClearExceptAsync(_clients.Get(job).S3, job.BucketName, job.ArchiveKey, ct).ConfigureAwait(false);
+            job.Losses.Add($"attempt {attempt}: {lossReason}");
+            job.Attempt = attempt + 1;
+            Relaunched++;
+            InstanceStarter.Queue(job, $"Relaunching as attempt {job.Attempt} of {max}: {lossReason}");
+            Notes.Add($"Job {job.Index}: {job.Reason}");
+            return true;
+        }
+
+        /// <summary>How long queued jobs wait after EC2's n-th capacity refusal in a row: 10 s, doubling, at most 5 min.</summary>
+        internal static TimeSpan CapacityPause(int refusals) =>
+            TimeSpan.FromSeconds(Math.Min(300, 10 * Math.Pow(2, refusals - 1)));
+    }
+}

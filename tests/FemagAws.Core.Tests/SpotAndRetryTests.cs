@@ -1,0 +1,239 @@
+using Amazon.EC2;
+using Amazon.EC2.Model;
+using Amazon.S3;
+using Amazon.S3.Model;
+using FemagAws.Aws;
+using FemagAws.Jobs;
+using InstanceStatus = FemagAws.Aws.InstanceStatus;
+using Tag = Amazon.EC2.Model.Tag;
+
+namespace FemagAws.Core.Tests;
+
+/// <summary>Spot, capacity fallback and relaunch of lost jobs: the config keys, the launcher and the watcher's verdicts.</summary>
+public sealed class SpotAndRetryTests
+{
+    [Fact]
+    public void The_config_reads_spot_spot_fallback_max_attempts_and_an_instance_type_list_with_their_defaults()
+    {
+        var defaults = Config();
+        var set = Config(("spot", "yes"), ("spot_fallback", "0"), ("max_attempts", "5"), ("instance_type", " c5.large, c5a.large ,m5.large,"));
+
+        Assert.Equal((false, true, 3), (defaults.Spot, defaults.SpotFallback, defaults.MaxAttempts));
+        Assert.Equal(new[] { "t2.micro" }, defaults.InstanceTypes);
+        Assert.Equal((true, false, 5), (set.Spot, set.SpotFallback, set.MaxAttempts));
+        Assert.Equal(new[] { "c5.large", "c5a.large", "m5.large" }, set.InstanceTypes);
+        Assert.Equal("c5.large,c5a.large,m5.large", set.Settings["instance_type"]);
+    }
+
+    [Theory]
+    [InlineData("spot", "maybe", "not a yes/no value")]
+    [InlineData("spot_fallback", "2", "not a yes/no value")]
+    [InlineData("max_attempts", "0", "not a whole number of launches above 0")]
+    [InlineData("max_attempts", "2.5", "not a whole number of launches above 0")]
+    [InlineData("max_attempts", "3 ; launches", "inline comments are not supported")]
+    public void Bad_values_of_the_new_keys_are_refused_with_what_to_write(string key, string value, string problem)
+    {
+        var ex = Assert.Throws<FemagConfigException>(() => Config((key, value)));
+
+        Assert.Contains(problem, ex.Message);
+    }
+
+    [Fact]
+    public void Launch_options_are_every_type_on_Spot_then_every_type_On_Demand_unless_the_fallback_is_off()
+    {
+        string Options(FemagConfig config) => string.Join(" | ", InstanceStarter.LaunchOptions(config));
+
+        Assert.Equal("c5.large on-demand | m5.large on-demand", Options(Config(("instance_type", "c5.large,m5.large"))));
+        Assert.Equal("c5.large spot | m5.large spot | c5.large on-demand | m5.large on-demand", Options(Config(("instance_type", "c5.large,m5.large"), ("spot", "1"))));
+        Assert.Equal("c5.large spot | m5.large spot", Options(Config(("instance_type", "c5.large,m5.large"), ("spot", "1"), ("spot_fallback", "0"))));
+    }
+
+    [Theory]
+    [InlineData("spot", "Client.UserInitiatedShutdown", null, null, true)]
+    [InlineData("spot", "Server.SpotInstanceTermination", null, null, true)]
+    [InlineData("on-demand", "Server.InternalError", null, null, true)]
+    [InlineData("on-demand", "Client.UserInitiatedShutdown", null, null, false)]
+    [InlineData("on-demand", "Client.InstanceInitiatedShutdown", null, null, false)]
+    [InlineData("spot", "Client.UserInitiatedShutdown", "module", null, false)]
+    [InlineData("on-demand", "Server.InternalError", "module", null, false)]
+    [InlineData("spot", "Client.InstanceInitiatedShutdown", null, "60", false)]
+    public void Only_an_end_nobody_asked_for_is_a_loss(string lifecycle, string reasonCode, string? stoppedBy, string? maxRuntime, bool loss)
+    {
+        var instance = Ended(lifecycle, reasonCode, stoppedBy, maxRuntime, ranMinutes: 60);
+
+        Assert.Equal(loss, JobWatcher.IsLoss(instance));
+    }
+
+    [Fact]
+    public async Task A_refused_Spot_launch_goes_On_Demand_and_a_refused_type_goes_to_the_next_in_the_list()
+    {
+        var (cache, ec2, _) = Clients();
+        ec2.On("RunInstancesAsync", args =>
+        {
+            var request = (RunInstancesRequest)args[0]!;
+            if (request.InstanceMarketOptions != null)
+            {
+                throw new AmazonEC2Exception("There is no Spot capacity available that matches your request.") { ErrorCode = "InsufficientInstanceCapacity" };
+            }
+
+            if (request.InstanceType.Value == "c5.large")
+            {
+                throw new AmazonEC2Exception("The requested configuration is currently not supported.") { ErrorCode = "Unsupported" };
+            }
+
+            return Launched("i-0000000000000000b");
+        });
+        var job = Job(("instance_type", "c5.large,m5.large"), ("spot", "1"));
+        var warnings = new List<string>();
+        var launcher = new JobLauncher(cache, warnings, new List<string>());
+
+        var failed = await launcher.LaunchQueuedAsync(new[] { job }, running: 0, capacityFreed: false, CancellationToken.None);
+
+        Assert.Empty(failed);
+        var tried = ec2.Requests<RunInstancesRequest>().Select(r => $"{r.InstanceType.Value} {(r.InstanceMarketOptions != null ? "spot" : "on-demand")}");
+        Assert.Equal(new[] { "c5.large spot", "m5.large spot", "c5.large on-demand", "m5.large on-demand" }, tried);
+        Assert.Equal((FemagJobState.Running, "i-0000000000000000b", "m5.large", "on-demand", 1), (job.State, job.InstanceId, job.InstanceType, job.Lifecycle, job.Attempt));
+        Assert.Equal(1, launcher.FellBack);
+        Assert.Empty(warnings);
+    }
+
+    [Fact]
+    public async Task Without_the_fallback_a_refused_Spot_launch_is_queued_and_EC2_is_asked_once()
+    {
+        var (cache, ec2, _) = Clients();
+        ec2.On("RunInstancesAsync", _ => throw new AmazonEC2Exception("No Spot capacity.") { ErrorCode = "InsufficientInstanceCapacity" });
+        var job = Job(("spot", "1"), ("spot_fallback", "0"), ("instance_type", "c5.large"));
+        var launcher = new JobLauncher(cache, new List<string>(), new List<string>());
+
+        await launcher.LaunchQueuedAsync(new[] { job }, running: 0, capacityFreed: false, CancellationToken.None);
+
+        Assert.Single(ec2.Requests<RunInstancesRequest>());
+        Assert.Equal((FemagJobState.Queued, null), (job.State, job.InstanceId));
+        Assert.StartsWith(InstanceStarter.CapacityReason, job.Reason);
+        Assert.Equal(0, launcher.FellBack);
+    }
+
+    [Fact]
+    public async Task A_lost_job_with_launches_left_has_its_bucket_cleared_but_for_the_archive_and_is_queued_for_the_next_attempt()
+    {
+        var (cache, _, s3) = Clients();
+        s3.On("ListObjectsV2Async", _ => new ListObjectsV2Response
+        {
+            S3Objects = new List<S3Object> { new() { Key = "4.tar.gz" }, new() { Key = "femag.log" }, new() { Key = "sub/part.B1CH" } },
+        });
+        var job = Job(("max_attempts", "3"));
+        job.Index = 4;
+        job.InstanceId = "i-0000000000000000a";
+        job.Attempt = 1;
+        var launcher = new JobLauncher(cache, new List<string>(), new List<string>());
+
+        var relaunched = await launcher.RelaunchAsync(job, Ended("spot", "Server.SpotInstanceTermination", null, null, 10, attempt: "1"), "lost in a reclaim.", CancellationToken.None);
+
+        Assert.True(relaunched);
+        var deleted = s3.Requests<DeleteObjectsRequest>().SelectMany(r => r.Objects).Select(o => o.Key);
+        Assert.Equal(new[] { "femag.log", "sub/part.B1CH" }, deleted);
+        Assert.Equal((FemagJobState.Queued, null, 2, 1), (job.State, job.InstanceId, job.Attempt, launcher.Relaunched));
+        Assert.Equal(new[] { "attempt 1: lost in a reclaim." }, job.Losses);
+    }
+
+    [Fact]
+    public async Task A_job_lost_on_its_last_launch_fails_with_the_reason_of_every_attempt_counting_from_the_instance_tag()
+    {
+        var (cache, _, s3) = Clients();
+        var job = Job(("max_attempts", "3"));
+        job.InstanceId = "i-0000000000000000a";
+        job.Losses.AddRange(new[] { "attempt 1: first.", "attempt 2: second." });
+
+        // A job read back from an old save says attempt 1; the instance's tag knows better.
+        job.Attempt = 1;
+        var launcher = new JobLauncher(cache, new List<string>(), new List<string>());
+
+        var relaunched = await launcher.RelaunchAsync(job, Ended("spot", "Client.UserInitiatedShutdown", null, null, 10, attempt: "3"), "third.", CancellationToken.None);
+
+        Assert.False(relaunched);
+        Assert.Empty(s3.Calls);
+        Assert.Equal((FemagJobState.Failed, 3), (job.State, job.Attempt));
+        Assert.Equal("Lost on all 3 launch(es) (max_attempts = 3): attempt 1: first. attempt 2: second. attempt 3: third.", job.Reason);
+    }
+
+    [Fact]
+    public async Task The_watcher_reports_a_lost_spot_instance_but_fails_an_on_demand_one_whose_script_shut_it_down()
+    {
+        var (cache, _, s3) = Clients();
+        s3.On("GetObjectAsync", _ => throw new AmazonS3Exception("The specified key does not exist.") { ErrorCode = "NoSuchKey", StatusCode = System.Net.HttpStatusCode.NotFound });
+        var watcher = new JobWatcher(TimeSpan.Zero);
+        var spot = Job();
+        var onDemand = Job();
+        spot.LaunchTime = onDemand.LaunchTime = Launch;
+        spot.State = onDemand.State = FemagJobState.Running;
+
+        var lost = await watcher.CheckAsync(cache.Get(spot), spot, Ended("spot", "Client.UserInitiatedShutdown", null, null, 10), CancellationToken.None);
+        var ended = await watcher.CheckAsync(cache.Get(onDemand), onDemand, Ended("on-demand", "Client.InstanceInitiatedShutdown", null, null, 10), CancellationToken.None);
+
+        Assert.Equal(JobCheck.Lost, lost.Check);
+        Assert.Contains("without writing exit_code", lost.LossReason);
+        Assert.Equal(FemagJobState.Running, spot.State);
+        Assert.Equal((JobCheck.Finished, FemagJobState.Failed), (ended.Check, onDemand.State));
+    }
+
+    private static readonly DateTime Launch = new(2026, 11, 24, 8, 0, 0, DateTimeKind.Utc);
+
+    private static FemagConfig Config(params (string Key, string Value)[] settings) =>
+        FemagConfig.FromSettings(settings.Select(s => new KeyValuePair<string, string>(s.Key, s.Value)));
+
+    private static readonly string Script = WriteScript();
+
+    private static FemagJob Job(params (string Key, string Value)[] settings) =>
+        new() { BucketName = "b-0", State = FemagJobState.Queued, Config = Config(settings.Append(("cloud_init", Script)).ToArray()), Region = "eu-central-1" };
+
+    private static string WriteScript()
+    {
+        // Beside the test assembly, so nothing is left in the temp folder.
+        var path = Path.Combine(AppContext.BaseDirectory, "spot-cloud-init.sh");
+        File.WriteAllText(path, "#!/bin/bash\n{{ENV}}\n");
+        return path;
+    }
+
+    private static (AwsClientCache Cache, FakeAws Ec2, FakeAws S3) Clients()
+    {
+        var (ec2, ec2Fake) = FakeAws.Of<IAmazonEC2>();
+        var (s3, s3Fake) = FakeAws.Of<IAmazonS3>();
+        s3Fake.On("DeleteObjectAsync", _ => new DeleteObjectResponse())
+            .On("ListMultipartUploadsAsync", _ => new ListMultipartUploadsResponse())
+            .On("DeleteObjectsAsync", _ => new DeleteObjectsResponse());
+        return (new AwsClientCache((target, _) => new AwsClients(target, s3, ec2, "fake")), ec2Fake, s3Fake);
+    }
+
+    private static RunInstancesResponse Launched(string id) =>
+        new() { Reservation = new Reservation { Instances = new List<Instance> { new() { InstanceId = id } } } };
+
+    private static InstanceStatus Ended(string lifecycle, string reasonCode, string? stoppedBy, string? maxRuntime, int ranMinutes, string? attempt = null)
+    {
+        var tags = new List<Tag> { new("femag-aws:bucket", "b-0"), new("femag-aws:lifecycle", lifecycle) };
+        if (stoppedBy != null)
+        {
+            tags.Add(new Tag("femag-aws:stopped-by", stoppedBy));
+        }
+
+        if (maxRuntime != null)
+        {
+            tags.Add(new Tag("femag-aws:max-runtime", maxRuntime));
+        }
+
+        if (attempt != null)
+        {
+            tags.Add(new Tag("femag-aws:attempt", attempt));
+        }
+
+        return InstanceStatus.From(new Instance
+        {
+            InstanceId = "i-0000000000000000a",
+            State = new InstanceState { Name = InstanceStateName.Terminated },
+            StateReason = new StateReason { Code = reasonCode, Message = reasonCode },
+            StateTransitionReason = $"User initiated ({Launch.AddMinutes(ranMinutes):yyyy-MM-dd HH:mm:ss} GMT)",
+            LaunchTime = Launch,
+            InstanceLifecycle = lifecycle == "spot" ? InstanceLifecycleType.Spot : null,
+            Tags = tags,
+        });
+    }
+}
