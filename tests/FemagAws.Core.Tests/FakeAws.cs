@@ -48,6 +48,11 @@ public class FakeAws : DispatchProxy
             return null;
         }
 
+        if (method.Name == "get_Paginators")
+        {
+            return Paginators(method.ReturnType);
+        }
+
         args ??= Array.Empty<object?>();
         lock (_calls)
         {
@@ -69,6 +74,17 @@ public class FakeAws : DispatchProxy
         {
             return Finished(nameof(Task.FromException), result, ex);
         }
+    }
+
+    /// <summary>
+    /// The SDK's own paginator factory (IS3PaginatorFactory → S3PaginatorFactory) over this fake, so code that pages
+    /// with client.Paginators sends the same ListObjectsV2Async, DescribeInstancesAsync... calls the test answers.
+    /// </summary>
+    private object Paginators(Type factoryInterface)
+    {
+        var factory = factoryInterface.Assembly.GetType(factoryInterface.Namespace + "." + factoryInterface.Name.Substring(1))
+                      ?? throw new NotSupportedException($"No paginator factory for {factoryInterface}.");
+        return Activator.CreateInstance(factory, BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public, null, new object[] { this }, null)!;
     }
 
     private static object Finished(string factory, Type result, object? value) =>
