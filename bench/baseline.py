@@ -41,7 +41,7 @@ def s3_client(endpoint: str, region: str):
     return boto3.client("s3", endpoint_url=endpoint, region_name=region)
 
 
-def upload_folder(s3, region: str, folder: Path, index: int) -> int:
+def upload_folder(s3, region: str, folder: Path, index: int, same_requests: bool = False) -> int:
     archive = io.BytesIO()
     with tarfile.open(fileobj=archive, mode="w:gz") as tar:
         for path in sorted(folder.rglob("*")):
@@ -52,6 +52,13 @@ def upload_folder(s3, region: str, folder: Path, index: int) -> int:
         s3.create_bucket(Bucket=bucket)
     else:
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+    if same_requests:
+        # New-FemagBucket's bucket set-up, in its order: tag, public access block, default encryption.
+        s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "femag-aws:index", "Value": str(index)}]})
+        s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+        s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
     archive.seek(0)
     s3.put_object(Bucket=bucket, Key=f"{index}.tar.gz", Body=archive)
     return archive.getbuffer().nbytes
@@ -61,7 +68,7 @@ def upload(a) -> None:
     s3 = s3_client(a.endpoint, a.region)
     folders = sorted(p for p in Path(a.dir).iterdir() if p.is_dir())
     with ThreadPoolExecutor(THREADS) as pool:
-        sizes = list(pool.map(lambda f: upload_folder(s3, a.region, f[1], f[0]), enumerate(folders)))
+        sizes = list(pool.map(lambda f: upload_folder(s3, a.region, f[1], f[0], a.same_requests), enumerate(folders)))
     print(f"uploaded {len(sizes)} folders, {sum(sizes)} archive bytes")
 
 
@@ -117,7 +124,10 @@ def main() -> int:
     common.add_argument("--region", required=True)
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     modes = p.add_subparsers(dest="mode", required=True)
-    modes.add_parser("upload", parents=[common]).add_argument("dir", help="the folder whose subfolders are the jobs")
+    uploading = modes.add_parser("upload", parents=[common])
+    uploading.add_argument("dir", help="the folder whose subfolders are the jobs")
+    uploading.add_argument("--same-requests", action="store_true",
+                           help="also tag each bucket, block public access and turn on encryption, as New-FemagBucket does")
     receiving = modes.add_parser("receive", parents=[common])
     receiving.add_argument("--dest", required=True, help="where the buckets' objects go")
     receiving.add_argument("buckets", nargs="+")
