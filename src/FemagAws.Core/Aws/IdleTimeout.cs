@@ -178,6 +178,15 @@ namespace FemagAws.Aws
             }
         }
 
+        /// <summary>A wrapping content carries the wrapped one's headers (Content-Length, Content-Type, checksums).</summary>
+        private static void CopyHeaders(HttpContent from, HttpContent to)
+        {
+            foreach (var header in from.Headers)
+            {
+                to.Headers.TryAddWithoutValidation(header.Key, header.Value);
+            }
+        }
+
         /// <summary>The request body, as the SDK made it, with each write to the connection counted as progress.</summary>
         private sealed class SendingContent : HttpContent
         {
@@ -188,10 +197,7 @@ namespace FemagAws.Aws
             {
                 _inner = inner;
                 _watchdog = watchdog;
-                foreach (var header in inner.Headers)
-                {
-                    Headers.TryAddWithoutValidation(header.Key, header.Value);
-                }
+                CopyHeaders(inner, this);
             }
 
             protected override Task SerializeToStreamAsync(Stream stream, TransportContext context) =>
@@ -234,10 +240,7 @@ namespace FemagAws.Aws
                 _request = request;
                 _watchdog = new Watchdog(owner._limit);
                 _abort = _watchdog.Token.Register(inner.Dispose);
-                foreach (var header in inner.Headers)
-                {
-                    Headers.TryAddWithoutValidation(header.Key, header.Value);
-                }
+                CopyHeaders(inner, this);
             }
 
             protected override async Task<Stream> CreateContentReadStreamAsync() =>
