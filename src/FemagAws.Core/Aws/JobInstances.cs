@@ -189,14 +189,22 @@ namespace FemagAws.Aws
             catch (Exception ex) when (ct.IsCancellationRequested || (ex is FemagException f && f.Kind == FemagErrorKind.OperationTimeout))
             {
                 // Ctrl+C during RunInstances, or no attempt was answered: EC2 may have launched it anyway, and nobody
-                // would know the instance.
-                await TerminateLaunchAsync(ec2, job, clientToken).ConfigureAwait(false);
+                // would know the instance. The job names the one terminated here, so the stop's account can tell of it.
+                var terminated = await TerminateLaunchAsync(ec2, job, clientToken).ConfigureAwait(false);
+                if (terminated != null)
+                {
+                    job.InstanceId = terminated;
+                }
+
                 throw;
             }
         }
 
-        /// <summary>Terminates whatever one launch (found by its client token tag) started, within a bounded time.</summary>
-        private static async Task TerminateLaunchAsync(IAmazonEC2 ec2, FemagJob job, string clientToken)
+        /// <summary>
+        /// Terminates whatever one launch (found by its client token tag) started, within a bounded time; returns the
+        /// instance's id, or null when the launch started none.
+        /// </summary>
+        private static async Task<string?> TerminateLaunchAsync(IAmazonEC2 ec2, FemagJob job, string clientToken)
         {
             try
             {
@@ -209,7 +217,7 @@ namespace FemagAws.Aws
                         if (live.Count > 0)
                         {
                             await TerminateAsync(ec2, live.Select(i => i.InstanceId).ToList(), cleanup.Token).ConfigureAwait(false);
-                            return;
+                            return live[0].InstanceId;
                         }
 
                         if (look == 0)
@@ -218,6 +226,8 @@ namespace FemagAws.Aws
                         }
                     }
                 }
+
+                return null;
             }
             catch (Exception ex)
             {

@@ -156,6 +156,11 @@ namespace FemagAws.Commands
                 {
                     Ledger.LeftBehind(f.Message);
                 }
+                else if (item.Error != null && item.Input.InstanceId != null)
+                {
+                    // The launch was cut off after EC2 had started an instance, which the launch's clean-up terminated.
+                    Ledger.InstanceTerminatedByStop(item.Input);
+                }
                 else
                 {
                     // The launch was cut off before it started an instance (or came back queued): the bucket is all there is.
