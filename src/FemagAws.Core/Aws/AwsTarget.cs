@@ -29,6 +29,17 @@ namespace FemagAws.Aws
         public static AwsTarget Of(FemagJob job) =>
             new AwsTarget(job.Region, job.EndpointUrl, job.ProfileName, job.ProfileLocation, job.Credentials);
 
+        /// <summary>
+        /// A job of this target: its region, endpoint, profile and credentials, and the config with server_location set
+        /// to that region (the instance's script reads its region from SERVER_LOCATION: it must be the job's).
+        /// </summary>
+        public FemagJob NewJob(int index, string bucketName, FemagConfig config, FemagJobState state)
+        {
+            var job = new FemagJob { Index = index, BucketName = bucketName, Region = Region, Config = config.ForRegion(Region), State = state };
+            ApplyTo(job);
+            return job;
+        }
+
         /// <summary>The same endpoint and credentials in another region.</summary>
         public AwsTarget InRegion(string region) => new AwsTarget(region, EndpointUrl, ProfileName, ProfileLocation, Credentials);
 

@@ -69,21 +69,10 @@ namespace FemagAws.Jobs
         /// <summary>An Uploaded job for a bucket; without a folder, the one recorded on the archive.</summary>
         private static async Task<FemagJob> NewJobAsync(AwsClients clients, string bucketName, string? folder, int index, FemagConfig config, CancellationToken ct)
         {
-            var target = clients.Target;
             folder = folder ?? await JobBuckets.TryGetRecordedFolderAsync(clients.S3, bucketName, FemagJob.ArchiveKeyFor(index), ct).ConfigureAwait(false);
-            return new FemagJob
-            {
-                Index = index,
-                BucketName = bucketName,
-                Folder = folder == null ? null : System.IO.Path.GetFullPath(PathUtil.ExpandHome(folder)),
-                Region = target.Region,
-                EndpointUrl = target.EndpointUrl,
-                ProfileName = target.ProfileName,
-                ProfileLocation = target.ProfileLocation,
-                Credentials = target.Credentials,
-                Config = config.ForRegion(target.Region),
-                State = FemagJobState.Uploaded,
-            };
+            var job = clients.Target.NewJob(index, bucketName, config, FemagJobState.Uploaded);
+            job.Folder = folder == null ? null : System.IO.Path.GetFullPath(PathUtil.ExpandHome(folder));
+            return job;
         }
     }
 }

@@ -72,24 +72,15 @@ namespace FemagAws.Jobs
             // An instance whose bucket is gone may still run and bill: it gets a job, so Stop-FemagInstance can end it.
             foreach (var instance in instances.Values.Where(i => i.State != "terminated" && i.State != "shutting-down").OrderBy(i => i.LaunchTime))
             {
-                jobs.Add(new FemagJob
-                {
-                    Index = instance.Index ?? BucketNames.IndexOf(instance.BucketName!) ?? 0,
-                    BucketName = instance.BucketName!,
-                    Region = target.Region,
-                    EndpointUrl = target.EndpointUrl,
-                    ProfileName = target.ProfileName,
-                    ProfileLocation = target.ProfileLocation,
-                    Credentials = target.Credentials,
-                    Config = config.ForRegion(target.Region),
-                    InstanceId = instance.InstanceId,
-                    LaunchTime = instance.LaunchTime,
-                    InstanceType = instance.InstanceType,
-                    Lifecycle = instance.Lifecycle,
-                    Attempt = instance.Attempt ?? 1,
-                    State = instance.HasEnded ? FemagJobState.Failed : FemagJobState.Running,
-                    Reason = $"Bucket {instance.BucketName} of instance {instance.InstanceId} ({instance.State}) no longer exists; stop the instance with Stop-FemagInstance.",
-                });
+                var job = target.NewJob(instance.Index ?? BucketNames.IndexOf(instance.BucketName!) ?? 0, instance.BucketName!, config,
+                    instance.HasEnded ? FemagJobState.Failed : FemagJobState.Running);
+                job.InstanceId = instance.InstanceId;
+                job.LaunchTime = instance.LaunchTime;
+                job.InstanceType = instance.InstanceType;
+                job.Lifecycle = instance.Lifecycle;
+                job.Attempt = instance.Attempt ?? 1;
+                job.Reason = $"Bucket {instance.BucketName} of instance {instance.InstanceId} ({instance.State}) no longer exists; stop the instance with Stop-FemagInstance.";
+                jobs.Add(job);
             }
 
             return jobs;

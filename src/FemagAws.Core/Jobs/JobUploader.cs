@@ -13,21 +13,9 @@ namespace FemagAws.Jobs
     {
         public static async Task<FemagJob> CreateAsync(AwsClients clients, DirectoryInfo folder, int index, FemagConfig config, CancellationToken ct)
         {
-            var job = new FemagJob
-            {
-                Index = index,
-                BucketName = BucketNames.New(index),
-                Folder = folder.FullName,
-                Region = clients.Target.Region,
-                EndpointUrl = clients.Target.EndpointUrl,
-                ProfileName = clients.Target.ProfileName,
-                ProfileLocation = clients.Target.ProfileLocation,
-                Credentials = clients.Target.Credentials,
-                // The instance's script reads its region from SERVER_LOCATION: it must be the job's.
-                Config = config.ForRegion(clients.Target.Region),
-                State = FemagJobState.Uploaded,
-                CreationTime = DateTime.UtcNow,
-            };
+            var job = clients.Target.NewJob(index, BucketNames.New(index), config, FemagJobState.Uploaded);
+            job.Folder = folder.FullName;
+            job.CreationTime = DateTime.UtcNow;
 
             // A folder that cannot be packed (empty, a symbolic link) is refused before any bucket is made.
             var files = JobArchive.ListFiles(folder);
