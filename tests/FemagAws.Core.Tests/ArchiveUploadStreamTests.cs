@@ -1,6 +1,7 @@
 using Amazon.S3;
 using Amazon.S3.Model;
 using FemagAws.Aws;
+using FemagAws.Aws.S3;
 
 namespace FemagAws.Core.Tests;
 

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using FemagAws.Aws;
+using FemagAws.Aws.S3;
 
 namespace FemagAws.Core.Tests;
 

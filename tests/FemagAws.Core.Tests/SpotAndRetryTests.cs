@@ -3,8 +3,9 @@ using Amazon.EC2.Model;
 using Amazon.S3;
 using Amazon.S3.Model;
 using FemagAws.Aws;
+using FemagAws.Aws.Ec2;
 using FemagAws.Jobs;
-using InstanceStatus = FemagAws.Aws.InstanceStatus;
+using InstanceStatus = FemagAws.Aws.Ec2.InstanceStatus;
 using Tag = Amazon.EC2.Model.Tag;
 
 namespace FemagAws.Core.Tests;

@@ -3,6 +3,7 @@ using System.Text;
 using Amazon.EC2;
 using Amazon.EC2.Model;
 using FemagAws.Aws;
+using FemagAws.Aws.Ec2;
 using UserData = FemagAws.CloudInit.UserData;
 
 namespace FemagAws.Core.Tests;

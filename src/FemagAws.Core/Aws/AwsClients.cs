@@ -6,6 +6,7 @@ using Amazon.EC2;
 using Amazon.Runtime;
 using Amazon.Runtime.Credentials;
 using Amazon.S3;
+using FemagAws.Aws.Credentials;
 
 namespace FemagAws.Aws
 {

@@ -1,4 +1,5 @@
 using System;
+using FemagAws.Aws.Credentials;
 
 namespace FemagAws.Aws
 {

@@ -4,6 +4,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Amazon.S3.Model;
 using FemagAws.Aws;
+using FemagAws.Aws.S3;
 
 namespace FemagAws.Jobs
 {

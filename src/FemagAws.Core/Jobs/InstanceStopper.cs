@@ -3,6 +3,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using FemagAws.Aws;
+using FemagAws.Aws.Ec2;
 
 namespace FemagAws.Jobs
 {

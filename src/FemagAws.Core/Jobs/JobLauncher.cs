@@ -4,6 +4,8 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using FemagAws.Aws;
+using FemagAws.Aws.Ec2;
+using FemagAws.Aws.S3;
 
 namespace FemagAws.Jobs
 {

@@ -4,6 +4,7 @@ using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
 using FemagAws.Aws;
+using FemagAws.Aws.S3;
 using FemagAws.Packing;
 
 namespace FemagAws.Jobs

@@ -6,6 +6,8 @@ using System.Threading;
 using System.Threading.Tasks;
 using Amazon.S3.Model;
 using FemagAws.Aws;
+using FemagAws.Aws.Ec2;
+using FemagAws.Aws.S3;
 
 namespace FemagAws.Jobs
 {

@@ -7,6 +7,7 @@ using System.Threading.Tasks;
 using Amazon.S3;
 using Amazon.S3.Model;
 using FemagAws.Aws;
+using FemagAws.Aws.S3;
 
 namespace FemagAws.Jobs
 {

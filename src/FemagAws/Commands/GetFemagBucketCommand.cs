@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using FemagAws.Internal;
 using FemagAws.Jobs;
 
 namespace FemagAws.Commands

@@ -1,5 +1,6 @@
 using System.Linq;
 using System.Management.Automation;
+using FemagAws.Internal;
 using FemagAws.Jobs;
 
 namespace FemagAws.Commands

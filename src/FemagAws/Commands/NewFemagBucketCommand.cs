@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Management.Automation;
+using FemagAws.Internal;
 using FemagAws.Jobs;
 
 namespace FemagAws.Commands

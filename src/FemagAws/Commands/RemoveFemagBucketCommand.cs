@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using FemagAws.Aws;
+using FemagAws.Internal;
 using FemagAws.Jobs;
 
 namespace FemagAws.Commands

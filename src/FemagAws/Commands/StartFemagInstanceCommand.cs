@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using FemagAws.Internal;
 using FemagAws.Jobs;
 
 namespace FemagAws.Commands

@@ -4,6 +4,7 @@ using System.Linq;
 using System.Management.Automation;
 using System.Threading;
 using FemagAws.Aws;
+using FemagAws.Internal;
 using FemagAws.Jobs;
 
 namespace FemagAws.Commands

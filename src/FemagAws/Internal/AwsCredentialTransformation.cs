@@ -2,8 +2,9 @@ using System;
 using System.Management.Automation;
 using System.Net;
 using FemagAws.Aws;
+using FemagAws.Aws.Credentials;
 
-namespace FemagAws.Commands
+namespace FemagAws.Internal
 {
     /// <summary>
     /// Turns -Credential's argument into <see cref="GivenCredentials"/>: a PSCredential (access key id and secret

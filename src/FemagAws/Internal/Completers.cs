@@ -8,7 +8,7 @@ using System.Management.Automation.Language;
 using System.Management.Automation.Runspaces;
 using FemagAws.Aws;
 
-namespace FemagAws.Commands
+namespace FemagAws.Internal
 {
     /// <summary>Completes -Region from the AWS SDK's region list; the tooltip is the region's display name.</summary>
     public sealed class RegionCompleter : IArgumentCompleter

@@ -5,7 +5,7 @@ using System.Management.Automation;
 using System.Reflection;
 using System.Runtime.InteropServices;
 
-namespace FemagAws.Commands
+namespace FemagAws.Internal
 {
     /// <summary>
     /// Loads FemagAws.Core, the AWS SDK and their helpers from the module's dependencies folder, so that FemagAws works

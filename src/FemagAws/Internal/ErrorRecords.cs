@@ -1,7 +1,7 @@
 using System;
 using System.Management.Automation;
 
-namespace FemagAws.Commands
+namespace FemagAws.Internal
 {
     /// <summary>Maps core failures to ErrorRecords with stable ids and categories.</summary>
     internal static class ErrorRecords

@@ -4,9 +4,10 @@ using System.Linq;
 using System.Management.Automation;
 using System.Threading;
 using FemagAws.Aws;
+using FemagAws.Aws.Credentials;
 using FemagAws.Jobs;
 
-namespace FemagAws.Commands
+namespace FemagAws.Internal
 {
     /// <summary>
     /// Base of the cmdlets that talk to AWS: AWS Tools' credential and region parameters (-Region, -ProfileName,

@@ -7,7 +7,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using FemagAws.Jobs;
 
-namespace FemagAws.Commands
+namespace FemagAws.Internal
 {
     /// <summary>
     /// Base of every FemagAws cmdlet: error records, cancellation (Ctrl+C) with one account of the stop for the whole

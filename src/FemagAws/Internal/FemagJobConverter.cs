@@ -5,7 +5,7 @@ using System.Globalization;
 using System.Linq;
 using System.Management.Automation;
 
-namespace FemagAws.Commands
+namespace FemagAws.Internal
 {
     /// <summary>
     /// Rebuilds a <see cref="FemagJob"/> from its Clixml form (Export-Clixml/Import-Clixml), so a scheduled

@@ -96,7 +96,7 @@ public sealed class HelpTests : IDisposable
     public void The_help_generator_fails_the_build_for_a_parameter_without_a_description()
     {
         var doc = DocFile();
-        var sessionToken = doc.Descendants("member").Single(m => (string?)m.Attribute("name") == "P:FemagAws.Commands.FemagAwsCmdlet.SessionToken");
+        var sessionToken = doc.Descendants("member").Single(m => (string?)m.Attribute("name") == "P:FemagAws.Internal.FemagAwsCmdlet.SessionToken");
         sessionToken.Descendants("para").Single(p => (string?)p.Attribute("type") == "description").Remove();
         var dir = Directory.CreateTempSubdirectory("femag-helpgen-").FullName;
         try

@@ -9,7 +9,7 @@ using Amazon.SecurityToken.Model;
 using Amazon.SSO;
 using Amazon.SSOOIDC;
 
-namespace FemagAws.Aws
+namespace FemagAws.Aws.Credentials
 {
     /// <summary>
     /// The STS and IAM Identity Center clients that role and SSO profiles need, made from our own SDK. Left to

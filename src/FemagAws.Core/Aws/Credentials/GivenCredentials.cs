@@ -2,7 +2,7 @@ using System;
 using System.Reflection;
 using Amazon.Runtime;
 
-namespace FemagAws.Aws
+namespace FemagAws.Aws.Credentials
 {
     /// <summary>
     /// Credentials given to a command itself (-AccessKey/-SecretKey/-SessionToken or -Credential), which win over

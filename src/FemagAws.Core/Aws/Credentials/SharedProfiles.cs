@@ -1,7 +1,7 @@
 using System;
 using Amazon.Runtime.CredentialManagement;
 
-namespace FemagAws.Aws
+namespace FemagAws.Aws.Credentials
 {
     /// <summary>
     /// The shared AWS profile files: ~/.aws/credentials and ~/.aws/config (or the files AWS_SHARED_CREDENTIALS_FILE and

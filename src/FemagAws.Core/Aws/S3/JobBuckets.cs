@@ -9,7 +9,7 @@ using System.Threading.Tasks;
 using Amazon.S3;
 using Amazon.S3.Model;
 
-namespace FemagAws.Aws
+namespace FemagAws.Aws.S3
 {
     /// <summary>The S3 side of a job: its bucket, the archive going in and the results coming out.</summary>
     public static class JobBuckets

@@ -9,7 +9,7 @@ using System.Threading.Tasks;
 using Amazon.S3;
 using Amazon.S3.Model;
 
-namespace FemagAws.Aws
+namespace FemagAws.Aws.S3
 {
     /// <summary>
     /// A write-only stream that uploads what is written to it as one S3 object, so a job archive goes to S3 while it is

@@ -7,8 +7,9 @@ using System.Threading;
 using System.Threading.Tasks;
 using Amazon.EC2;
 using Amazon.EC2.Model;
+using FemagAws.Aws.S3;
 
-namespace FemagAws.Aws
+namespace FemagAws.Aws.Ec2
 {
     /// <summary>What one DescribeInstances row says about a job's instance.</summary>
     public sealed class InstanceStatus

@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
-
 using FemagAws.Aws;
+using FemagAws.Aws.Credentials;
 
 namespace FemagAws
 {

@@ -4,7 +4,7 @@ using System.IO;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace FemagAws.Aws
+namespace FemagAws.Aws.S3
 {
     /// <summary>
     /// S3 ETags as fingerprints of local files. For objects stored unencrypted or with SSE-S3 (the module's buckets), a
