@@ -177,6 +177,24 @@ public sealed class SpotAndRetryTests
         Assert.Equal((JobCheck.Finished, FemagJobState.Failed), (ended.Check, onDemand.State));
     }
 
+    [Fact]
+    public void A_rebuilt_job_gets_the_losses_of_its_earlier_attempts_from_the_buckets_earlier_instances()
+    {
+        var job = Job();
+        var earlierRun = Attempt("i-00000000000000001", 1, -60, "module");
+        var first = Attempt("i-00000000000000002", 1, 0);
+        var second = Attempt("i-00000000000000003", 2, 5);
+        var third = Attempt("i-00000000000000004", 3, 10);
+
+        var losses = JobFinder.EarlierLosses(job, new[] { third, earlierRun, second, first }, third);
+        var expired = JobFinder.EarlierLosses(job, new[] { third, second }, third);
+
+        Assert.Equal(new[] { "attempt 1: Instance i-00000000000000002 ended", "attempt 2: Instance i-00000000000000003 ended" },
+            losses.Select(l => l.Substring(0, l.IndexOf(" (", StringComparison.Ordinal))));
+        Assert.Equal(new[] { "attempt 2" }, expired.Select(l => l.Substring(0, l.IndexOf(':'))));
+        Assert.Empty(JobFinder.EarlierLosses(job, new[] { first, earlierRun }, first));
+    }
+
     private static readonly DateTime Launch = new(2026, 11, 24, 8, 0, 0, DateTimeKind.Utc);
 
     private static FemagConfig Config(params (string Key, string Value)[] settings) =>
@@ -234,6 +252,26 @@ public sealed class SpotAndRetryTests
             StateTransitionReason = $"User initiated ({Launch.AddMinutes(ranMinutes):yyyy-MM-dd HH:mm:ss} GMT)",
             LaunchTime = Launch,
             InstanceLifecycle = lifecycle == "spot" ? InstanceLifecycleType.Spot : null,
+            Tags = tags,
+        });
+    }
+
+    /// <summary>A Spot instance of bucket b-0 with the attempt tag, launched minutes after Launch; the last one runs.</summary>
+    private static InstanceStatus Attempt(string id, int attempt, int minutes, string? stoppedBy = null)
+    {
+        var tags = new List<Tag> { new("femag-aws:bucket", "b-0"), new("femag-aws:lifecycle", "spot"), new("femag-aws:attempt", attempt.ToString(System.Globalization.CultureInfo.InvariantCulture)) };
+        if (stoppedBy != null)
+        {
+            tags.Add(new Tag("femag-aws:stopped-by", stoppedBy));
+        }
+
+        return InstanceStatus.From(new Instance
+        {
+            InstanceId = id,
+            State = new InstanceState { Name = attempt == 3 ? InstanceStateName.Running : InstanceStateName.Terminated },
+            StateReason = new StateReason { Code = "Client.UserInitiatedShutdown", Message = "Client.UserInitiatedShutdown" },
+            LaunchTime = Launch.AddMinutes(minutes),
+            InstanceLifecycle = InstanceLifecycleType.Spot,
             Tags = tags,
         });
     }

@@ -69,24 +69,35 @@ $job | Format-List | Out-String -Width 120
         Get-Content (Join-Path $ws 'parvar/0/exit_code') | Should -Be '0'
     }
 
-    It 'is found again by Get-FemagJob after an interruption, and Wait-FemagJob relaunches it' {
+    It 'is found again by Get-FemagJob after an interruption, Wait-FemagJob relaunches it, and Get-FemagJob then knows the loss' {
         $ws = New-TestWorkspace $Cloud -Fsl "-- model 0`n-- fake-femag: sleep 8" -Extra 'spot = 1' -DeleteBuckets 0
         $run = Invoke-FreshPwsh -WorkingDirectory $ws.FullName -Script @'
 Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start-FemagInstance | ForEach-Object { "BUCKET $($_.BucketName)" }
 '@
         $run.ExitCode | Should -Be 0 -Because $run.Text
         $bucket = ($run.Output | Where-Object { $_ -like 'BUCKET *' }) -replace '^BUCKET '
-        Stop-JobInstance $bucket | Out-Null
+        $first = Stop-JobInstance $bucket
 
         $run = Invoke-FreshPwsh -WorkingDirectory $ws.FullName -ArgumentList $bucket -Script @'
 param($Bucket)
 $found = Get-FemagJob -ConfigFile config.ini | Where-Object BucketName -eq $Bucket
-"FOUND $($found.State) $($found.Attempt) $($found.Lifecycle)"
+"FOUND $($found.State) $($found.Attempt) $($found.Lifecycle) $($found.Losses.Count)"
 $job = $found | Wait-FemagJob -PollInterval 1 -SettleTime 1 -Timeout 120
 "DONE $($job.State) $($job.Attempt)"
 '@
         $run.ExitCode | Should -Be 0 -Because $run.Text
-        $run.Output | Should -Contain 'FOUND Running 1 spot'
+        $run.Output | Should -Contain 'FOUND Running 1 spot 0'
         $run.Output | Should -Contain 'DONE Succeeded 2'
+
+        # Another session rebuilds the finished job with the history of its attempts from the bucket's instances.
+        $run = Invoke-FreshPwsh -WorkingDirectory $ws.FullName -ArgumentList $bucket -Script @'
+param($Bucket)
+$again = Get-FemagJob -ConfigFile config.ini | Where-Object BucketName -eq $Bucket
+"AGAIN $($again.State) $($again.Attempt) $($again.Losses.Count)"
+$again.Losses
+'@
+        $run.ExitCode | Should -Be 0 -Because $run.Text
+        $run.Output | Should -Contain 'AGAIN Succeeded 2 1'
+        @($run.Output -match "^attempt 1: Instance $first ended \(terminated.*\) without writing exit_code\.$") | Should -HaveCount 1 -Because $run.Text
     }
 }

@@ -24,14 +24,17 @@ namespace FemagAws.Jobs
             var clients = cache.Get(target);
             var instances = (await JobInstances.ListTaggedAsync(clients.Ec2, ct).ConfigureAwait(false))
                 .GroupBy(i => i.BucketName!)
-                .ToDictionary(g => g.Key, Current, StringComparer.Ordinal);
+                .ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
             var jobs = await BucketFinder.ListAsync(cache, target, config, ct).ConfigureAwait(false);
             var unsettled = new List<KeyValuePair<FemagJob, InstanceStatus?>>();
             foreach (var job in jobs)
             {
-                if (instances.TryGetValue(job.BucketName, out var instance))
+                InstanceStatus? instance = null;
+                if (instances.TryGetValue(job.BucketName, out var launches))
                 {
                     instances.Remove(job.BucketName);
+                    instance = Current(launches);
+                    job.Losses = EarlierLosses(job, launches, instance);
                     job.InstanceId = instance.InstanceId;
                     job.LaunchTime = instance.LaunchTime;
                     job.InstanceType = instance.InstanceType;
@@ -65,6 +68,10 @@ namespace FemagAws.Jobs
                     job.State = FemagJobState.Running;
                     job.Reason = JobWatcher.LossReason(job, instance) + " Wait-FemagJob launches it again.";
                 }
+                else if (instance != null && JobWatcher.IsLoss(instance))
+                {
+                    JobLauncher.FailOnLastAttempt(job, job.Attempt, JobWatcher.LossReason(job, instance));
+                }
                 else if (instance != null)
                 {
                     JobWatcher.RecordEndedWithoutFinish(job, instance);
@@ -72,7 +79,7 @@ namespace FemagAws.Jobs
             }
 
             // An instance whose bucket is gone may still run and bill: it gets a job, so Stop-FemagInstance can end it.
-            foreach (var instance in instances.Values.Where(i => i.State != "terminated" && i.State != "shutting-down").OrderBy(i => i.LaunchTime))
+            foreach (var instance in instances.Values.Select(Current).Where(i => i.State != "terminated" && i.State != "shutting-down").OrderBy(i => i.LaunchTime))
             {
                 var job = target.NewJob(instance.Index ?? BucketNames.IndexOf(instance.BucketName!) ?? 0, instance.BucketName!, config,
                     instance.HasEnded ? FemagJobState.Failed : FemagJobState.Running);
@@ -91,5 +98,36 @@ namespace FemagAws.Jobs
         /// <summary>A bucket's current instance: a live one, else the one launched last (a bucket can be run again).</summary>
         private static InstanceStatus Current(IEnumerable<InstanceStatus> instances) =>
             instances.OrderBy(i => i.HasEnded).ThenByDescending(i => i.LaunchTime).First();
+
+        /// <summary>
+        /// The losses of the attempts before the current one, from the bucket's earlier instances: for each attempt below
+        /// the current instance's, the last instance launched with that attempt tag before the next attempt's. EC2 lists
+        /// a terminated instance for about an hour, so older attempts are not found and the history starts later.
+        /// </summary>
+        internal static List<string> EarlierLosses(FemagJob job, IReadOnlyCollection<InstanceStatus> launches, InstanceStatus current)
+        {
+            var losses = new List<string>();
+            var next = current;
+            for (var attempt = (current.Attempt ?? 1) - 1; attempt >= 1; attempt--)
+            {
+                var earlier = launches
+                    .Where(i => i.Attempt == attempt && !ReferenceEquals(i, next) && i.LaunchTime <= next.LaunchTime)
+                    .OrderByDescending(i => i.LaunchTime)
+                    .FirstOrDefault();
+                if (earlier == null)
+                {
+                    break;
+                }
+
+                if (JobWatcher.IsLoss(earlier))
+                {
+                    losses.Insert(0, JobLauncher.Loss(attempt, JobWatcher.LossReason(job, earlier)));
+                }
+
+                next = earlier;
+            }
+
+            return losses;
+        }
     }
 }

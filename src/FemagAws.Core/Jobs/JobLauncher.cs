@@ -115,22 +115,31 @@ namespace FemagAws.Jobs
             var max = job.Config.MaxAttempts;
             if (attempt >= max)
             {
-                job.Attempt = attempt;
-                job.Losses.Add($"attempt {attempt}: {lossReason}");
-                job.State = FemagJobState.Failed;
-                job.Reason = $"Lost on all {job.Losses.Count} launch(es) (max_attempts = {max}): {string.Join(" ", job.Losses)}";
+                FailOnLastAttempt(job, attempt, lossReason);
                 return false;
             }
 
             // A partial result of the lost instance must not look like the next one's, nor its exit_code (none here) stay.
             await JobBuckets.ClearExceptAsync(_clients.Get(job).S3, job.BucketName, job.ArchiveKey, ct).ConfigureAwait(false);
-            job.Losses.Add($"attempt {attempt}: {lossReason}");
+            job.Losses.Add(Loss(attempt, lossReason));
             job.Attempt = attempt + 1;
             Relaunched++;
             InstanceStarter.Queue(job, $"Relaunching as attempt {job.Attempt} of {max}: {lossReason}");
             Notes.Add($"Job {job.Index}: {job.Reason}");
             return true;
         }
+
+        /// <summary>A job lost on its last allowed launch fails with the reason of every attempt.</summary>
+        internal static void FailOnLastAttempt(FemagJob job, int attempt, string lossReason)
+        {
+            job.Attempt = attempt;
+            job.Losses.Add(Loss(attempt, lossReason));
+            job.State = FemagJobState.Failed;
+            job.Reason = $"Lost on all {attempt} launch(es) (max_attempts = {job.Config.MaxAttempts}): {string.Join(" ", job.Losses)}";
+        }
+
+        /// <summary>One entry of a job's Losses.</summary>
+        internal static string Loss(int attempt, string lossReason) => $"attempt {attempt}: {lossReason}";
 
         /// <summary>How long queued jobs wait after EC2's n-th capacity refusal in a row: 10 s, doubling, at most 5 min.</summary>
         internal static TimeSpan CapacityPause(int refusals) =>
