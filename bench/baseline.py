@@ -112,9 +112,11 @@ def listjobs(a) -> None:
     with ThreadPoolExecutor(THREADS) as pool:
         buckets = [n for n, ok in zip(names, pool.map(is_module_bucket, names)) if ok]
     ec2 = boto3.client("ec2", endpoint_url=a.endpoint, region_name=a.region)
+    # Counted like Get-FemagJob's jobs: an ended instance of an earlier workload (W3), whose bucket is gone, is no job.
     instances = [i["InstanceId"]
                  for page in ec2.get_paginator("describe_instances").paginate(Filters=[{"Name": "tag-key", "Values": ["femag-aws:bucket"]}])
-                 for r in page["Reservations"] for i in r["Instances"]]
+                 for r in page["Reservations"] for i in r["Instances"]
+                 if i["State"]["Name"] not in ("shutting-down", "terminated")]
     print(f"SUMMARY buckets={len(buckets)} instances={len(instances)}")
 
 
