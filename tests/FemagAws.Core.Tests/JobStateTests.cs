@@ -139,6 +139,8 @@ public sealed class JobStateTests
     [InlineData("pending", 60, false)]
     [InlineData("stopped", 60, true)]
     [InlineData("terminated", 1, true)]
+    [InlineData("shutting-down", 60, false)]
+    [InlineData("stopping", 60, false)]
     [InlineData("missing", 1, false)]
     [InlineData("missing", 4, false)]
     [InlineData("missing", 6, true)]

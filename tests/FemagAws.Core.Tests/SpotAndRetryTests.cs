@@ -58,6 +58,8 @@ public sealed class SpotAndRetryTests
     [InlineData("spot", "Client.UserInitiatedShutdown", "module", null, false)]
     [InlineData("on-demand", "Server.InternalError", "module", null, false)]
     [InlineData("spot", "Client.InstanceInitiatedShutdown", null, "60", false)]
+    [InlineData("spot", "Server.SpotInstanceTermination", null, "60", true)]
+    [InlineData("on-demand", "Server.InternalError", null, "60", true)]
     public void Only_an_end_nobody_asked_for_is_a_loss(string lifecycle, string reasonCode, string? stoppedBy, string? maxRuntime, bool loss)
     {
         var instance = Ended(lifecycle, reasonCode, stoppedBy, maxRuntime, ranMinutes: 60);
@@ -135,6 +137,28 @@ public sealed class SpotAndRetryTests
         Assert.Equal(new[] { "femag.log", "sub/part.B1CH" }, deleted);
         Assert.Equal((FemagJobState.Queued, null, 2, 1), (job.State, job.InstanceId, job.Attempt, launcher.Relaunched));
         Assert.Equal(new[] { "attempt 1: lost in a reclaim." }, job.Losses);
+    }
+
+    [Fact]
+    public async Task A_lost_job_another_session_already_relaunched_follows_the_newer_instance_and_its_bucket_is_left_alone()
+    {
+        var (cache, ec2, s3) = Clients();
+        var first = AttemptInstance("i-00000000000000002", 1, 0);
+        var second = AttemptInstance("i-00000000000000003", 2, 5);
+        ec2.On("DescribeInstancesAsync", _ => new DescribeInstancesResponse { Reservations = new List<Reservation> { new() { Instances = new List<Instance> { first, second } } } });
+
+        // Read back from a save made before the other session's relaunch: it still names the first instance.
+        var job = Job(("max_attempts", "3"));
+        job.InstanceId = first.InstanceId;
+        job.Attempt = 1;
+        var launcher = new JobLauncher(cache, new List<string>(), new List<string>());
+
+        var running = await launcher.RelaunchAsync(job, InstanceStatus.From(first), "lost in a reclaim.", CancellationToken.None);
+
+        Assert.True(running);
+        Assert.Empty(s3.Calls);
+        Assert.Equal((FemagJobState.Running, "i-00000000000000003", 2, 0), (job.State, job.InstanceId, job.Attempt, launcher.Relaunched));
+        Assert.Equal("attempt 1", Assert.Single(job.Losses).Substring(0, 9));
     }
 
     [Fact]
@@ -217,6 +241,7 @@ public sealed class SpotAndRetryTests
     {
         var (ec2, ec2Fake) = FakeAws.Of<IAmazonEC2>();
         var (s3, s3Fake) = FakeAws.Of<IAmazonS3>();
+        ec2Fake.On("DescribeInstancesAsync", _ => new DescribeInstancesResponse { Reservations = new List<Reservation>() });
         s3Fake.On("DeleteObjectAsync", _ => new DeleteObjectResponse())
             .On("ListMultipartUploadsAsync", _ => new ListMultipartUploadsResponse())
             .On("DeleteObjectsAsync", _ => new DeleteObjectsResponse());
@@ -256,8 +281,11 @@ public sealed class SpotAndRetryTests
         });
     }
 
-    /// <summary>A Spot instance of bucket b-0 with the attempt tag, launched minutes after Launch; the last one runs.</summary>
-    private static InstanceStatus Attempt(string id, int attempt, int minutes, string? stoppedBy = null)
+    /// <summary>A Spot instance of bucket b-0 with the attempt tag, launched minutes after Launch; attempt 3 runs.</summary>
+    private static InstanceStatus Attempt(string id, int attempt, int minutes, string? stoppedBy = null) =>
+        InstanceStatus.From(AttemptInstance(id, attempt, minutes, stoppedBy));
+
+    private static Instance AttemptInstance(string id, int attempt, int minutes, string? stoppedBy = null)
     {
         var tags = new List<Tag> { new("femag-aws:bucket", "b-0"), new("femag-aws:lifecycle", "spot"), new("femag-aws:attempt", attempt.ToString(System.Globalization.CultureInfo.InvariantCulture)) };
         if (stoppedBy != null)
@@ -265,7 +293,7 @@ public sealed class SpotAndRetryTests
             tags.Add(new Tag("femag-aws:stopped-by", stoppedBy));
         }
 
-        return InstanceStatus.From(new Instance
+        return new Instance
         {
             InstanceId = id,
             State = new InstanceState { Name = attempt == 3 ? InstanceStateName.Running : InstanceStateName.Terminated },
@@ -273,6 +301,6 @@ public sealed class SpotAndRetryTests
             LaunchTime = Launch.AddMinutes(minutes),
             InstanceLifecycle = InstanceLifecycleType.Spot,
             Tags = tags,
-        });
+        };
     }
 }

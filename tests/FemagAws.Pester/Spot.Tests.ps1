@@ -69,6 +69,34 @@ $job | Format-List | Out-String -Width 120
         Get-Content (Join-Path $ws 'parvar/0/exit_code') | Should -Be '0'
     }
 
+    It 'follows the instance another session relaunched when the same saved file is read again, and launches no third one' {
+        $ws = New-TestWorkspace $Cloud -Fsl "-- model 0`n-- fake-femag: sleep 12" -Extra "spot = 1`nmax_attempts = 3" -DeleteBuckets 0
+        $saved = Join-Path $ws 'jobs.xml'
+        $run = Invoke-FreshPwsh -WorkingDirectory $ws.FullName -ArgumentList $saved -Script @'
+param($Saved)
+Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start-FemagInstance | Export-Clixml $Saved
+'@
+        $run.ExitCode | Should -Be 0 -Because $run.Text
+        $bucket = (Import-Clixml $saved).BucketName
+        Stop-JobInstance $bucket | Out-Null
+
+        # A scheduled task's runs all read the file the first run wrote: the second one relaunches the job and times out.
+        $wait = @'
+param($Saved, $Timeout)
+$job = Import-Clixml $Saved | Wait-FemagJob -PollInterval 1 -SettleTime 1 -Timeout $Timeout -WarningAction SilentlyContinue
+if ($job.State -eq 'Succeeded') { $job | Receive-FemagResult | Out-Null }
+"RESULT $($job.State) $($job.Attempt) $($job.Losses.Count)"
+'@
+        $run = Invoke-FreshPwsh -ArgumentList $saved, 6 -Script $wait
+        $run.Output | Should -Contain 'RESULT TimedOut 2 1' -Because $run.Text
+        $run = Invoke-FreshPwsh -ArgumentList $saved, 120 -Script $wait
+        $run.Output | Should -Contain 'RESULT Succeeded 2 1' -Because $run.Text
+
+        @(Get-CloudInstance $Cloud | Where-Object { $_.Tags['femag-aws:bucket'] -eq $bucket }) | Should -HaveCount 2
+        Get-Content (Join-Path $ws 'parvar/0/exit_code') | Should -Be '0'
+        Join-Path $ws 'parvar/0/femag.log' | Should -Exist
+    }
+
     It 'is found again by Get-FemagJob after an interruption, Wait-FemagJob relaunches it, and Get-FemagJob then knows the loss' {
         $ws = New-TestWorkspace $Cloud -Fsl "-- model 0`n-- fake-femag: sleep 8" -Extra 'spot = 1' -DeleteBuckets 0
         $run = Invoke-FreshPwsh -WorkingDirectory $ws.FullName -Script @'

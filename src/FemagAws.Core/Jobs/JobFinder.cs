@@ -34,12 +34,7 @@ namespace FemagAws.Jobs
                 {
                     instances.Remove(job.BucketName);
                     instance = Current(launches);
-                    job.Losses = EarlierLosses(job, launches, instance);
-                    job.InstanceId = instance.InstanceId;
-                    job.LaunchTime = instance.LaunchTime;
-                    job.InstanceType = instance.InstanceType;
-                    job.Lifecycle = instance.Lifecycle;
-                    job.Attempt = instance.Attempt ?? 1;
+                    Follow(job, launches, instance);
                 }
 
                 if (instance != null && !instance.HasEnded)
@@ -79,20 +74,33 @@ namespace FemagAws.Jobs
             }
 
             // An instance whose bucket is gone may still run and bill: it gets a job, so Stop-FemagInstance can end it.
-            foreach (var instance in instances.Values.Select(Current).Where(i => i.State != "terminated" && i.State != "shutting-down").OrderBy(i => i.LaunchTime))
+            foreach (var launches in instances.Values.OrderBy(l => Current(l).LaunchTime))
             {
+                var instance = Current(launches);
+                if (instance.State == "terminated" || instance.State == "shutting-down")
+                {
+                    continue;
+                }
+
                 var job = target.NewJob(instance.Index ?? BucketNames.IndexOf(instance.BucketName!) ?? 0, instance.BucketName!, config,
                     instance.HasEnded ? FemagJobState.Failed : FemagJobState.Running);
-                job.InstanceId = instance.InstanceId;
-                job.LaunchTime = instance.LaunchTime;
-                job.InstanceType = instance.InstanceType;
-                job.Lifecycle = instance.Lifecycle;
-                job.Attempt = instance.Attempt ?? 1;
+                Follow(job, launches, instance);
                 job.Reason = $"Bucket {instance.BucketName} of instance {instance.InstanceId} ({instance.State}) no longer exists; stop the instance with Stop-FemagInstance.";
                 jobs.Add(job);
             }
 
             return jobs;
+        }
+
+        /// <summary>Points the job at one of its bucket's instances: its id, launch, type, lifecycle, attempt and earlier losses.</summary>
+        internal static void Follow(FemagJob job, IReadOnlyCollection<InstanceStatus> launches, InstanceStatus instance)
+        {
+            job.InstanceId = instance.InstanceId;
+            job.LaunchTime = instance.LaunchTime;
+            job.InstanceType = instance.InstanceType;
+            job.Lifecycle = instance.Lifecycle;
+            job.Attempt = instance.Attempt ?? 1;
+            job.Losses = EarlierLosses(job, launches, instance);
         }
 
         /// <summary>A bucket's current instance: a live one, else the one launched last (a bucket can be run again).</summary>

@@ -23,6 +23,9 @@ namespace FemagAws.Jobs
         private DateTime _nextCapacityTry;
         private int _capacityRefusals;
 
+        // Lost jobs are relaunched from the watcher's parallel checks.
+        private int _relaunched;
+
         public JobLauncher(AwsClientCache clients, List<string> warnings, List<string> notes)
         {
             _clients = clients;
@@ -40,7 +43,7 @@ namespace FemagAws.Jobs
         public int FellBack { get; private set; }
 
         /// <summary>How many times a lost job was queued to be launched again.</summary>
-        public int Relaunched { get; private set; }
+        public int Relaunched => _relaunched;
 
         /// <summary>
         /// Launches queued jobs, in index order, while fewer than their max_instances of the jobs run. After EC2 turned
@@ -107,10 +110,31 @@ namespace FemagAws.Jobs
         /// <summary>
         /// A lost job: while it has launches left (max_attempts in all, counted from the instance's attempt tag, so jobs
         /// from any session count alike), its bucket is cleared back to the input archive and the job queued for the next
-        /// launch; returns true. Otherwise the job fails with the reason of every attempt; returns false.
+        /// launch; returns true. A job another session has already relaunched follows that instance; returns true.
+        /// Otherwise the job fails with the reason of every attempt; returns false.
         /// </summary>
         public async Task<bool> RelaunchAsync(FemagJob job, InstanceStatus instance, string lossReason, CancellationToken ct)
         {
+            var clients = _clients.Get(job);
+
+            // A job read back from an older save may have been relaunched by another session since: it follows that
+            // session's newer instance, whose bucket must not be cleared under it, rather than launching one more.
+            var launches = await JobInstances.ForBucketAsync(clients.Ec2, job.BucketName, ct).ConfigureAwait(false);
+            var since = instance.LaunchTime ?? job.LaunchTime;
+            var newer = launches.Where(i => i.LaunchTime > since).OrderByDescending(i => i.LaunchTime).FirstOrDefault();
+            if (newer != null)
+            {
+                JobFinder.Follow(job, launches, newer);
+                job.State = FemagJobState.Running;
+                job.Reason = null;
+                lock (Notes)
+                {
+                    Notes.Add($"Job {job.Index}: instance {instance.InstanceId} was already replaced by {newer.InstanceId} (attempt {job.Attempt}); following that one.");
+                }
+
+                return true;
+            }
+
             var attempt = Math.Max(Math.Max(job.Attempt, instance.Attempt ?? 1), 1);
             var max = job.Config.MaxAttempts;
             if (attempt >= max)
@@ -120,12 +144,16 @@ namespace FemagAws.Jobs
             }
 
             // A partial result of the lost instance must not look like the next one's, nor its exit_code (none here) stay.
-            await JobBuckets.ClearExceptAsync(_clients.Get(job).S3, job.BucketName, job.ArchiveKey, ct).ConfigureAwait(false);
+            await JobBuckets.ClearExceptAsync(clients.S3, job.BucketName, job.ArchiveKey, ct).ConfigureAwait(false);
             job.Losses.Add(Loss(attempt, lossReason));
             job.Attempt = attempt + 1;
-            Relaunched++;
+            Interlocked.Increment(ref _relaunched);
             InstanceStarter.Queue(job, $"Relaunching as attempt {job.Attempt} of {max}: {lossReason}");
-            Notes.Add($"Job {job.Index}: {job.Reason}");
+            lock (Notes)
+            {
+                Notes.Add($"Job {job.Index}: {job.Reason}");
+            }
+
             return true;
         }
 

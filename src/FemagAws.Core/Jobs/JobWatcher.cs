@@ -43,7 +43,13 @@ namespace FemagAws.Jobs
         public TimeSpan SettleTime { get; }
 
         /// <summary>Forgets what was seen of the job's bucket, when the job ends or is launched again.</summary>
-        public void Forget(FemagJob job) => _tracks.Remove(job);
+        public void Forget(FemagJob job)
+        {
+            lock (_tracks)
+            {
+                _tracks.Remove(job);
+            }
+        }
 
         /// <summary>
         /// One check of a job against its instance's status: S3 requests only. A lost job is left as it was, with the
@@ -116,7 +122,7 @@ namespace FemagAws.Jobs
                 return false;
             }
 
-            return instance.Lifecycle == FemagJob.Spot || (instance.ReasonCode?.StartsWith("Server.", StringComparison.Ordinal) ?? false);
+            return instance.Lifecycle == FemagJob.Spot || IsServerEnd(instance);
         }
 
         /// <summary>
@@ -126,7 +132,10 @@ namespace FemagAws.Jobs
         internal static bool EndedWithoutFinish(FemagJob job, InstanceStatus instance, DateTime now)
         {
             var justLaunched = instance.State == "missing" && job.LaunchTime > now - LaunchGrace;
-            return instance.HasEnded && !justLaunched;
+
+            // While shutting down or stopping, its script may still write exit_code or sync: not over until it is down.
+            var goingDown = instance.State == "shutting-down" || instance.State == "stopping";
+            return instance.HasEnded && !justLaunched && !goingDown;
         }
 
         /// <summary>Fails a job whose instance ended before the finish file arrived, saying whether the max_runtime watchdog stopped it.</summary>
@@ -165,8 +174,12 @@ namespace FemagAws.Jobs
 
         // The watchdog shuts the instance down max_runtime minutes after it started; EC2 gives both times only to the
         // second, and an instance that ended much earlier was stopped by something else.
+        // EC2's own end (Server.*: a Spot interruption, a hardware failure) is never the watchdog's, however late it came.
         private static bool ByWatchdog(InstanceStatus instance) =>
-            instance.MaxRuntime is double minutes && (instance.EndTime ?? DateTime.UtcNow) - instance.LaunchTime >= TimeSpan.FromMinutes(minutes * 0.9);
+            instance.MaxRuntime is double minutes && !IsServerEnd(instance) &&
+            (instance.EndTime ?? DateTime.UtcNow) - instance.LaunchTime >= TimeSpan.FromMinutes(minutes * 0.9);
+
+        private static bool IsServerEnd(InstanceStatus instance) => instance.ReasonCode?.StartsWith("Server.", StringComparison.Ordinal) ?? false;
 
         private sealed class Track
         {

@@ -308,6 +308,10 @@ namespace FemagAws.Aws.Ec2
         public static Task<List<InstanceStatus>> ListTaggedAsync(IAmazonEC2 ec2, CancellationToken ct) =>
             FilterAsync(ec2, new List<Filter> { new Filter("tag-key", new List<string> { BucketTag }) }, "Listing the module's instances", ct);
 
+        /// <summary>Every instance tagged with a bucket that EC2 still lists, ended ones too: the job's launches.</summary>
+        public static Task<List<InstanceStatus>> ForBucketAsync(IAmazonEC2 ec2, string bucketName, CancellationToken ct) =>
+            FilterAsync(ec2, new List<Filter> { new Filter("tag:" + BucketTag, new List<string> { bucketName }) }, $"Looking for the launches of bucket {bucketName}", ct);
+
         /// <summary>The pending or running instances tagged with a bucket, which may still write to it.</summary>
         public static Task<List<InstanceStatus>> LiveForBucketAsync(IAmazonEC2 ec2, string bucketName, CancellationToken ct) =>
             LiveWithTagAsync(ec2, BucketTag, bucketName, $"Looking for instances of bucket {bucketName}", ct);
