@@ -17,6 +17,7 @@ namespace FemagAws.Jobs
         private enum BucketStage
         {
             Uploaded,
+            AwaitingRelaunch,
             Finished,
             Received,
         }
@@ -98,6 +99,12 @@ namespace FemagAws.Jobs
         /// <summary>The job's bucket holds its upload.</summary>
         public void Uploaded(FemagJob job) => Record(job, BucketStage.Uploaded);
 
+        /// <summary>
+        /// The job's instance was lost and its next launch had not started: Get-FemagJob finds it Running with the lost
+        /// instance, and Wait-FemagJob (not Start-FemagInstance) launches it again.
+        /// </summary>
+        public void AwaitingRelaunch(FemagJob job) => Record(job, BucketStage.AwaitingRelaunch);
+
         /// <summary>The job has finished; its results are in its bucket and were not (all) received.</summary>
         public void ResultsInBucket(FemagJob job) => Record(job, BucketStage.Finished);
 
@@ -176,8 +183,9 @@ namespace FemagAws.Jobs
             var busy = new HashSet<string>(running.Select(i => i.Job.BucketName), StringComparer.Ordinal);
             var idle = _buckets.Values.Where(b => !busy.Contains(b.Job.BucketName)).OrderBy(b => b.Job.Index).ToList();
             var uploaded = idle.Where(b => b.Stage == BucketStage.Uploaded).Select(b => b.Job).ToList();
+            var lost = idle.Where(b => b.Stage == BucketStage.AwaitingRelaunch).Select(b => b.Job).ToList();
             var finished = idle.Where(b => b.Stage == BucketStage.Finished).Select(b => b.Job).ToList();
-            if (running.Count + terminated.Count + uploaded.Count + finished.Count + _cutOff.Count + _leftBehind.Count == 0)
+            if (running.Count + terminated.Count + uploaded.Count + lost.Count + finished.Count + _cutOff.Count + _leftBehind.Count == 0)
             {
                 return null;
             }
@@ -186,6 +194,7 @@ namespace FemagAws.Jobs
             List(text, "Running and billing", running.Select(i => $"{i.Id} (job {i.Job.Index})").ToList(), "instance(s)");
             List(text, "Terminated by the stop, no longer billing", terminated.Select(i => $"{i.Id} (job {i.Job.Index})").ToList(), "instance(s)");
             List(text, "Uploaded, no instance", uploaded.Select(j => $"{j.BucketName} (job {j.Index})").ToList(), "bucket(s)");
+            List(text, "Instance lost, waiting to be launched again", lost.Select(j => $"{j.BucketName} (job {j.Index}, attempt {j.Attempt} of {j.Config.MaxAttempts})").ToList(), "bucket(s)");
             List(text, "Finished, results not received", finished.Select(j => $"{j.BucketName} (job {j.Index})").ToList(), "bucket(s)");
             List(text, "Upload cut off, nothing left (run New-FemagBucket for them again)", _cutOff.OrderBy(j => j.Index).Select(j => $"'{j.Folder}' (job {j.Index})").ToList(), "folder(s)");
             foreach (var what in _leftBehind)
@@ -193,7 +202,7 @@ namespace FemagAws.Jobs
                 text.Append("\n  Check by hand: ").Append(what);
             }
 
-            var jobs = running.Select(i => i.Job).Concat(uploaded).Concat(finished).ToList();
+            var jobs = running.Select(i => i.Job).Concat(uploaded).Concat(lost).Concat(finished).ToList();
             if (jobs.Count == 0)
             {
                 return text.ToString();
@@ -204,7 +213,7 @@ namespace FemagAws.Jobs
             text.Append("\nGo on:");
             foreach (var place in places)
             {
-                Command(text, place, running.Select(i => i.Job), "Wait-FemagJob | Receive-FemagResult");
+                Command(text, place, running.Select(i => i.Job).Concat(lost), "Wait-FemagJob | Receive-FemagResult");
                 Command(text, place, uploaded, "Start-FemagInstance | Wait-FemagJob | Receive-FemagResult");
                 Command(text, place, finished, "Receive-FemagResult");
             }

@@ -123,7 +123,7 @@ namespace FemagAws.Commands
 
             foreach (var job in _jobs.Where(j => !_written.Contains(j) && j.InstanceId == null))
             {
-                Ledger.Uploaded(job);
+                Unlaunched(job);
             }
 
             foreach (var job in _written)
@@ -132,12 +132,25 @@ namespace FemagAws.Commands
             }
         }
 
+        /// <summary>Enters a job without an instance: never launched, or lost and waiting for its next launch.</summary>
+        private void Unlaunched(FemagJob job)
+        {
+            if (job.Losses.Count > 0)
+            {
+                Ledger.AwaitingRelaunch(job);
+            }
+            else
+            {
+                Ledger.Uploaded(job);
+            }
+        }
+
         /// <summary>Enters a job this cmdlet passed on: finished, timed out, or never launched (still queued, or its launch failed).</summary>
         private void Written(FemagJob job)
         {
             if (job.InstanceId == null)
             {
-                Ledger.Uploaded(job);
+                Unlaunched(job);
             }
             else if (!job.IsFinished)
             {

@@ -45,6 +45,43 @@ public sealed class StopTests : CloudTest
     }
 
     [Fact]
+    public async Task Stopping_Wait_while_a_lost_job_waits_for_its_next_launch_says_to_go_on_with_Wait_FemagJob_which_launches_it()
+    {
+        await using var proxy = new AwsProxy(Cloud.Endpoint);
+        using var ws = new Workspace(Cloud, extraConfig: "spot = 1\n", endpointUrl: proxy.Endpoint);
+        var folder = ws.AddJob("0", "-- fake-femag: sleep 8\n");
+        using var ps = new PsSession();
+        var job = Assert.Single(Started(ps, ws, folder));
+        while (await Cloud.InstanceStateAsync(job.InstanceId()) != InstanceStateName.Running)
+        {
+            await Task.Delay(100);
+        }
+
+        // The instance is reclaimed, and EC2 has no capacity for its next launch, on Spot or On-Demand.
+        using (var ec2 = Cloud.Ec2())
+        {
+            await ec2.TerminateInstancesAsync(new Amazon.EC2.Model.TerminateInstancesRequest { InstanceIds = new List<string> { job.InstanceId()! } });
+        }
+
+        proxy.FailWhere("ec2:RunInstances", "", times: null, status: 400, code: "InsufficientInstanceCapacity", message: "We currently do not have sufficient capacity.");
+        await RunAndStopAsync(ps, "$script:jobs | Wait-FemagJob -PollInterval 1", (_, _) => proxy.FaultCount("ec2:RunInstances") >= 2);
+
+        // Before the account, Wait-FemagJob warned that the job waits for capacity.
+        var host = ps.HostOutput.ToString();
+        Assert.Contains("Waiting for EC2 capacity", host);
+        var account = StopAccount.Single(host.Substring(host.IndexOf("WARNING: Stopped.", StringComparison.Ordinal)));
+        Assert.Contains($"Instance lost, waiting to be launched again, 1 bucket(s): {job.Bucket()} (job 0, attempt 2 of 3)", account.Text);
+        var goOn = account.GoOnWith("Wait-FemagJob | Receive-FemagResult");
+
+        // With capacity back, the command as printed launches attempt 2 and receives its results.
+        proxy.Reset();
+        var resumed = ps.Run(goOn);
+        Assert.True(resumed.Errors.Count == 0 && resumed.Terminating == null, resumed.Describe());
+        Assert.Equal(("Succeeded", 2), (Assert.Single(resumed.Output).State(), (int)resumed.Output[0].Properties["Attempt"].Value));
+        Assert.True(File.Exists(Path.Combine(folder.FullName, "femag.log")));
+    }
+
+    [Fact]
     public async Task Stopping_Wait_with_StopOnCancel_terminates_the_instances()
     {
         using var ws = new Workspace(Cloud);
