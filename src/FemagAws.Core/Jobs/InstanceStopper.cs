@@ -24,6 +24,15 @@ namespace FemagAws.Jobs
         /// <summary>True when the instance was running (or stopped) and has been terminated now.</summary>
         public bool Terminated { get; internal set; }
 
+        /// <summary>
+        /// True when the instance had already ended without being asked (a lost job's) and is now marked as stopped,
+        /// so no Wait-FemagJob launches its job again.
+        /// </summary>
+        public bool MarkedStopped { get; internal set; }
+
+        /// <summary>Why an ended instance could not be marked as stopped, or null.</summary>
+        public string? MarkFailure { get; internal set; }
+
         /// <summary>Why the instance was left alone: not the module's, or unknown to EC2.</summary>
         public FemagException? Refusal { get; internal set; }
     }
@@ -70,6 +79,21 @@ namespace FemagAws.Jobs
             foreach (var stop in toTerminate)
             {
                 stop.Terminated = true;
+            }
+
+            // A lost job's instance has ended already; unmarked, its end would be taken for a loss and relaunched.
+            var unmarked = stops.Values.Where(s => s.Refusal == null && !s.Terminated && statuses[s.InstanceId].StoppedBy == null).ToList();
+            if (unmarked.Count > 0)
+            {
+                try
+                {
+                    await JobInstances.MarkStoppedAsync(clients.Ec2, unmarked.Select(s => s.InstanceId).ToList(), ct).ConfigureAwait(false);
+                    unmarked.ForEach(s => s.MarkedStopped = true);
+                }
+                catch (FemagException ex)
+                {
+                    unmarked.ForEach(s => s.MarkFailure = ex.Message);
+                }
             }
 
             return stops;

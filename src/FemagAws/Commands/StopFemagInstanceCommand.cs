@@ -10,7 +10,7 @@ namespace FemagAws.Commands
 {
     /// <summary>
     /// <para type="synopsis">Terminates the EC2 instances of FEMAG jobs.</para>
-    /// <para type="description">Stop-FemagInstance terminates the instances of the jobs piped in, or the instances named with -InstanceId, for example to clean up after a crashed session together with Get-FemagJob. It only ever terminates instances FemagAws launched: each instance is first described, and one without the femag-aws:bucket tag is refused with an error and keeps running. Instances are described and terminated in batches of up to 1,000 per request. A job without an instance is skipped with a verbose message; an instance that has already terminated needs nothing. With -PassThru the jobs are emitted, a Running or TimedOut job whose instance was terminated as Failed. The buckets are kept; remove them with Remove-FemagBucket.</para>
+    /// <para type="description">Stop-FemagInstance terminates the instances of the jobs piped in, or the instances named with -InstanceId, for example to clean up after a crashed session together with Get-FemagJob. It only ever terminates instances FemagAws launched: each instance is first described, and one without the femag-aws:bucket tag is refused with an error and keeps running. Instances are described and terminated in batches of up to 1,000 per request. A job without an instance is skipped with a verbose message. An instance that has already ended is only marked as stopped (the femag-aws:stopped-by tag), so that a lost job, which Get-FemagJob shows as Running because Wait-FemagJob would launch it again, is not relaunched. With -PassThru the jobs are emitted, a Running or TimedOut job whose instance was terminated as Failed. The buckets are kept; remove them with Remove-FemagBucket.</para>
     /// </summary>
     /// <example>
     ///   <code>Get-FemagJob -Region eu-central-1 | Where-Object State -eq Running | Stop-FemagInstance</code>
@@ -47,7 +47,7 @@ namespace FemagAws.Commands
         public string[]? InstanceId { get; set; } = new string[0];
 
         /// <summary>
-        /// <para type="description">Emits the jobs after their instances were terminated. Either way, a Running or TimedOut job whose instance was terminated becomes Failed.</para>
+        /// <para type="description">Emits the jobs after their instances were terminated. Either way, a Running or TimedOut job whose instance was terminated, or had ended and is now marked as stopped, becomes Failed.</para>
         /// </summary>
         [Parameter]
         public SwitchParameter PassThru { get; set; }
@@ -125,9 +125,16 @@ namespace FemagAws.Commands
                 {
                     WriteFailure(stop.Refusal, (object?)_jobs.FirstOrDefault(j => j.InstanceId == stop.InstanceId) ?? stop.InstanceId);
                 }
+                else if (stop.MarkFailure != null)
+                {
+                    WriteWarning($"Instance {stop.InstanceId} had already ended ({stop.State}) and could not be marked as stopped ({stop.MarkFailure}). " +
+                                 "If its job had not finished, a later Wait-FemagJob may launch it again; Remove-FemagBucket removes the job for good.");
+                }
                 else
                 {
-                    WriteVerbose(stop.Terminated ? $"Terminated instance {stop.InstanceId} (was {stop.State})." : $"Instance {stop.InstanceId} is already {stop.State}; nothing to stop.");
+                    WriteVerbose(stop.Terminated ? $"Terminated instance {stop.InstanceId} (was {stop.State})."
+                        : stop.MarkedStopped ? $"Instance {stop.InstanceId} is already {stop.State}; marked as stopped, so its job is not launched again."
+                        : $"Instance {stop.InstanceId} is already {stop.State}; nothing to stop.");
                 }
             }
 
@@ -139,11 +146,13 @@ namespace FemagAws.Commands
                     continue; // its error is written
                 }
 
-                if (stop != null && stop.Terminated &&
+                if (stop != null && (stop.Terminated || stop.MarkedStopped) &&
                     (job.State == FemagJobState.Running || job.State == FemagJobState.TimedOut))
                 {
                     job.State = FemagJobState.Failed;
-                    job.Reason = $"Stopped by Stop-FemagInstance before it finished; instance {job.InstanceId} was terminated.";
+                    job.Reason = stop.Terminated
+                        ? $"Stopped by Stop-FemagInstance before it finished; instance {job.InstanceId} was terminated."
+                        : $"Stopped by Stop-FemagInstance after instance {job.InstanceId} had ended ({stop.State}) without finishing; it is not launched again.";
                     job.FinishTime = DateTime.UtcNow;
                 }
 

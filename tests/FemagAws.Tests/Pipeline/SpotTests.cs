@@ -178,6 +178,36 @@ public sealed class SpotTests : CloudTest
         Assert.Equal("module", Tag(instance, "femag-aws:stopped-by"));
     }
 
+    [Fact]
+    public async Task A_lost_spot_job_stopped_with_Stop_FemagInstance_after_its_instance_ended_is_not_relaunched_by_any_session()
+    {
+        using var ws = new Workspace(Cloud, extraConfig: "spot = 1\n");
+        var folders = new[] { ws.AddJob("0", "-- fake-femag: sleep 600\n").FullName };
+        using var ps = new PsSession();
+        var started = ps.Run(Run, folders, ws.ConfigFile);
+        var instanceId = Assert.Single(started.Output).InstanceId()!;
+        await WaitForStateAsync(instanceId, InstanceStateName.Running);
+        using (var ec2 = Cloud.Ec2())
+        {
+            await ec2.TerminateInstancesAsync(new TerminateInstancesRequest { InstanceIds = new List<string> { instanceId } });
+        }
+
+        // Get-FemagJob shows the lost job Running (Wait-FemagJob would launch it again); the user stops it instead.
+        var find = "Get-FemagJob -ConfigFile $args[0] | Where-Object BucketName -eq $args[1]";
+        var bucket = started.Output[0].Bucket();
+        var found = ps.Run(find, ws.ConfigFile, bucket);
+        Assert.Equal("Running", Assert.Single(found.Output).State());
+        var stopped = ps.Run(find + " | Stop-FemagInstance -PassThru", ws.ConfigFile, bucket);
+        var again = ps.Run(find + " | Wait-FemagJob -PollInterval 1 -Timeout 60", ws.ConfigFile, bucket);
+
+        Assert.True(stopped.Errors.Count == 0 && stopped.Warnings.Count == 0, stopped.Describe());
+        Assert.Equal("Failed", Assert.Single(stopped.Output).State());
+        Assert.True(again.Errors.Count == 0, again.Describe());
+        Assert.Equal(("Failed", 1), (Assert.Single(again.Output).State(), (int)again.Output[0].Properties["Attempt"].Value));
+        var instance = Assert.Single(await InstancesOfAsync(bucket));
+        Assert.Equal("module", Tag(instance, "femag-aws:stopped-by"));
+    }
+
     private static string? Tag(Instance instance, string key) => instance.Tags?.FirstOrDefault(t => t.Key == key)?.Value;
 
     private static IEnumerable<object> LossesOf(PSObject job) =>

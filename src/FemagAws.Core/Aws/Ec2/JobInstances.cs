@@ -297,12 +297,16 @@ namespace FemagAws.Aws.Ec2
             foreach (var batch in Batches(instanceIds.Distinct().ToList(), DescribeBatch))
             {
                 // The mark goes first: an instance terminated without it would look lost and be launched again.
-                await AwsErrors.Call(() => ec2.CreateTagsAsync(new CreateTagsRequest { Resources = batch, Tags = new List<Tag> { new Tag(StoppedByTag, "module") } }, ct),
-                    "Marking " + string.Join(", ", batch) + " as stopped by the module").ConfigureAwait(false);
+                await MarkStoppedAsync(ec2, batch, ct).ConfigureAwait(false);
                 await AwsErrors.Call(() => ec2.TerminateInstancesAsync(new TerminateInstancesRequest { InstanceIds = batch }, ct),
                     "Terminating " + string.Join(", ", batch)).ConfigureAwait(false);
             }
         }
+
+        /// <summary>Tags the instances (up to 1,000) as ended by the module, so no session takes their end for a loss.</summary>
+        public static Task MarkStoppedAsync(IAmazonEC2 ec2, List<string> instanceIds, CancellationToken ct) =>
+            AwsErrors.Call(() => ec2.CreateTagsAsync(new CreateTagsRequest { Resources = instanceIds, Tags = new List<Tag> { new Tag(StoppedByTag, "module") } }, ct),
+                "Marking " + string.Join(", ", instanceIds) + " as stopped by the module");
 
         /// <summary>Every instance the module launched in the region (tagged with a bucket), across all pages.</summary>
         public static Task<List<InstanceStatus>> ListTaggedAsync(IAmazonEC2 ec2, CancellationToken ct) =>
