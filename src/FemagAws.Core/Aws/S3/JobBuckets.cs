@@ -306,6 +306,17 @@ namespace FemagAws.Aws.S3
             return string.IsNullOrEmpty(location) ? "us-east-1" : location == "EU" ? "eu-west-1" : location!;
         }
 
+        /// <summary>
+        /// True when a request about a bucket failed because the bucket is not there (deleted by another session):
+        /// NoSuchBucket, or a 404 without a more specific code, as some stores answer. Sees through <see cref="AwsErrors.Explain"/>.
+        /// </summary>
+        public static bool IsGone(Exception ex)
+        {
+            var s3 = ex as AmazonS3Exception ?? (ex as FemagException)?.InnerException as AmazonS3Exception;
+            return s3 != null && (s3.ErrorCode == "NoSuchBucket" ||
+                                  (s3.StatusCode == HttpStatusCode.NotFound && (string.IsNullOrEmpty(s3.ErrorCode) || s3.ErrorCode == "NotFound")));
+        }
+
         /// <summary>The module's tag on a bucket, or null for a bucket the module did not create.</summary>
         public static async Task<int?> TryGetIndexTagAsync(IAmazonS3 s3, string bucketName, CancellationToken ct)
         {
