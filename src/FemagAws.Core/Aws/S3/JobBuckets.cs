@@ -353,11 +353,14 @@ namespace FemagAws.Aws.S3
             return string.IsNullOrEmpty(head?.Metadata[FolderMetadata]) ? null : head!.ETag;
         }
 
-        /// <summary>The size of a multipart object's first part and its number of parts, or null when it is gone.</summary>
+        /// <summary>
+        /// The size of a multipart object's first part and its number of parts, or null when it is gone or the store
+        /// gives no part size (a part HEAD of 0 bytes on some S3-compatible stores): such a file is downloaded again.
+        /// </summary>
         public static async Task<(long PartSize, int Parts)?> TryGetPartLayoutAsync(IAmazonS3 s3, string bucketName, string key, CancellationToken ct)
         {
             var head = await TryHeadAsync(s3, bucketName, key, 1, ct).ConfigureAwait(false);
-            return head == null ? null : (head.ContentLength, head.PartsCount ?? 1);
+            return head == null || head.ContentLength <= 0 ? null : (head.ContentLength, head.PartsCount ?? 1);
         }
 
         private static async Task<GetObjectMetadataResponse?> TryHeadAsync(IAmazonS3 s3, string bucketName, string key, int? partNumber, CancellationToken ct)
