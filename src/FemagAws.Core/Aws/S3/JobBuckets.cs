@@ -192,12 +192,15 @@ namespace FemagAws.Aws.S3
                     }
                 }
 
+                // Replace swaps in one step, so a failure keeps the old file rather than leaving none.
                 if (File.Exists(path))
                 {
-                    File.Delete(path);
+                    File.Replace(partial, path, null);
                 }
-
-                File.Move(partial, path);
+                else
+                {
+                    File.Move(partial, path);
+                }
             }
             finally
             {
