@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
@@ -44,19 +45,28 @@ namespace FemagAws.Jobs
             return jobs.Where(job => job != null).ToList()!;
         }
 
-        /// <summary>An Uploaded job for a listed bucket, or null when it is in another region or not the module's.</summary>
+        /// <summary>An Uploaded job for a listed bucket, or null when it is in another region, not the module's or gone since the listing.</summary>
         private static async Task<FemagJob?> TryListedJobAsync(AwsClients clients, S3Bucket bucket, FemagConfig config, CancellationToken ct)
         {
             var name = bucket.BucketName;
-            var region = string.IsNullOrEmpty(bucket.BucketRegion) ? await JobBuckets.GetRegionAsync(clients.S3, name, ct).ConfigureAwait(false) : bucket.BucketRegion;
-            if (region != clients.Target.Region || await JobBuckets.TryGetIndexTagAsync(clients.S3, name, ct).ConfigureAwait(false) == null)
+            try
             {
+                var region = string.IsNullOrEmpty(bucket.BucketRegion) ? await JobBuckets.GetRegionAsync(clients.S3, name, ct).ConfigureAwait(false) : bucket.BucketRegion;
+                if (region != clients.Target.Region || await JobBuckets.TryGetIndexTagAsync(clients.S3, name, ct).ConfigureAwait(false) == null)
+                {
+                    return null;
+                }
+
+                var job = await NewJobAsync(clients, name, null, BucketNames.IndexOf(name)!.Value, config, ct).ConfigureAwait(false);
+                job.CreationTime = bucket.CreationDate?.ToUniversalTime();
+                return job;
+            }
+            catch (Exception ex) when (JobBuckets.IsGone(ex))
+            {
+                // Another session removed it after the listing (delete_buckets, Remove-FemagBucket): not a job any more,
+                // and no reason to fail the others.
                 return null;
             }
-
-            var job = await NewJobAsync(clients, name, null, BucketNames.IndexOf(name)!.Value, config, ct).ConfigureAwait(false);
-            job.CreationTime = bucket.CreationDate?.ToUniversalTime();
-            return job;
         }
 
         /// <summary>The clients for the region the bucket lives in, which may differ from the target's.</summary>

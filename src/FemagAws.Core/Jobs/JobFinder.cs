@@ -32,7 +32,6 @@ namespace FemagAws.Jobs
                 InstanceStatus? instance = null;
                 if (instances.TryGetValue(job.BucketName, out var launches))
                 {
-                    instances.Remove(job.BucketName);
                     instance = Current(launches);
                     Follow(job, launches, instance);
                 }
@@ -47,15 +46,18 @@ namespace FemagAws.Jobs
                 }
             }
 
-            var finishes = await WorkQueue.MapAsync(unsettled, BucketFinder.LookupsInFlight,
-                (pair, token) => JobBuckets.TryReadTextAsync(clients.S3, pair.Key.BucketName, pair.Key.Config.FinishTaskFilename, token), ct).ConfigureAwait(false);
+            var finishes = await WorkQueue.MapAsync(unsettled, BucketFinder.LookupsInFlight, (pair, token) => TryReadFinishAsync(clients, pair.Key, token), ct).ConfigureAwait(false);
             for (var i = 0; i < unsettled.Count; i++)
             {
                 var job = unsettled[i].Key;
                 var instance = unsettled[i].Value;
-                if (finishes[i] != null)
+                if (finishes[i].Gone)
                 {
-                    JobWatcher.RecordExitCode(job, finishes[i]!);
+                    jobs.Remove(job);
+                }
+                else if (finishes[i].Text != null)
+                {
+                    JobWatcher.RecordExitCode(job, finishes[i].Text!);
                 }
                 else if (instance != null && JobWatcher.IsLoss(instance) && job.Attempt < job.Config.MaxAttempts)
                 {
@@ -74,7 +76,8 @@ namespace FemagAws.Jobs
             }
 
             // An instance whose bucket is gone may still run and bill: it gets a job, so Stop-FemagInstance can end it.
-            foreach (var launches in instances.Values.OrderBy(l => Current(l).LaunchTime))
+            var listed = new HashSet<string>(jobs.Select(j => j.BucketName), StringComparer.Ordinal);
+            foreach (var launches in instances.Where(pair => !listed.Contains(pair.Key)).Select(pair => pair.Value).OrderBy(l => Current(l).LaunchTime))
             {
                 var instance = Current(launches);
                 if (instance.State == "terminated" || instance.State == "shutting-down")
@@ -101,6 +104,22 @@ namespace FemagAws.Jobs
             job.Lifecycle = instance.Lifecycle;
             job.Attempt = instance.Attempt ?? 1;
             job.Losses = EarlierLosses(job, launches, instance);
+        }
+
+        /// <summary>
+        /// The job's finish file, null without one; Gone when the bucket was removed since the listing, which makes the
+        /// job one without a bucket, as if the listing had come a moment later.
+        /// </summary>
+        private static async Task<(bool Gone, string? Text)> TryReadFinishAsync(AwsClients clients, FemagJob job, CancellationToken ct)
+        {
+            try
+            {
+                return (false, await JobBuckets.TryReadTextAsync(clients.S3, job.BucketName, job.Config.FinishTaskFilename, ct).ConfigureAwait(false));
+            }
+            catch (Exception ex) when (JobBuckets.IsGone(ex))
+            {
+                return (true, null);
+            }
         }
 
         /// <summary>A bucket's current instance: a live one, else the one launched last (a bucket can be run again).</summary>

@@ -159,7 +159,7 @@ namespace FemagAws.Jobs
         }
 
         /// <summary>Hashes on the thread pool, so the files of one job are hashed side by side and no caller blocks.</summary>
-        private static Task<string> HashAsync(string path, long? partSize, CancellationToken ct) => Task.Run(() => ETags.OfFile(path, partSize), ct);
+        private static Task<string> HashAsync(string path, long? partSize, CancellationToken ct) => Task.Run(() => ETags.OfFile(path, partSize, ct), ct);
 
         /// <summary>The local path for a key, or null when the key would escape <paramref name="root"/>.</summary>
         public static string? ResolveKeyPath(string root, string key)

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.IO;
 using System.Security.Cryptography;
 using System.Text;
+using System.Threading;
 
 namespace FemagAws.Aws.S3
 {
@@ -26,37 +27,31 @@ namespace FemagAws.Aws.S3
         }
 
         /// <summary>The ETag S3 gives the file's bytes: sent whole, or in parts of <paramref name="partSize"/> bytes.</summary>
-        public static string OfFile(string path, long? partSize)
+        public static string OfFile(string path, long? partSize, CancellationToken ct)
         {
+            if (partSize <= 0)
+            {
+                // Parts of no bytes would never get through the file.
+                throw new ArgumentOutOfRangeException(nameof(partSize), partSize, "The part size must be above 0.");
+            }
+
             using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20))
             using (var md5 = MD5.Create())
             {
+                var buffer = new byte[1 << 20];
                 if (partSize == null)
                 {
-                    return Hex(md5.ComputeHash(file));
+                    HashPart(file, md5, buffer, long.MaxValue, ct);
+                    return Hex(md5.Hash);
                 }
 
                 using (var partHashes = new MemoryStream())
                 using (var partMd5 = MD5.Create())
                 {
-                    var buffer = new byte[1 << 20];
                     var parts = 0;
                     do
                     {
-                        partMd5.Initialize();
-                        for (long left = partSize.Value; left > 0;)
-                        {
-                            var read = file.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
-                            if (read == 0)
-                            {
-                                break;
-                            }
-
-                            partMd5.TransformBlock(buffer, 0, read, null, 0);
-                            left -= read;
-                        }
-
-                        partMd5.TransformFinalBlock(buffer, 0, 0);
+                        HashPart(file, partMd5, buffer, partSize.Value, ct);
                         partHashes.Write(partMd5.Hash, 0, partMd5.Hash.Length);
                         parts++;
                     }
@@ -65,6 +60,27 @@ namespace FemagAws.Aws.S3
                     return Hex(md5.ComputeHash(partHashes.ToArray())) + "-" + parts.ToString(CultureInfo.InvariantCulture);
                 }
             }
+        }
+
+        /// <summary>Hashes the next <paramref name="length"/> bytes of the file (fewer at its end) with a fresh <paramref name="hash"/>.</summary>
+        private static void HashPart(Stream file, HashAlgorithm hash, byte[] buffer, long length, CancellationToken ct)
+        {
+            hash.Initialize();
+            for (var left = length; left > 0;)
+            {
+                // Per chunk: a file of many GB takes a while, and Ctrl+C should not wait for it.
+                ct.ThrowIfCancellationRequested();
+                var read = file.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
+                if (read == 0)
+                {
+                    break;
+                }
+
+                hash.TransformBlock(buffer, 0, read, null, 0);
+                left -= read;
+            }
+
+            hash.TransformFinalBlock(buffer, 0, 0);
         }
 
         private static string Hex(byte[] hash)

@@ -192,12 +192,15 @@ namespace FemagAws.Aws.S3
                     }
                 }
 
+                // Replace swaps in one step, so a failure keeps the old file rather than leaving none.
                 if (File.Exists(path))
                 {
-                    File.Delete(path);
+                    File.Replace(partial, path, null);
                 }
-
-                File.Move(partial, path);
+                else
+                {
+                    File.Move(partial, path);
+                }
             }
             finally
             {
@@ -306,6 +309,17 @@ namespace FemagAws.Aws.S3
             return string.IsNullOrEmpty(location) ? "us-east-1" : location == "EU" ? "eu-west-1" : location!;
         }
 
+        /// <summary>
+        /// True when a request about a bucket failed because the bucket is not there (deleted by another session):
+        /// NoSuchBucket, or a 404 without a more specific code, as some stores answer. Sees through <see cref="AwsErrors.Explain"/>.
+        /// </summary>
+        public static bool IsGone(Exception ex)
+        {
+            var s3 = ex as AmazonS3Exception ?? (ex as FemagException)?.InnerException as AmazonS3Exception;
+            return s3 != null && (s3.ErrorCode == "NoSuchBucket" ||
+                                  (s3.StatusCode == HttpStatusCode.NotFound && (string.IsNullOrEmpty(s3.ErrorCode) || s3.ErrorCode == "NotFound")));
+        }
+
         /// <summary>The module's tag on a bucket, or null for a bucket the module did not create.</summary>
         public static async Task<int?> TryGetIndexTagAsync(IAmazonS3 s3, string bucketName, CancellationToken ct)
         {
@@ -342,11 +356,14 @@ namespace FemagAws.Aws.S3
             return string.IsNullOrEmpty(head?.Metadata[FolderMetadata]) ? null : head!.ETag;
         }
 
-        /// <summary>The size of a multipart object's first part and its number of parts, or null when it is gone.</summary>
+        /// <summary>
+        /// The size of a multipart object's first part and its number of parts, or null when it is gone or the store
+        /// gives no part size (a part HEAD of 0 bytes on some S3-compatible stores): such a file is downloaded again.
+        /// </summary>
         public static async Task<(long PartSize, int Parts)?> TryGetPartLayoutAsync(IAmazonS3 s3, string bucketName, string key, CancellationToken ct)
         {
             var head = await TryHeadAsync(s3, bucketName, key, 1, ct).ConfigureAwait(false);
-            return head == null ? null : (head.ContentLength, head.PartsCount ?? 1);
+            return head == null || head.ContentLength <= 0 ? null : (head.ContentLength, head.PartsCount ?? 1);
         }
 
         private static async Task<GetObjectMetadataResponse?> TryHeadAsync(IAmazonS3 s3, string bucketName, string key, int? partNumber, CancellationToken ct)
