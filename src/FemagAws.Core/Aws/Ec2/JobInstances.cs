@@ -303,10 +303,15 @@ namespace FemagAws.Aws.Ec2
             }
         }
 
-        /// <summary>Tags the instances (up to 1,000) as ended by the module, so no session takes their end for a loss.</summary>
-        public static Task MarkStoppedAsync(IAmazonEC2 ec2, List<string> instanceIds, CancellationToken ct) =>
-            AwsErrors.Call(() => ec2.CreateTagsAsync(new CreateTagsRequest { Resources = instanceIds, Tags = new List<Tag> { new Tag(StoppedByTag, "module") } }, ct),
-                "Marking " + string.Join(", ", instanceIds) + " as stopped by the module");
+        /// <summary>Tags the instances as ended by the module, so no session takes their end for a loss; 1,000 per request.</summary>
+        public static async Task MarkStoppedAsync(IAmazonEC2 ec2, IReadOnlyCollection<string> instanceIds, CancellationToken ct)
+        {
+            foreach (var batch in Batches(instanceIds.Distinct().ToList(), DescribeBatch))
+            {
+                await AwsErrors.Call(() => ec2.CreateTagsAsync(new CreateTagsRequest { Resources = batch, Tags = new List<Tag> { new Tag(StoppedByTag, "module") } }, ct),
+                    "Marking " + string.Join(", ", batch) + " as stopped by the module").ConfigureAwait(false);
+            }
+        }
 
         /// <summary>Every instance the module launched in the region (tagged with a bucket), across all pages.</summary>
         public static Task<List<InstanceStatus>> ListTaggedAsync(IAmazonEC2 ec2, CancellationToken ct) =>
