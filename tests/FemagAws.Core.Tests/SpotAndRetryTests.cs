@@ -140,6 +140,24 @@ public sealed class SpotAndRetryTests
     }
 
     [Fact]
+    public async Task A_lost_on_demand_instance_EC2_stopped_is_terminated_before_the_relaunch_so_it_stops_billing()
+    {
+        var (cache, ec2, s3) = Clients();
+        s3.On("ListObjectsV2Async", _ => new ListObjectsV2Response { S3Objects = new List<S3Object> { new() { Key = "0.tar.gz" } } });
+        ec2.On("CreateTagsAsync", _ => new CreateTagsResponse()).On("TerminateInstancesAsync", _ => new TerminateInstancesResponse());
+        var job = Job();
+        job.InstanceId = "i-0000000000000000a";
+        var launcher = new JobLauncher(cache, new List<string>(), new List<string>());
+        var stopped = Ended("on-demand", "Server.ScheduledStop", null, null, 10, attempt: "1", state: InstanceStateName.Stopped);
+
+        Assert.True(await launcher.RelaunchAsync(job, stopped, "stopped by EC2.", CancellationToken.None));
+
+        Assert.Equal(new[] { "i-0000000000000000a" }, Assert.Single(ec2.Requests<TerminateInstancesRequest>()).InstanceIds);
+        Assert.Equal("module", Assert.Single(Assert.Single(ec2.Requests<CreateTagsRequest>()).Tags).Value);
+        Assert.Equal((FemagJobState.Queued, 2), (job.State, job.Attempt));
+    }
+
+    [Fact]
     public async Task A_lost_job_another_session_already_relaunched_follows_the_newer_instance_and_its_bucket_is_left_alone()
     {
         var (cache, ec2, s3) = Clients();
@@ -251,7 +269,7 @@ public sealed class SpotAndRetryTests
     private static RunInstancesResponse Launched(string id) =>
         new() { Reservation = new Reservation { Instances = new List<Instance> { new() { InstanceId = id } } } };
 
-    private static InstanceStatus Ended(string lifecycle, string reasonCode, string? stoppedBy, string? maxRuntime, int ranMinutes, string? attempt = null)
+    private static InstanceStatus Ended(string lifecycle, string reasonCode, string? stoppedBy, string? maxRuntime, int ranMinutes, string? attempt = null, InstanceStateName? state = null)
     {
         var tags = new List<Tag> { new("femag-aws:bucket", "b-0"), new("femag-aws:lifecycle", lifecycle) };
         if (stoppedBy != null)
@@ -272,7 +290,7 @@ public sealed class SpotAndRetryTests
         return InstanceStatus.From(new Instance
         {
             InstanceId = "i-0000000000000000a",
-            State = new InstanceState { Name = InstanceStateName.Terminated },
+            State = new InstanceState { Name = state ?? InstanceStateName.Terminated },
             StateReason = new StateReason { Code = reasonCode, Message = reasonCode },
             StateTransitionReason = $"User initiated ({Launch.AddMinutes(ranMinutes):yyyy-MM-dd HH:mm:ss} GMT)",
             LaunchTime = Launch,

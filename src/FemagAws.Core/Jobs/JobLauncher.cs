@@ -143,6 +143,13 @@ namespace FemagAws.Jobs
                 return false;
             }
 
+            // An instance EC2 stopped (not terminated) keeps its volume, billing, and could be started again beside the
+            // next attempt: it goes first, marked, so no session takes it for the job's instance any more.
+            if (instance.State == "stopped")
+            {
+                await JobInstances.TerminateAsync(clients.Ec2, new[] { instance.InstanceId }, ct).ConfigureAwait(false);
+            }
+
             // A partial result of the lost instance must not look like the next one's, nor its exit_code (none here) stay.
             await JobBuckets.ClearExceptAsync(clients.S3, job.BucketName, job.ArchiveKey, ct).ConfigureAwait(false);
             job.Losses.Add(Loss(attempt, lossReason));
