@@ -5,6 +5,16 @@ BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestCloud.psm1') -Force
     $script:Cloud = Start-TestCloud
 
+    function script:Start-SavedJob($Workspace, [string] $Saved) {
+        # The seed pipeline in a session of its own, its job saved with Export-Clixml; returns the job's bucket.
+        $run = Invoke-FreshPwsh -WorkingDirectory $Workspace.FullName -ArgumentList $Saved -Script @'
+param($Saved)
+Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start-FemagInstance | Export-Clixml $Saved
+'@
+        $run.ExitCode | Should -Be 0 -Because $run.Text
+        (Import-Clixml $Saved).BucketName
+    }
+
     function script:Stop-JobInstance([string] $Bucket) {
         # An interruption from outside: EC2 reclaiming a Spot instance, as the aws CLI does it here.
         for ($i = 0; $i -lt 100; $i++) {
@@ -29,12 +39,7 @@ Describe 'A Spot job interrupted across sessions' {
         $saved = Join-Path $ws 'jobs.xml'
 
         # Session 1 starts the job and saves it; then its instance is interrupted.
-        $run = Invoke-FreshPwsh -WorkingDirectory $ws.FullName -ArgumentList $saved -Script @'
-param($Saved)
-Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start-FemagInstance | Export-Clixml $Saved
-'@
-        $run.ExitCode | Should -Be 0 -Because $run.Text
-        $bucket = (Import-Clixml $saved).BucketName
+        $bucket = Start-SavedJob $ws $saved
         $first = Stop-JobInstance $bucket
 
         # Session 2 relaunches it (attempt 2) and stops waiting before it finishes, saving it again.
@@ -72,12 +77,7 @@ $job | Format-List | Out-String -Width 120
     It 'follows the instance another session relaunched when the same saved file is read again, and launches no third one' {
         $ws = New-TestWorkspace $Cloud -Fsl "-- model 0`n-- fake-femag: sleep 12" -Extra "spot = 1`nmax_attempts = 3" -DeleteBuckets 0
         $saved = Join-Path $ws 'jobs.xml'
-        $run = Invoke-FreshPwsh -WorkingDirectory $ws.FullName -ArgumentList $saved -Script @'
-param($Saved)
-Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start-FemagInstance | Export-Clixml $Saved
-'@
-        $run.ExitCode | Should -Be 0 -Because $run.Text
-        $bucket = (Import-Clixml $saved).BucketName
+        $bucket = Start-SavedJob $ws $saved
         Stop-JobInstance $bucket | Out-Null
 
         # A scheduled task's runs all read the file the first run wrote: the second one relaunches the job and times out.
