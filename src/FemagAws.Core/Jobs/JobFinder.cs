@@ -59,15 +59,19 @@ namespace FemagAws.Jobs
                 {
                     JobWatcher.RecordExitCode(job, finishes[i].Text!);
                 }
-                else if (instance != null && JobWatcher.IsLoss(instance) && job.Attempt < job.Config.MaxAttempts)
-                {
-                    // Lost with launches left: Wait-FemagJob relaunches it.
-                    job.State = FemagJobState.Running;
-                    job.Reason = JobWatcher.LossReason(job, instance) + " Wait-FemagJob launches it again.";
-                }
                 else if (instance != null && JobWatcher.IsLoss(instance))
                 {
-                    JobLauncher.FailOnLastAttempt(job, job.Attempt, JobWatcher.LossReason(job, instance));
+                    var lossReason = JobWatcher.LossReason(job, instance);
+                    if (job.Attempt < job.Config.MaxAttempts)
+                    {
+                        // Lost with launches left: Wait-FemagJob relaunches it.
+                        job.State = FemagJobState.Running;
+                        job.Reason = lossReason + " Wait-FemagJob launches it again.";
+                    }
+                    else
+                    {
+                        JobLauncher.FailOnLastAttempt(job, job.Attempt, lossReason);
+                    }
                 }
                 else if (instance != null)
                 {
