@@ -64,9 +64,13 @@ public sealed class StopTests : CloudTest
         }
 
         proxy.FailWhere("ec2:RunInstances", "", times: null, status: 400, code: "InsufficientInstanceCapacity", message: "We currently do not have sufficient capacity.");
-        await RunAndStopAsync(ps, "$script:jobs | Wait-FemagJob -PollInterval 1", (_, _) => proxy.FaultCount("ec2:RunInstances") >= 2);
+        // Stopped once Wait-FemagJob has warned that the job waits for capacity: both launches (Spot, then
+        // On-Demand) were refused. The proxy counts a refusal before the cmdlet writes its warning, so the
+        // warning, not the count, says the wait has begun.
+        await RunAndStopAsync(ps, "$script:jobs | Wait-FemagJob -PollInterval 1",
+            (p, _) => p.Streams.Warning.Any(w => w.Message.Contains("Waiting for EC2 capacity")));
+        Assert.True(proxy.FaultCount("ec2:RunInstances") >= 2, "the Spot and the On-Demand launch should both have been refused");
 
-        // Before the account, Wait-FemagJob warned that the job waits for capacity.
         var host = ps.HostOutput.ToString();
         Assert.Contains("Waiting for EC2 capacity", host);
         var account = StopAccount.Single(host.Substring(host.IndexOf("WARNING: Stopped.", StringComparison.Ordinal)));
