@@ -18,7 +18,7 @@ namespace FemagAws.Tests.Infrastructure;
 /// It also plays a slow network: <see cref="Hold"/> never answers a request, <see cref="StallAnswer"/> stops an answer
 /// halfway, <see cref="Throttle"/> sends answers slowly.
 /// </summary>
-public sealed class AwsProxy : IAsyncDisposable
+public sealed partial class AwsProxy : IAsyncDisposable
 {
     /// <summary>Fault kind of a connection dropped without an answer.</summary>
     public const string ConnectionReset = "reset";
@@ -191,6 +191,7 @@ public sealed class AwsProxy : IAsyncDisposable
         _before.Clear();
         _rewrites.Clear();
         _holds.Clear();
+        _requests.Clear();
         lock (_rules)
         {
             _rules.Clear();
@@ -223,6 +224,8 @@ public sealed class AwsProxy : IAsyncDisposable
             _accessKeys.AddOrUpdate(accessKeyId, 1, (_, n) => n + 1);
             _signedBy.AddOrUpdate((api, accessKeyId), 1, (_, n) => n + 1);
         }
+
+        Record(api, request, bytes);
         if (_before.TryRemove(api, out var before))
         {
             await before();
