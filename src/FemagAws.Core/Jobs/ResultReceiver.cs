@@ -29,6 +29,9 @@ namespace FemagAws.Jobs
         /// <summary>Keys that were refused because they would land outside the destination.</summary>
         public List<FemagException> Refused { get; } = new List<FemagException>();
 
+        /// <summary>Set when the bucket was to be removed but a live instance still uses it.</summary>
+        public FemagException? BucketInUse { get; internal set; }
+
         public bool BucketRemoved { get; internal set; }
     }
 
@@ -107,8 +110,14 @@ namespace FemagAws.Jobs
                 }
             }
 
-            // A bucket is only removed once everything in it is safely on disk (or is the job's input).
+            // A bucket is only removed once everything in it is safely on disk (or is the job's input), and never
+            // under a live instance: the job may have been judged finished while its instance runs on.
             if (removeBucket && outcome.Refused.Count == 0)
+            {
+                outcome.BucketInUse = await BucketRemover.InUseAsync(clients, job.BucketName, ct).ConfigureAwait(false);
+            }
+
+            if (removeBucket && outcome.Refused.Count == 0 && outcome.BucketInUse == null)
             {
                 // Skipped objects count as received: their bytes are on disk already, or are the job's input.
                 // Folder markers carry no data; one with content was not received, so it keeps the bucket.
