@@ -220,6 +220,27 @@ public sealed class SpotAndRetryTests
     }
 
     [Fact]
+    public async Task The_exit_code_is_the_finish_file_in_the_bucket_when_the_job_ends_not_the_first_one_read()
+    {
+        // A rerun folder's script syncs the old exit_code (0) first and uploads FEMAG's new one (3) last.
+        var (cache, _, s3) = Clients();
+        var finish = "0\n";
+        s3.On("GetObjectAsync", _ => new GetObjectResponse { ResponseStream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(finish)) })
+            .On("ListObjectsV2Async", _ => new ListObjectsV2Response { S3Objects = new List<S3Object> { new() { Key = "exit_code", Size = finish.Length } } });
+        var watcher = new JobWatcher(TimeSpan.FromHours(1));
+        var job = Job();
+        job.LaunchTime = Launch;
+        job.State = FemagJobState.Running;
+
+        var first = await watcher.CheckAsync(cache.Get(job), job, Ended("on-demand", "pending", null, null, 10, state: InstanceStateName.Running), CancellationToken.None);
+        finish = "3\n";
+        var last = await watcher.CheckAsync(cache.Get(job), job, Ended("on-demand", "Client.InstanceInitiatedShutdown", null, null, 10), CancellationToken.None);
+
+        Assert.Equal(JobCheck.Running, first.Check);
+        Assert.Equal((JobCheck.Finished, FemagJobState.Failed, (int?)3), (last.Check, job.State, job.ExitCode));
+    }
+
+    [Fact]
     public void A_rebuilt_job_gets_the_losses_of_its_earlier_attempts_from_the_buckets_earlier_instances()
     {
         var job = Job();

@@ -24,15 +24,30 @@ namespace FemagAws.Jobs
                 throw NotTheModules(bucketName, $"it has no {JobBuckets.IndexTag} tag");
             }
 
-            var live = await JobInstances.LiveForBucketAsync(clients.Ec2, bucketName, ct).ConfigureAwait(false);
-            if (live.Count > 0)
+            var inUse = await InUseAsync(clients, bucketName, ct).ConfigureAwait(false);
+            if (inUse != null)
             {
-                throw new FemagException("FemagBucketInUse", FemagErrorKind.InvalidOperation,
-                    $"Bucket {bucketName} is still used by instance {string.Join(", ", live.Select(i => i.InstanceId + " (" + i.State + ")"))} and was kept. " +
-                    "Stop the instance with Stop-FemagInstance, or wait for the job with Wait-FemagJob, then remove the bucket.");
+                throw inUse;
             }
 
             return clients;
+        }
+
+        /// <summary>
+        /// Why a bucket must be kept because a live instance of the module may still write to it or bill (see
+        /// <see cref="JobInstances.LiveForBucketAsync"/>), naming the instances; null when none is live.
+        /// </summary>
+        public static async Task<FemagException?> InUseAsync(AwsClients clients, string bucketName, CancellationToken ct)
+        {
+            var live = await JobInstances.LiveForBucketAsync(clients.Ec2, bucketName, ct).ConfigureAwait(false);
+            if (live.Count == 0)
+            {
+                return null;
+            }
+
+            return new FemagException("FemagBucketInUse", FemagErrorKind.InvalidOperation,
+                $"Bucket {bucketName} is still used by instance {string.Join(", ", live.Select(i => i.InstanceId + " (" + i.State + ")"))} and was kept. " +
+                $"Stop the instance with Stop-FemagInstance, or wait for the job with Wait-FemagJob, then remove the bucket with 'Remove-FemagBucket -Name {bucketName} -Force'.");
         }
 
         /// <summary>Empties the bucket, aborts its unfinished uploads and deletes it; returns how many objects it held.</summary>

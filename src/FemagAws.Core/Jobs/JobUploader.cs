@@ -19,7 +19,7 @@ namespace FemagAws.Jobs
             job.CreationTime = DateTime.UtcNow;
 
             // A folder that cannot be packed (empty, a symbolic link) is refused before any bucket is made.
-            var files = JobArchive.ListFiles(folder);
+            var files = JobArchive.ListFiles(folder, name => IsBookkeeping(name, config));
             var metadata = new Dictionary<string, string> { [JobBuckets.FolderMetadata] = Uri.EscapeDataString(job.Folder) };
             using (var upload = CancellationTokenSource.CreateLinkedTokenSource(ct))
             {
@@ -47,6 +47,16 @@ namespace FemagAws.Jobs
 
             return job;
         }
+
+        /// <summary>
+        /// True for a file of a job folder that a run or the module wrote and the next run must not get: the finish
+        /// file a previous Receive-FemagResult brought back (packed, a rerun's script would sync the old exit code
+        /// into the bucket before FEMAG's new one), and a download's unfinished file left by a killed session.
+        /// </summary>
+        /// <param name="name">The archive entry name: relative, '/'-separated.</param>
+        /// <param name="config">The job's config, which names the finish file.</param>
+        public static bool IsBookkeeping(string name, FemagConfig config) =>
+            name == config.FinishTaskFilename || name.EndsWith(JobBuckets.PartialDownloadSuffix, StringComparison.Ordinal);
 
         private static async Task ProtectWhenCreatedAsync(AwsClients clients, FemagJob job, Task created, CancellationToken ct)
         {

@@ -66,7 +66,8 @@ namespace FemagAws.Jobs
                 }
             }
 
-            if (!track.FinishSeen)
+            var readNow = !track.FinishSeen;
+            if (readNow)
             {
                 var text = await JobBuckets.TryReadTextAsync(clients.S3, job.BucketName, job.Config.FinishTaskFilename, ct).ConfigureAwait(false);
                 if (text == null)
@@ -105,7 +106,10 @@ namespace FemagAws.Jobs
                 }
             }
 
-            RecordExitCode(job, track.FinishText!);
+            // The finish file first seen may not be the last: a script can sync an old one (a rerun folder's) before
+            // it writes FEMAG's own, so the one in the bucket now, when the job is judged complete, is the exit code.
+            var finish = readNow ? null : await JobBuckets.TryReadTextAsync(clients.S3, job.BucketName, job.Config.FinishTaskFilename, ct).ConfigureAwait(false);
+            RecordExitCode(job, finish ?? track.FinishText!);
             return (JobCheck.Finished, null);
         }
 

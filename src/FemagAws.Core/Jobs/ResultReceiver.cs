@@ -26,8 +26,11 @@ namespace FemagAws.Jobs
         /// <summary>Set when the bucket was to be removed but had to be kept, saying why and what to do.</summary>
         public string? BucketKept { get; internal set; }
 
-        /// <summary>Keys that were refused because they would land outside the destination.</summary>
+        /// <summary>Keys that were refused: they would land outside the destination, or cannot each be a file of their own here.</summary>
         public List<FemagException> Refused { get; } = new List<FemagException>();
+
+        /// <summary>Set when the bucket was to be removed but a live instance still uses it.</summary>
+        public FemagException? BucketInUse { get; internal set; }
 
         public bool BucketRemoved { get; internal set; }
     }
@@ -42,13 +45,16 @@ namespace FemagAws.Jobs
         /// <param name="includeUnchanged">Downloads the job's own archive and files identical to those on disk too.</param>
         /// <param name="parallelism">Downloads at once.</param>
         /// <param name="ct">Stops the downloads; partial files are deleted.</param>
-        public static async Task<ReceiveOutcome> ReceiveAsync(AwsClients clients, FemagJob job, string destination, bool removeBucket, bool includeUnchanged, int parallelism, CancellationToken ct)
+        /// <param name="rules">What the file system makes of keys as names; the running platform's when null.</param>
+        public static async Task<ReceiveOutcome> ReceiveAsync(AwsClients clients, FemagJob job, string destination, bool removeBucket, bool includeUnchanged, int parallelism, CancellationToken ct, KeyPathRules? rules = null)
         {
+            rules = rules ?? KeyPathRules.Current;
             var root = Path.GetFullPath(destination);
             Directory.CreateDirectory(root);
             var outcome = new ReceiveOutcome();
             var objects = await JobBuckets.ListAsync(clients.S3, job.BucketName, ct).ConfigureAwait(false);
             var downloads = new List<(S3Object Obj, string Path)>();
+            var notHere = rules.Refusals(objects.Select(o => o.Key).Where(k => ResolveKeyPath(root, k) != null));
             foreach (var obj in objects)
             {
                 var path = ResolveKeyPath(root, obj.Key);
@@ -56,6 +62,13 @@ namespace FemagAws.Jobs
                 {
                     outcome.Refused.Add(new FemagException("FemagUnsafeResultKey", FemagErrorKind.SecurityError,
                         $"Bucket {job.BucketName} holds the key '{obj.Key}', which is not a plain relative path inside '{root}' ('..', a leading '/', '\\' or ':'). It was not downloaded and the bucket is kept; check what the instance uploaded."));
+                    continue;
+                }
+
+                if (notHere.TryGetValue(obj.Key, out var why))
+                {
+                    outcome.Refused.Add(new FemagException("FemagResultKeyNotAllowed", FemagErrorKind.InvalidData,
+                        $"Bucket {job.BucketName} holds the key '{obj.Key}', which cannot be a file of its own in '{root}': {why}. It was not downloaded and the bucket is kept; fetch it under another name with the AWS CLI or the S3 console."));
                     continue;
                 }
 
@@ -107,8 +120,14 @@ namespace FemagAws.Jobs
                 }
             }
 
-            // A bucket is only removed once everything in it is safely on disk (or is the job's input).
+            // A bucket is only removed once everything in it is safely on disk (or is the job's input), and never
+            // under a live instance: the job may have been judged finished while its instance runs on.
             if (removeBucket && outcome.Refused.Count == 0)
+            {
+                outcome.BucketInUse = await BucketRemover.InUseAsync(clients, job.BucketName, ct).ConfigureAwait(false);
+            }
+
+            if (removeBucket && outcome.Refused.Count == 0 && outcome.BucketInUse == null)
             {
                 // Skipped objects count as received: their bytes are on disk already, or are the job's input.
                 // Folder markers carry no data; one with content was not received, so it keeps the bucket.

@@ -17,14 +17,16 @@ namespace FemagAws.Packing
         /// instance would then get, or write through, files the user never meant to upload. An empty folder is refused
         /// too, so both checks happen before any bucket is made.
         /// </summary>
-        public static IReadOnlyList<KeyValuePair<string, FileInfo>> ListFiles(DirectoryInfo folder)
+        /// <param name="folder">The job folder.</param>
+        /// <param name="leaveOut">True for an entry name that is not packed (files only).</param>
+        public static IReadOnlyList<KeyValuePair<string, FileInfo>> ListFiles(DirectoryInfo folder, Func<string, bool> leaveOut)
         {
             var files = new List<KeyValuePair<string, FileInfo>>();
-            Collect(folder, string.Empty, files);
+            Collect(folder, string.Empty, leaveOut, files);
             if (files.Count == 0)
             {
                 throw new FemagException("FemagFolderEmpty", FemagErrorKind.InvalidData,
-                    $"Folder '{folder.FullName}' holds no files. Each job folder needs at least the femag.fsl that FEMAG runs.");
+                    $"Folder '{folder.FullName}' holds no files to upload. Each job folder needs at least the femag.fsl that FEMAG runs.");
             }
 
             files.Sort((a, b) => StringComparer.Ordinal.Compare(a.Key, b.Key));
@@ -98,11 +100,16 @@ namespace FemagAws.Packing
 
         private const int CopyChunk = 1 << 20;
 
-        private static void Collect(DirectoryInfo directory, string prefix, List<KeyValuePair<string, FileInfo>> files)
+        private static void Collect(DirectoryInfo directory, string prefix, Func<string, bool> leaveOut, List<KeyValuePair<string, FileInfo>> files)
         {
             foreach (var entry in directory.EnumerateFileSystemInfos())
             {
                 var name = prefix + entry.Name;
+                if (!(entry is DirectoryInfo) && leaveOut(name))
+                {
+                    continue;
+                }
+
                 if ((entry.Attributes & FileAttributes.ReparsePoint) != 0)
                 {
                     throw new FemagException("FemagSymbolicLinkRefused", FemagErrorKind.SecurityError,
@@ -111,7 +118,7 @@ namespace FemagAws.Packing
 
                 if (entry is DirectoryInfo subdirectory)
                 {
-                    Collect(subdirectory, name + "/", files);
+                    Collect(subdirectory, name + "/", leaveOut, files);
                 }
                 else
                 {

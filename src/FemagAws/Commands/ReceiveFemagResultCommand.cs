@@ -9,7 +9,7 @@ namespace FemagAws.Commands
     /// <para type="synopsis">Downloads the objects of each job's bucket that are new or changed into the job's folder.</para>
     /// <para type="description">Receive-FemagResult downloads the objects of a finished job's bucket (any number of pages, creating subfolders for keys with '/') into the job's folder or -Destination. Each file is written beside its target and renamed when complete.</para>
     /// <para type="description">Two kinds of object are not downloaded, unless -IncludeUnchanged is given: the job's own input archive (&lt;index&gt;.tar.gz with the ETag New-FemagBucket got for it, or, for jobs rebuilt by Get-FemagJob, the archive that still carries New-FemagBucket's folder metadata), and any object whose bytes equal the file already at its place in the destination. The latter is decided by size and the S3 ETag: the MD5 of the file for objects uploaded in one piece, and for multipart objects the MD5 of the parts' MD5s, with the part size read from the object's first part (one HEAD request). A file that differs, even with the same size, is downloaded; so is an object whose ETag is not of these forms (an SSE-KMS object, say). -Verbose says how many objects and bytes were skipped.</para>
-    /// <para type="description">A key that would land outside the destination ('..', an absolute path) is refused with an error and never written. When the config sets delete_buckets, or with -RemoveBucket, the bucket and its objects are deleted after everything arrived. Only the objects that were listed (downloaded or skipped as unchanged) are deleted: if the instance wrote more in the meantime, or an upload into the bucket is unfinished, the bucket is kept with a warning; receiving the job again fetches the rest and then removes the bucket, and Remove-FemagBucket removes it with whatever is left. Jobs are received in parallel, at most -ThrottleLimit at a time.</para>
+    /// <para type="description">A key that would land outside the destination ('..', an absolute path) is refused with an error and never written. So is a key that cannot be a file of its own on the platform that receives it: on Windows a reserved device name (CON, NUL.txt, COM1), one of &lt;&gt;|?*" or a control character, or a name ending in a dot or a space; on Windows and macOS two keys that differ only in case (on macOS also in how an accented letter is encoded), which would be one file; anywhere a name longer than the file system allows, or a file where other keys need a folder. Each refused key gets its own error (FemagUnsafeResultKey or FemagResultKeyNotAllowed) naming it, the other keys are received, and the bucket is kept. When the config sets delete_buckets, or with -RemoveBucket, the bucket and its objects are deleted after everything arrived, unless an instance of the job is still pending, running, stopping or stopped: then the bucket is kept with an error naming the instance. Only the objects that were listed (downloaded or skipped as unchanged) are deleted: if the instance wrote more in the meantime, or an upload into the bucket is unfinished, the bucket is kept with a warning; receiving the job again fetches the rest and then removes the bucket, and Remove-FemagBucket removes it with whatever is left. Jobs are received in parallel, at most -ThrottleLimit at a time.</para>
     /// </summary>
     /// <example>
     ///   <code>$jobs | Wait-FemagJob | Receive-FemagResult</code>
@@ -142,6 +142,11 @@ namespace FemagAws.Commands
             foreach (var refused in item.Result.Refused)
             {
                 WriteFailure(refused, item.Input);
+            }
+
+            if (item.Result.BucketInUse != null)
+            {
+                WriteFailure(item.Result.BucketInUse, item.Input);
             }
 
             if (item.Result.BucketKept != null)

@@ -119,4 +119,29 @@ public sealed class RemoveBucketTests : CloudTest
         Assert.True(removed.Errors.Count == 0 && removed.Terminating == null, removed.Describe());
         Assert.DoesNotContain(job.Bucket(), await Cloud.BucketNamesAsync());
     }
+
+    [Fact]
+    public async Task Receive_with_RemoveBucket_keeps_the_bucket_of_a_finished_job_whose_instance_is_still_live()
+    {
+        using var ws = new Workspace(Cloud);
+        var folder = ws.AddJob("0", "-- job\n");
+        using var ps = new PsSession();
+        // Finished, while its instance (the seed script never shuts down) runs on and bills.
+        var job = Assert.Single(ps.Run(UntilFinished + " -KeepInstance", new[] { folder.FullName }, ws.ConfigFile).Output);
+
+        var kept = ps.Run("$args[0] | Receive-FemagResult -RemoveBucket", job);
+
+        var error = Assert.Single(kept.Errors);
+        Assert.Equal("FemagBucketInUse,FemagAws.Commands.ReceiveFemagResultCommand", error.FullyQualifiedErrorId);
+        Assert.Contains(job.InstanceId()!, error.Exception.Message);
+        Assert.Equal("Succeeded", Assert.Single(kept.Output).State());
+        Assert.True(File.Exists(Path.Combine(folder.FullName, "exit_code")));
+        Assert.Contains(job.Bucket(), await Cloud.BucketNamesAsync());
+        Assert.Equal(Amazon.EC2.InstanceStateName.Running, await Cloud.InstanceStateAsync(job.InstanceId()));
+
+        var removed = ps.Run("$args[0] | Stop-FemagInstance -PassThru | Receive-FemagResult -RemoveBucket", job);
+
+        Assert.True(removed.Errors.Count == 0 && removed.Terminating == null, removed.Describe());
+        Assert.DoesNotContain(job.Bucket(), await Cloud.BucketNamesAsync());
+    }
 }

@@ -56,6 +56,33 @@ public sealed class SafetyTests : CloudTest
         Assert.Contains(job.Bucket(), await Cloud.BucketNamesAsync());
     }
 
+    [Fact]
+    public async Task A_result_key_this_platform_cannot_take_as_a_name_is_refused_by_name_and_the_rest_arrives()
+    {
+        using var ws = new Workspace(Cloud);
+        var folder = ws.AddJob("0", "-- job\n");
+        using var ps = new PsSession();
+        var job = Assert.Single(FinishJobs(ps, ws, folder));
+        // Fine for S3 (up to 1,024 bytes a key), too long for a file name on every platform (255).
+        var tooLong = "plots/" + new string('t', 300) + ".svg";
+        using (var s3 = Cloud.S3())
+        {
+            await s3.PutObjectAsync(new PutObjectRequest { BucketName = job.Bucket(), Key = tooLong, ContentBody = "plot" });
+        }
+
+        var received = ps.Run("$args[0] | Receive-FemagResult", job);
+
+        var error = Assert.Single(received.Errors);
+        Assert.Equal("FemagResultKeyNotAllowed,FemagAws.Commands.ReceiveFemagResultCommand", error.FullyQualifiedErrorId);
+        Assert.Contains(tooLong, error.Exception.Message);
+        Assert.Equal("Succeeded", Assert.Single(received.Output).State());
+        Assert.Equal("0", File.ReadAllText(Path.Combine(folder.FullName, "exit_code")).Trim());
+        Assert.True(File.Exists(Path.Combine(folder.FullName, "femag.log")));
+
+        // delete_buckets = 1, but the refused key is only in the bucket.
+        Assert.Contains(job.Bucket(), await Cloud.BucketNamesAsync());
+    }
+
     [Theory]
     [InlineData("/etc/passwd")]
     [InlineData("..")]

@@ -321,9 +321,16 @@ namespace FemagAws.Aws.Ec2
         public static Task<List<InstanceStatus>> ForBucketAsync(IAmazonEC2 ec2, string bucketName, CancellationToken ct) =>
             FilterAsync(ec2, new List<Filter> { new Filter("tag:" + BucketTag, new List<string> { bucketName }) }, $"Looking for the launches of bucket {bucketName}", ct);
 
-        /// <summary>The pending or running instances tagged with a bucket, which may still write to it.</summary>
+        /// <summary>
+        /// The instances tagged with a bucket that may still write to it or bill: pending, running, stopping or stopped
+        /// (a stopped one keeps its volume and can be started again). One shutting down is not billed and never comes back.
+        /// </summary>
         public static Task<List<InstanceStatus>> LiveForBucketAsync(IAmazonEC2 ec2, string bucketName, CancellationToken ct) =>
-            LiveWithTagAsync(ec2, BucketTag, bucketName, $"Looking for instances of bucket {bucketName}", ct);
+            FilterAsync(ec2, new List<Filter>
+            {
+                new Filter("tag:" + BucketTag, new List<string> { bucketName }),
+                new Filter("instance-state-name", new List<string> { "pending", "running", "stopping", "stopped" }),
+            }, $"Looking for instances of bucket {bucketName}", ct);
 
         private static Task<List<InstanceStatus>> LiveWithTagAsync(IAmazonEC2 ec2, string tag, string value, string doing, CancellationToken ct) =>
             FilterAsync(ec2, new List<Filter>

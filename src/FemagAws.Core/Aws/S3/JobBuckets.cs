@@ -163,10 +163,13 @@ namespace FemagAws.Aws.S3
         /// <summary>How often a download whose data stopped coming is started; more would only repeat a broken network.</summary>
         private const int DownloadAttempts = 3;
 
+        /// <summary>Ends the name of a download's unfinished file, written beside its target.</summary>
+        public const string PartialDownloadSuffix = ".femag-partial";
+
         public static async Task DownloadAsync(IAmazonS3 s3, string bucketName, string key, string path, CancellationToken ct)
         {
             // Written beside the target and renamed, so an interrupted download never looks complete.
-            var partial = path + ".femag-partial";
+            var partial = path + PartialDownloadSuffix;
             var doing = $"Downloading {key} from bucket {bucketName}";
             try
             {
