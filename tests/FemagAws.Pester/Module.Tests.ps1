@@ -113,6 +113,26 @@ $jobs | Remove-FemagBucket -Force
         Get-CloudBucket $Cloud | Should -BeNullOrEmpty
     }
 
+    It 'refuses a folder without femag.fsl before its bucket is made, as an empty one, and goes on with the others' {
+        $ws = New-TestWorkspace $Cloud -Fsl '-- model 0', '-- model 1', '-- model 2'
+        Rename-Item (Join-Path $ws 'parvar/1/femag.fsl') 'model.fsl'
+        $run = Invoke-FreshPwsh -WorkingDirectory $ws.FullName -Script @'
+$jobs = Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini -ErrorVariable bad -ErrorAction SilentlyContinue
+"JOBS $(($jobs.Index | Sort-Object) -join ',') BUCKETS $(@($jobs.BucketName | Sort-Object -Unique).Count)"
+"ERRORS $($bad.Count)"
+$bad[0].FullyQualifiedErrorId
+$bad[0].CategoryInfo.Category
+$bad[0].Exception.Message
+$jobs | Remove-FemagBucket -Force
+'@
+        $run.Output | Should -Contain 'JOBS 0,2 BUCKETS 2' -Because $run.Text
+        $run.Output | Should -Contain 'ERRORS 1'
+        $run.Output | Should -Contain 'FemagFslMissing,FemagAws.Commands.NewFemagBucketCommand'
+        $run.Output | Should -Contain 'InvalidData'
+        $run.Text | Should -Match "Folder '.*parvar[/\\]1' has no femag\.fsl"
+        Get-CloudBucket $Cloud | Should -BeNullOrEmpty -Because 'the folder without femag.fsl got no bucket, and the others were removed'
+    }
+
     It 'says what to do when there are no credentials' {
         $home_ = New-TemporaryDirectory 'femag-home-'
         $run = Invoke-FreshPwsh -ArgumentList $Cloud.Endpoint -Environment @{ HOME = $home_; AWS_ACCESS_KEY_ID = $null; AWS_SECRET_ACCESS_KEY = $null } -Script @'
