@@ -124,6 +124,19 @@ public sealed class AwsRegionTests : IDisposable
     }
 
     [Fact]
+    public void A_region_the_SDK_does_not_list_is_refused_naming_the_nearest_unless_S3_and_EC2_both_go_to_a_custom_endpoint()
+    {
+        var error = Assert.Throws<FemagException>(() => AwsRegion.CheckKnown("eu-centrall-1", customEndpoint: false));
+
+        Assert.Equal(("FemagRegionUnknown", FemagErrorKind.InvalidArgument), (error.ErrorId, error.Kind));
+        Assert.Contains("did you mean eu-central-1?", error.Message);
+        AwsRegion.CheckKnown("eu-central-1", customEndpoint: false);
+        AwsRegion.CheckKnown("us-gov-west-1", customEndpoint: false);
+        AwsRegion.CheckKnown("eu-centrall-1", customEndpoint: true);
+        Assert.DoesNotContain("did you mean", Assert.Throws<FemagException>(() => AwsRegion.CheckKnown("xx-nowhere-9", customEndpoint: false)).Message);
+    }
+
+    [Fact]
     public void An_endpoint_comes_from_the_target_then_the_service_variable_then_AWS_ENDPOINT_URL_as_the_SDK_reads_them()
     {
         var onAws = new AwsTarget("eu-central-1", null, null);

@@ -133,6 +133,21 @@ $jobs | Remove-FemagBucket -Force
         Get-CloudBucket $Cloud | Should -BeNullOrEmpty -Because 'the folder without femag.fsl got no bucket, and the others were removed'
     }
 
+    It 'refuses a misspelt region before anything is made and names the nearest' {
+        $ws = New-TestWorkspace $Cloud -Fsl '-- model 0' -EndpointUrl ''
+        (Get-Content (Join-Path $ws 'config.ini')) -replace '^server_location = .*', 'server_location = eu-centrall-1' | Set-Content (Join-Path $ws 'config.ini')
+        $run = Invoke-FreshPwsh -WorkingDirectory $ws.FullName -Script @'
+try { Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | ForEach-Object { "MADE $($_.BucketName)" } } catch { }
+$Error[0].FullyQualifiedErrorId
+$Error[0].CategoryInfo.Category
+$Error[0].Exception.Message
+'@
+        $run.Output | Should -Contain 'FemagRegionUnknown,FemagAws.Commands.NewFemagBucketCommand' -Because $run.Text
+        $run.Output | Should -Contain 'InvalidArgument'
+        $run.Text | Should -Match "'eu-centrall-1'.*did you mean eu-central-1\?"
+        $run.Output -match '^MADE ' | Should -BeNullOrEmpty
+    }
+
     It 'says what to do when there are no credentials' {
         $home_ = New-TemporaryDirectory 'femag-home-'
         $run = Invoke-FreshPwsh -ArgumentList $Cloud.Endpoint -Environment @{ HOME = $home_; AWS_ACCESS_KEY_ID = $null; AWS_SECRET_ACCESS_KEY = $null } -Script @'

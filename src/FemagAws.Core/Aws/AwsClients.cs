@@ -53,6 +53,7 @@ namespace FemagAws.Aws
 
             var s3Endpoint = target.EndpointFor("S3", Environment.GetEnvironmentVariable);
             var ec2Endpoint = target.EndpointFor("EC2", Environment.GetEnvironmentVariable);
+            AwsRegion.CheckKnown(target.Region, s3Endpoint != null && ec2Endpoint != null);
 
             ProfileServiceClients.RegisterOnce();
             var credentials = ResolveCredentials(target, out var source);
