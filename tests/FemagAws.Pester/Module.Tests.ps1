@@ -148,6 +148,17 @@ $Error[0].Exception.Message
         $run.Output -match '^MADE ' | Should -BeNullOrEmpty
     }
 
+    It 'warns once per pipeline about a key that looks like a secret' {
+        $ws = New-TestWorkspace $Cloud -Fsl '-- model 0', '-- model 1' -Extra 'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'
+        $run = Invoke-FreshPwsh -WorkingDirectory $ws.FullName -Script @'
+$all = . { Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Tee-Object -Variable jobs | Start-FemagInstance -WhatIf } 3>&1
+"SECRET $(@($all | Where-Object { $_ -is [Management.Automation.WarningRecord] -and $_ -match 'aws_secret_access_key' }).Count)"
+$jobs | Remove-FemagBucket -Force
+'@
+        $run.Output | Should -Contain 'SECRET 1' -Because $run.Text
+        Get-CloudBucket $Cloud | Should -BeNullOrEmpty
+    }
+
     It 'says what to do when there are no credentials' {
         $home_ = New-TemporaryDirectory 'femag-home-'
         $run = Invoke-FreshPwsh -ArgumentList $Cloud.Endpoint -Environment @{ HOME = $home_; AWS_ACCESS_KEY_ID = $null; AWS_SECRET_ACCESS_KEY = $null } -Script @'

@@ -90,7 +90,7 @@ namespace FemagAws.Commands
                 }
 
                 WarnIfTooSmall(job.Config);
-                WarnIfSecrets(job.Config);
+                WarnAboutConfig(ownConfig, always: false);
                 WriteVerbose($"User data for bucket {job.BucketName}:\n{userData}");
                 var target = Retarget(job);
                 if (!ShouldProcess($"bucket {job.BucketName}: {job.Config.InstanceType} instance of {job.Config.ImageId} in {target}", "Launch EC2 instance"))
