@@ -148,6 +148,23 @@ $Error[0].Exception.Message
         $run.Output -match '^MADE ' | Should -BeNullOrEmpty
     }
 
+    It 'warns once per pipeline about misspelt keys, naming the nearest, and about a cloud-init without {{ENV}}' {
+        $ws = New-TestWorkspace $Cloud -Fsl '-- model 0', '-- model 1' -Extra "instance_typ = c5.xlarge`nfemag_version = 2024.1"
+        (Get-Content (Join-Path $ws 'cloud_init.txt')) -notmatch '^\{\{ENV\}\}' | Set-Content (Join-Path $ws 'cloud_init.txt')
+        $run = Invoke-FreshPwsh -WorkingDirectory $ws.FullName -Script @'
+$all = . { Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Tee-Object -Variable jobs | Start-FemagInstance -WhatIf } 3>&1
+$warnings = @($all | Where-Object { $_ -is [Management.Automation.WarningRecord] })
+"UNKNOWN $(@($warnings -match 'instance_typ \(did you mean instance_type\?\)').Count)"
+"CUSTOM $(@($warnings -match 'femag_version').Count)"
+"ENV $(@($warnings -match '\{\{ENV\}\}.*BUCKET_NAME').Count)"
+$jobs | Remove-FemagBucket -Force
+'@
+        $run.Output | Should -Contain 'UNKNOWN 1' -Because $run.Text
+        $run.Output | Should -Contain 'CUSTOM 1' -Because 'a key nothing reads is named too, without a guess'
+        $run.Output | Should -Contain 'ENV 1' -Because $run.Text
+        Get-CloudBucket $Cloud | Should -BeNullOrEmpty
+    }
+
     It 'warns once per pipeline about a key that looks like a secret' {
         $ws = New-TestWorkspace $Cloud -Fsl '-- model 0', '-- model 1' -Extra 'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'
         $run = Invoke-FreshPwsh -WorkingDirectory $ws.FullName -Script @'

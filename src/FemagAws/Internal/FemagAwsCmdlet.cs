@@ -6,6 +6,7 @@ using System.Runtime.CompilerServices;
 using System.Threading;
 using FemagAws.Aws;
 using FemagAws.Aws.Credentials;
+using FemagAws.CloudInit;
 using FemagAws.Jobs;
 
 namespace FemagAws.Internal
@@ -232,8 +233,9 @@ namespace FemagAws.Internal
         protected static void WarnedAbout(FemagConfig config) => Warned.GetValue(config, _ => Warned);
 
         /// <summary>
-        /// Warns, once per pipeline, about keys that {{ENV}} would export although they look like secrets.
-        /// <paramref name="always"/> is for the cmdlet that reads the config file;
+        /// Warns, once per pipeline, about what in a config would go wrong only on the instance, or quietly: keys that
+        /// {{ENV}} would export although they look like secrets, keys nothing reads (a misspelt instance_typ), and a
+        /// cloud-init script without {{ENV}}. <paramref name="always"/> is for the cmdlet that reads the config file;
         /// others warn only about configs no cmdlet warned about before.
         /// </summary>
         protected void WarnAboutConfig(FemagConfig config, bool always)
@@ -249,6 +251,22 @@ namespace FemagAws.Internal
             {
                 WarnOnce($"{config}: {string.Join(", ", secrets)} look(s) like a credential or secret. The cloud-init {{{{ENV}}}} line exports every key into the instance's user data, which anyone who may describe the instance can read. " +
                          "Remove it from the [amazon] section: instances get AWS access from iam_instance_profile, and the module never puts your own credentials into user data.");
+            }
+
+            var advice = UserData.Advise(config);
+            // A secret's key was named just above; once is enough.
+            var unknown = advice.UnknownKeys.Where(pair => !secrets.Contains(pair.Key)).ToList();
+            if (unknown.Count > 0)
+            {
+                var keys = unknown.Select(pair => pair.Value != null ? $"{pair.Key} (did you mean {pair.Value}?)" : pair.Key);
+                WarnOnce($"{config}: neither femagtools nor FemagAws knows the key(s) {string.Join(", ", keys)}, and the cloud-init script does not read them: " +
+                         "their settings have no effect. Correct the spelling, or remove them from the [amazon] section.");
+            }
+
+            if (advice.LacksEnv)
+            {
+                WarnOnce($"{config}: the cloud-init script '{config.CloudInit}' has no line starting with {UserData.EnvMarker}, so the instances never learn BUCKET_NAME and cannot fetch their job or upload results. " +
+                         $"Put a line {UserData.EnvMarker} near its top, as in examples/cloud_init.txt.");
             }
         }
 
