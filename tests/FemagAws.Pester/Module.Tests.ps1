@@ -176,6 +176,19 @@ $jobs | Remove-FemagBucket -Force
         Get-CloudBucket $Cloud | Should -BeNullOrEmpty
     }
 
+    It 'takes several instance types as a list: -InstanceType c5.xlarge, m5.xlarge' {
+        $ws = New-TestWorkspace $Cloud -Fsl '-- model 0'
+        $run = Invoke-FreshPwsh -WorkingDirectory $ws.FullName -Script @'
+$jobs = Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini
+$jobs | Start-FemagInstance -InstanceType c5.xlarge, m5.xlarge -WhatIf -Verbose 4>&1 | Where-Object { $_ -match 'INSTANCE_TYPE=' } | ForEach-Object { "$_" -split "`n" -match '^export INSTANCE_TYPE=' }
+"ERRORS $($Error.Count)"
+$jobs | Remove-FemagBucket -Force
+'@
+        $run.Output | Should -Contain "export INSTANCE_TYPE='c5.xlarge,m5.xlarge'" -Because $run.Text
+        $run.Output | Should -Contain 'ERRORS 0'
+        Get-CloudBucket $Cloud | Should -BeNullOrEmpty
+    }
+
     It 'says what to do when there are no credentials' {
         $home_ = New-TemporaryDirectory 'femag-home-'
         $run = Invoke-FreshPwsh -ArgumentList $Cloud.Endpoint -Environment @{ HOME = $home_; AWS_ACCESS_KEY_ID = $null; AWS_SECRET_ACCESS_KEY = $null } -Script @'
