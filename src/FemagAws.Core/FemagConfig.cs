@@ -41,6 +41,17 @@ namespace FemagAws
             "dry_run", "endpoint_url", "finish_task_filename", "max_runtime", "max_instances", "spot", "spot_fallback", "max_attempts",
         };
 
+        /// <summary>
+        /// The keys femagtools reads or fills in (its default_config, the [amazon] options of its docs) and those this
+        /// module adds. Any other key is only exported by {{ENV}}.
+        /// </summary>
+        public static IReadOnlyList<string> KnownKeys { get; } = new[]
+        {
+            "engine", "server_location", "instance_type", "acl", "image_id", "finish_task_filename", "company_name",
+            "iam_instance_profile", "key_name", "security_group_ids", "cloud_init", "delete_buckets", "dry_run",
+            "endpoint_url", "profile", "max_runtime", "max_instances", "spot", "spot_fallback", "max_attempts",
+        };
+
         /// <summary>True for names shaped like AWS regions (eu-central-1, us-gov-west-1).</summary>
         public static bool IsRegionName(string name) => RegionName.IsMatch(name);
 
@@ -127,6 +138,15 @@ namespace FemagAws
         /// </summary>
         public IReadOnlyList<string> KeysLookingLikeSecrets() =>
             _settings.Where(pair => SecretName.IsMatch(pair.Key) || SecretValue.IsMatch(pair.Value)).Select(pair => pair.Key).ToList();
+
+        /// <summary>
+        /// The keys neither femagtools nor this module knows, in order, each with the known key nearest to it (by edit
+        /// distance; null when none is near): a misspelt key (instance_typ) is kept and exported, and its setting lost.
+        /// </summary>
+        public IReadOnlyList<KeyValuePair<string, string?>> UnknownKeys() =>
+            _settings.Keys.Where(key => !KnownKeys.Contains(key))
+                .Select(key => new KeyValuePair<string, string?>(key, EditDistance.Nearest(key, KnownKeys)))
+                .ToList();
 
         /// <summary>Reads the [amazon] (or [AMAZON]) section of an INI file.</summary>
         public static FemagConfig Load(string path)

@@ -123,6 +123,39 @@ public sealed class AwsRegionTests : IDisposable
         Assert.Contains("eu-central-1", error.Message);
     }
 
+    [Fact]
+    public void A_region_the_SDK_does_not_list_is_refused_naming_the_nearest_unless_S3_and_EC2_both_go_to_a_custom_endpoint()
+    {
+        var error = Assert.Throws<FemagException>(() => AwsRegion.CheckKnown("eu-centrall-1", customEndpoint: false));
+
+        Assert.Equal(("FemagRegionUnknown", FemagErrorKind.InvalidArgument), (error.ErrorId, error.Kind));
+        Assert.Contains("did you mean eu-central-1?", error.Message);
+        AwsRegion.CheckKnown("eu-central-1", customEndpoint: false);
+        AwsRegion.CheckKnown("us-gov-west-1", customEndpoint: false);
+        AwsRegion.CheckKnown("eu-centrall-1", customEndpoint: true);
+        Assert.DoesNotContain("did you mean", Assert.Throws<FemagException>(() => AwsRegion.CheckKnown("xx-nowhere-9", customEndpoint: false)).Message);
+    }
+
+    [Fact]
+    public void An_endpoint_comes_from_the_target_then_the_service_variable_then_AWS_ENDPOINT_URL_as_the_SDK_reads_them()
+    {
+        var onAws = new AwsTarget("eu-central-1", null, null);
+        var given = new AwsTarget("eu-central-1", "http://given:1", null);
+
+        Assert.Null(onAws.EndpointFor("S3", Environment));
+        _environment["AWS_ENDPOINT_URL"] = "http://all:2";
+        _environment["AWS_ENDPOINT_URL_EC2"] = "http://ec2:3";
+        Assert.Equal(("http://all:2", "http://ec2:3"), (onAws.EndpointFor("S3", Environment), onAws.EndpointFor("EC2", Environment)));
+        Assert.Equal("http://given:1", given.EndpointFor("EC2", Environment));
+        _environment["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"] = "true";
+        Assert.Null(onAws.EndpointFor("EC2", Environment));
+        _environment.Remove("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+        _environment["AWS_ENDPOINT_URL_S3"] = "localhost:4566";
+        Assert.Equal("FemagEndpointInvalid", Assert.Throws<FemagException>(() => onAws.EndpointFor("S3", Environment)).ErrorId);
+    }
+
+    private string? Environment(string name) => _environment.GetValueOrDefault(name);
+
     private AwsRegion Resolve(string? parameter = null, FemagConfig? config = null, string? profileName = null) =>
         AwsRegion.Resolve(parameter, config ?? FemagConfig.Defaults, profileName, Credentials, name => _environment.GetValueOrDefault(name));
 

@@ -262,6 +262,27 @@ public sealed class IniTests : IDisposable
         Assert.Equal(new[] { "aws_secret_access_key", "note", "session_token" }, config.KeysLookingLikeSecrets());
     }
 
+    [Fact]
+    public void Keys_neither_femagtools_nor_the_module_knows_are_named_with_the_nearest_known_key()
+    {
+        var config = Load("[amazon]\ninstance_typ = c5.xlarge\nserver_locaton = eu-west-1\nsecurity_group_id = sg-1\nfemag_version = 2024.1\nacl = private\nmax_runtime = 60\n");
+
+        Assert.Equal(
+            new[] { new KeyValuePair<string, string?>("femag_version", null), new("instance_typ", "instance_type"), new("security_group_id", "security_group_ids"), new("server_locaton", "server_location") },
+            config.UnknownKeys());
+    }
+
+    [Theory]
+    [InlineData("instance_typ", "instance_type", 1)]
+    [InlineData("sever_location", "server_location", 1)]
+    [InlineData("delete_bukcets", "delete_buckets", 1)]
+    [InlineData("Spot", "spot", 0)]
+    [InlineData("kitten", "sitting", 3)]
+    public void The_edit_distance_counts_inserts_deletes_replacements_and_swaps_ignoring_case(string a, string b, int distance)
+    {
+        Assert.Equal(distance, EditDistance.Between(a.ToLowerInvariant(), b));
+    }
+
     private FemagConfig Load(string text)
     {
         var path = Path.Combine(_dir, "config.ini");

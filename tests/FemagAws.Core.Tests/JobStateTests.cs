@@ -125,6 +125,16 @@ public sealed class JobStateTests
     }
 
     [Fact]
+    public void A_watchdog_of_one_minute_says_minute()
+    {
+        var job = new FemagJob { State = FemagJobState.Running };
+
+        JobWatcher.RecordEndedWithoutFinish(job, Ended(Launch.AddMinutes(1), maxRuntime: "1"));
+
+        Assert.Contains("after 1 minute,", job.Reason);
+    }
+
+    [Fact]
     public void Without_a_watchdog_an_instance_that_ended_without_exit_code_says_how_it_ended()
     {
         var job = new FemagJob();
@@ -167,6 +177,15 @@ public sealed class JobStateTests
         Assert.Equal((errorId, kind), (explained.ErrorId, explained.Kind));
         Assert.StartsWith($"Reading exit_code in bucket b-0 failed: {code}: refused", explained.Message);
         Assert.Equal(permanent, JobWaiter.IsPermanent(explained));
+    }
+
+    [Fact]
+    public void The_service_message_ends_its_sentence_before_the_advice()
+    {
+        var explained = AwsErrors.Explain(new AmazonServiceException("The specified bucket does not exist") { ErrorCode = "NoSuchBucket" }, "Listing bucket b-0");
+
+        Assert.Contains("NoSuchBucket: The specified bucket does not exist. The bucket is gone", explained.Message);
+        Assert.Contains("AccessDenied: Access Denied. Give", AwsErrors.Explain(new AmazonServiceException("Access Denied.") { ErrorCode = "AccessDenied" }, "x").Message);
     }
 
     [Fact]

@@ -211,6 +211,23 @@ public sealed class UserDataTests : IDisposable
         Assert.Equal(("spot", "2"), (tags["femag-aws:lifecycle"], tags["femag-aws:attempt"]));
     }
 
+    [Fact]
+    public void Advice_names_a_script_without_ENV_and_the_unknown_keys_it_does_not_read()
+    {
+        var script = Path.Combine(_dir, "cloud_init.txt");
+        File.WriteAllText(script, "#!/bin/bash\nexport BUCKET_NAME=fixed\necho ${FEMAG_VERSION} $MODEL_DIR/x\n");
+        var config = Config(("cloud_init", script), ("instance_typ", "c5.xlarge"), ("femag_version", "2024.1"), ("model_dir", "m"), ("note", "n"));
+
+        var advice = UserData.Advise(config);
+
+        Assert.True(advice.LacksEnv);
+        Assert.Equal(new[] { new KeyValuePair<string, string?>("instance_typ", "instance_type"), new("note", null) }, advice.UnknownKeys);
+
+        File.WriteAllText(script, "\uFEFF#!/bin/bash\r\n{{ENV}}\r\n");
+        Assert.False(UserData.Advise(config).LacksEnv);
+        Assert.False(UserData.Advise(Config(("cloud_init", Path.Combine(_dir, "missing.txt")))).LacksEnv);
+    }
+
     private static FemagConfig Config(params (string Key, string Value)[] settings) =>
         FemagConfig.FromSettings(settings.Select(s => new KeyValuePair<string, string>(s.Key, s.Value)));
 

@@ -113,6 +113,82 @@ $jobs | Remove-FemagBucket -Force
         Get-CloudBucket $Cloud | Should -BeNullOrEmpty
     }
 
+    It 'refuses a folder without femag.fsl before its bucket is made, as an empty one, and goes on with the others' {
+        $ws = New-TestWorkspace $Cloud -Fsl '-- model 0', '-- model 1', '-- model 2'
+        Rename-Item (Join-Path $ws 'parvar/1/femag.fsl') 'model.fsl'
+        $run = Invoke-FreshPwsh -WorkingDirectory $ws.FullName -Script @'
+$jobs = Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini -ErrorVariable bad -ErrorAction SilentlyContinue
+"JOBS $(($jobs.Index | Sort-Object) -join ',') BUCKETS $(@($jobs.BucketName | Sort-Object -Unique).Count)"
+"ERRORS $($bad.Count)"
+$bad[0].FullyQualifiedErrorId
+$bad[0].CategoryInfo.Category
+$bad[0].Exception.Message
+$jobs | Remove-FemagBucket -Force
+'@
+        $run.Output | Should -Contain 'JOBS 0,2 BUCKETS 2' -Because $run.Text
+        $run.Output | Should -Contain 'ERRORS 1'
+        $run.Output | Should -Contain 'FemagFslMissing,FemagAws.Commands.NewFemagBucketCommand'
+        $run.Output | Should -Contain 'InvalidData'
+        $run.Text | Should -Match "Folder '.*parvar[/\\]1' has no femag\.fsl"
+        Get-CloudBucket $Cloud | Should -BeNullOrEmpty -Because 'the folder without femag.fsl got no bucket, and the others were removed'
+    }
+
+    It 'refuses a misspelt region before anything is made and names the nearest' {
+        $ws = New-TestWorkspace $Cloud -Fsl '-- model 0' -EndpointUrl ''
+        (Get-Content (Join-Path $ws 'config.ini')) -replace '^server_location = .*', 'server_location = eu-centrall-1' | Set-Content (Join-Path $ws 'config.ini')
+        $run = Invoke-FreshPwsh -WorkingDirectory $ws.FullName -Script @'
+try { Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | ForEach-Object { "MADE $($_.BucketName)" } } catch { }
+$Error[0].FullyQualifiedErrorId
+$Error[0].CategoryInfo.Category
+$Error[0].Exception.Message
+'@
+        $run.Output | Should -Contain 'FemagRegionUnknown,FemagAws.Commands.NewFemagBucketCommand' -Because $run.Text
+        $run.Output | Should -Contain 'InvalidArgument'
+        $run.Text | Should -Match "'eu-centrall-1'.*did you mean eu-central-1\?"
+        $run.Output -match '^MADE ' | Should -BeNullOrEmpty
+    }
+
+    It 'warns once per pipeline about misspelt keys, naming the nearest, and about a cloud-init without {{ENV}}' {
+        $ws = New-TestWorkspace $Cloud -Fsl '-- model 0', '-- model 1' -Extra "instance_typ = c5.xlarge`nfemag_version = 2024.1"
+        (Get-Content (Join-Path $ws 'cloud_init.txt')) -notmatch '^\{\{ENV\}\}' | Set-Content (Join-Path $ws 'cloud_init.txt')
+        $run = Invoke-FreshPwsh -WorkingDirectory $ws.FullName -Script @'
+$all = . { Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Tee-Object -Variable jobs | Start-FemagInstance -WhatIf } 3>&1
+$warnings = @($all | Where-Object { $_ -is [Management.Automation.WarningRecord] })
+"UNKNOWN $(@($warnings -match 'instance_typ \(did you mean instance_type\?\)').Count)"
+"CUSTOM $(@($warnings -match 'femag_version').Count)"
+"ENV $(@($warnings -match '\{\{ENV\}\}.*BUCKET_NAME').Count)"
+$jobs | Remove-FemagBucket -Force
+'@
+        $run.Output | Should -Contain 'UNKNOWN 1' -Because $run.Text
+        $run.Output | Should -Contain 'CUSTOM 1' -Because 'a key nothing reads is named too, without a guess'
+        $run.Output | Should -Contain 'ENV 1' -Because $run.Text
+        Get-CloudBucket $Cloud | Should -BeNullOrEmpty
+    }
+
+    It 'warns once per pipeline about a key that looks like a secret' {
+        $ws = New-TestWorkspace $Cloud -Fsl '-- model 0', '-- model 1' -Extra 'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'
+        $run = Invoke-FreshPwsh -WorkingDirectory $ws.FullName -Script @'
+$all = . { Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Tee-Object -Variable jobs | Start-FemagInstance -WhatIf } 3>&1
+"SECRET $(@($all | Where-Object { $_ -is [Management.Automation.WarningRecord] -and $_ -match 'aws_secret_access_key' }).Count)"
+$jobs | Remove-FemagBucket -Force
+'@
+        $run.Output | Should -Contain 'SECRET 1' -Because $run.Text
+        Get-CloudBucket $Cloud | Should -BeNullOrEmpty
+    }
+
+    It 'takes several instance types as a list: -InstanceType c5.xlarge, m5.xlarge' {
+        $ws = New-TestWorkspace $Cloud -Fsl '-- model 0'
+        $run = Invoke-FreshPwsh -WorkingDirectory $ws.FullName -Script @'
+$jobs = Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini
+$jobs | Start-FemagInstance -InstanceType c5.xlarge, m5.xlarge -WhatIf -Verbose 4>&1 | Where-Object { $_ -match 'INSTANCE_TYPE=' } | ForEach-Object { "$_" -split "`n" -match '^export INSTANCE_TYPE=' }
+"ERRORS $($Error.Count)"
+$jobs | Remove-FemagBucket -Force
+'@
+        $run.Output | Should -Contain "export INSTANCE_TYPE='c5.xlarge,m5.xlarge'" -Because $run.Text
+        $run.Output | Should -Contain 'ERRORS 0'
+        Get-CloudBucket $Cloud | Should -BeNullOrEmpty
+    }
+
     It 'says what to do when there are no credentials' {
         $home_ = New-TemporaryDirectory 'femag-home-'
         $run = Invoke-FreshPwsh -ArgumentList $Cloud.Endpoint -Environment @{ HOME = $home_; AWS_ACCESS_KEY_ID = $null; AWS_SECRET_ACCESS_KEY = $null } -Script @'

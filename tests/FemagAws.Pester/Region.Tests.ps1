@@ -60,4 +60,29 @@ $listed | Remove-FemagBucket -Force
         $run.Output | Should -Contain 'STATES Uploaded'
         Get-CloudBucket $Cloud | Should -BeNullOrEmpty
     }
+
+    It 'finds the instances and states at AWS_ENDPOINT_URL with Get-FemagJob and no -EndpointUrl, as the aws CLI would' {
+        $ws = New-TestWorkspace $Cloud -Fsl "-- model 0`n-- fake-femag: sleep 120", "-- model 1`n-- fake-femag: exit 3"
+        $start = Invoke-FreshPwsh -WorkingDirectory $ws.FullName -Script @'
+$jobs = Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start-FemagInstance
+$jobs | Where-Object Index -eq 1 | Wait-FemagJob -PollInterval 1 -SettleTime 1 | ForEach-Object { "WAITED $($_.State) $($_.ExitCode)" }
+'@
+        $start.Output | Should -Contain 'WAITED Failed 3' -Because $start.Text
+        $running = @(Get-CloudInstance $Cloud | Where-Object State -eq 'running')
+        $running | Should -HaveCount 1
+
+        # As a user types it: localhost, which the SDK would neither sign for the region nor address path-style by itself.
+        $endpoint = $Cloud.Endpoint -replace '127\.0\.0\.1', 'localhost'
+        $found = Invoke-FreshPwsh -Environment @{ AWS_ENDPOINT_URL = $endpoint; AWS_REGION = 'eu-central-1' } -Script @'
+Get-FemagJob | Sort-Object Index | ForEach-Object { "JOB $($_.Index) $($_.State) $($_.ExitCode) $($_.InstanceId)" }
+"ERRORS $($Error.Count)"
+Get-FemagJob | Where-Object State -eq Running | Stop-FemagInstance
+Get-FemagJob | Remove-FemagBucket -Force
+'@
+        $found.Output | Should -Contain "JOB 0 Running  $($running[0].InstanceId)" -Because $found.Text
+        $found.Output -match '^JOB 1 Failed 3 ' | Should -HaveCount 1
+        $found.Output | Should -Contain 'ERRORS 0'
+        Get-CloudInstance $Cloud | Where-Object State -notin 'terminated', 'shutting-down' | Should -BeNullOrEmpty
+        Get-CloudBucket $Cloud | Should -BeNullOrEmpty
+    }
 }

@@ -51,6 +51,10 @@ namespace FemagAws.Aws
                     $"'{target.Region}' is not an AWS region. Use a name such as eu-central-1 (-Region or server_location).");
             }
 
+            var s3Endpoint = target.EndpointFor("S3", Environment.GetEnvironmentVariable);
+            var ec2Endpoint = target.EndpointFor("EC2", Environment.GetEnvironmentVariable);
+            AwsRegion.CheckKnown(target.Region, s3Endpoint != null && ec2Endpoint != null);
+
             ProfileServiceClients.RegisterOnce();
             var credentials = ResolveCredentials(target, out var source);
 
@@ -60,13 +64,17 @@ namespace FemagAws.Aws
             var ec2Config = new AmazonEC2Config { RegionEndpoint = region, HttpClientFactory = new IdleTimeoutClientFactory("EC2", IdleTimeout, notify) };
             Retry(s3Config);
             Retry(ec2Config);
-            if (target.EndpointUrl != null)
+            if (s3Endpoint != null)
             {
                 // A compatible endpoint (a local cloud) has no per-bucket DNS names; sign for the job's region.
-                s3Config.ServiceURL = target.EndpointUrl;
+                s3Config.ServiceURL = s3Endpoint;
                 s3Config.AuthenticationRegion = target.Region;
                 s3Config.ForcePathStyle = true;
-                ec2Config.ServiceURL = target.EndpointUrl;
+            }
+
+            if (ec2Endpoint != null)
+            {
+                ec2Config.ServiceURL = ec2Endpoint;
                 ec2Config.AuthenticationRegion = target.Region;
             }
 

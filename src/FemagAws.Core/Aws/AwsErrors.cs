@@ -92,7 +92,9 @@ namespace FemagAws.Aws
         {
             var code = ex.ErrorCode;
             var id = "Aws" + code.Replace(".", string.Empty);
-            var text = $"{doing} failed: {code}: {ex.Message}";
+            // The service's own message often has no full stop, and the advice appended to it is a sentence of its own.
+            var message = ex.Message.TrimEnd();
+            var text = $"{doing} failed: {code}: {message}{(message.EndsWith(".") || message.EndsWith("!") || message.EndsWith("?") ? string.Empty : ".")}";
             switch (code)
             {
                 case "AccessDenied":

@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using FemagAws.Aws.Credentials;
 
 namespace FemagAws.Aws
@@ -61,6 +62,27 @@ namespace FemagAws.Aws
 
             return new AwsRegion(FemagConfig.DefaultServerLocation,
                 $"femagtools' default, as neither -Region, server_location, AWS_REGION, AWS_DEFAULT_REGION nor profile '{profile}' names one");
+        }
+
+        /// <summary>
+        /// Refuses a region the AWS SDK does not list (eu-centrall-1), naming the nearest one it does, unless both
+        /// services go to a custom endpoint (an S3-compatible store or a local cloud may name its regions freely).
+        /// AWS itself would only fail on the first request, or after a bucket was already made.
+        /// </summary>
+        /// <param name="name">The region, already shaped like one (<see cref="FemagConfig.IsRegionName"/>).</param>
+        /// <param name="customEndpoint">True when S3 and EC2 both go to a custom endpoint.</param>
+        public static void CheckKnown(string name, bool customEndpoint)
+        {
+            var known = AwsCatalog.RegionNames().Select(r => r.Key).ToList();
+            if (customEndpoint || known.Contains(name, StringComparer.Ordinal))
+            {
+                return;
+            }
+
+            var nearest = EditDistance.Nearest(name, known);
+            throw new FemagException("FemagRegionUnknown", FemagErrorKind.InvalidArgument,
+                $"'{name}' is not an AWS region{(nearest != null ? $"; did you mean {nearest}?" : ".")} Correct -Region or server_location (or AWS_REGION, AWS_DEFAULT_REGION, the profile's region). " +
+                "A region of an S3/EC2-compatible endpoint is taken only with -EndpointUrl, endpoint_url or AWS_ENDPOINT_URL.");
         }
 
         private static AwsRegion Checked(string name, string source)

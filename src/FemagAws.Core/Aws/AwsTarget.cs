@@ -27,6 +27,40 @@ namespace FemagAws.Aws
         /// <summary>Keys given to the command itself; they win over the profile.</summary>
         public GivenCredentials? Credentials { get; }
 
+        /// <summary>
+        /// Where one service's requests go: <see cref="EndpointUrl"/> (-EndpointUrl, else endpoint_url), else
+        /// AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL_EC2, else AWS_ENDPOINT_URL, the order of the AWS SDK and the aws CLI,
+        /// which skip the variables when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true. Null for AWS itself.
+        /// </summary>
+        /// <param name="service">S3 or EC2, as the variables name them.</param>
+        /// <param name="environment">Reads an environment variable.</param>
+        public string? EndpointFor(string service, Func<string, string?> environment)
+        {
+            if (EndpointUrl != null || string.Equals(environment("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")?.Trim(), "true", StringComparison.OrdinalIgnoreCase))
+            {
+                return EndpointUrl;
+            }
+
+            foreach (var variable in new[] { "AWS_ENDPOINT_URL_" + service, "AWS_ENDPOINT_URL" })
+            {
+                var value = environment(variable)?.Trim();
+                if (string.IsNullOrEmpty(value))
+                {
+                    continue;
+                }
+
+                if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+                {
+                    throw new FemagException("FemagEndpointInvalid", FemagErrorKind.InvalidArgument,
+                        $"The environment variable {variable} = '{value}' is not an http:// or https:// URL. Correct it, or remove it to use AWS itself.");
+                }
+
+                return value;
+            }
+
+            return null;
+        }
+
         public static AwsTarget Of(FemagJob job) =>
             new AwsTarget(job.Region, job.EndpointUrl, job.ProfileName, job.ProfileLocation, job.Credentials);
 

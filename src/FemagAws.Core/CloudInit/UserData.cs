@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text;
@@ -15,6 +16,45 @@ namespace FemagAws.CloudInit
 
         /// <summary>Reads and renders the config's cloud-init file for a bucket; checks it exists and fits.</summary>
         public static string Render(FemagConfig config, string bucketName)
+        {
+            var userData = Render(Read(config), config, bucketName);
+            var size = Encoding.UTF8.GetByteCount(userData);
+            if (size > MaxBytes)
+            {
+                throw new FemagException("FemagUserDataTooLarge", FemagErrorKind.LimitsExceeded,
+                    $"The rendered cloud-init for bucket {bucketName} is {size} bytes; EC2 accepts at most {MaxBytes}. Shorten '{config.CloudInit}' or fetch the bulk of the script from the bucket.");
+            }
+
+            return userData;
+        }
+
+        /// <summary>
+        /// What to warn about in the config's cloud-init script, for the cmdlets to say: whether no line starts with
+        /// {{ENV}} (the instance then never learns BUCKET_NAME), and which unknown keys (see
+        /// <see cref="FemagConfig.UnknownKeys"/>) the script does not read as $KEY or ${KEY}. A script that cannot be
+        /// read gives nothing to warn about: rendering it reports that error.
+        /// </summary>
+        public static CloudInitAdvice Advise(FemagConfig config)
+        {
+            string template;
+            try
+            {
+                template = Read(config);
+            }
+            catch (FemagException)
+            {
+                return new CloudInitAdvice(false, Array.Empty<KeyValuePair<string, string?>>());
+            }
+
+            var lacksEnv = !Lines(template).Any(line => line.StartsWith(EnvMarker, StringComparison.Ordinal));
+            var unread = config.UnknownKeys().Where(pair => !ReadsVariable(template, pair.Key.ToUpperInvariant())).ToList();
+            return new CloudInitAdvice(lacksEnv, unread);
+        }
+
+        private static bool ReadsVariable(string script, string name) =>
+            System.Text.RegularExpressions.Regex.IsMatch(script, @"\$\{?" + name + @"(?![A-Za-z0-9_])", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+        private static string Read(FemagConfig config)
         {
             var path = config.CloudInit;
             if (path == null)
@@ -34,15 +74,7 @@ namespace FemagAws.CloudInit
                     $"The cloud-init script '{path}' (cloud_init in {config}) cannot be read: {ex.Message} Check the path; a relative one is taken from the config file's folder.", ex);
             }
 
-            var userData = Render(template, config, bucketName);
-            var size = Encoding.UTF8.GetByteCount(userData);
-            if (size > MaxBytes)
-            {
-                throw new FemagException("FemagUserDataTooLarge", FemagErrorKind.LimitsExceeded,
-                    $"The rendered cloud-init for bucket {bucketName} is {size} bytes; EC2 accepts at most {MaxBytes}. Shorten '{path}' or fetch the bulk of the script from the bucket.");
-            }
-
-            return userData;
+            return template;
         }
 
         /// <summary>
@@ -51,14 +83,8 @@ namespace FemagAws.CloudInit
         /// </summary>
         public static string Render(string template, FemagConfig config, string bucketName)
         {
-            var text = template.Replace("\r\n", "\n");
-            if (text.Length > 0 && text[0] == '\uFEFF')
-            {
-                text = text.Substring(1);
-            }
-
-            var output = new StringBuilder(text.Length + 512);
-            var lines = text.Split('\n');
+            var lines = Lines(template);
+            var output = new StringBuilder(template.Length + 512);
             for (var i = 0; i < lines.Length; i++)
             {
                 var last = i == lines.Length - 1;
@@ -76,6 +102,13 @@ namespace FemagAws.CloudInit
             }
 
             return config.MaxRuntime is double minutes ? AddWatchdog(output.ToString(), minutes) : output.ToString();
+        }
+
+        /// <summary>The script's lines, split at \n or \r\n, without a leading byte order mark.</summary>
+        private static string[] Lines(string template)
+        {
+            var text = template.Replace("\r\n", "\n");
+            return (text.Length > 0 && text[0] == '\uFEFF' ? text.Substring(1) : text).Split('\n');
         }
 
         /// <summary>Single-quotes a value for POSIX shells, so spaces, quotes and $ arrive unchanged.</summary>
@@ -111,5 +144,21 @@ namespace FemagAws.CloudInit
 
             output.Append("export BUCKET_NAME=").Append(ShellQuote(bucketName)).Append('\n');
         }
+    }
+
+    /// <summary>What <see cref="UserData.Advise"/> found; the cmdlets turn it into warnings.</summary>
+    public sealed class CloudInitAdvice
+    {
+        public CloudInitAdvice(bool lacksEnv, IReadOnlyList<KeyValuePair<string, string?>> unknownKeys)
+        {
+            LacksEnv = lacksEnv;
+            UnknownKeys = unknownKeys;
+        }
+
+        /// <summary>No line of the script starts with {{ENV}}, so the instance gets neither BUCKET_NAME nor the config.</summary>
+        public bool LacksEnv { get; }
+
+        /// <summary>Keys nothing reads (not the module, not femagtools, not the script), with the nearest known key or null.</summary>
+        public IReadOnlyList<KeyValuePair<string, string?>> UnknownKeys { get; }
     }
 }

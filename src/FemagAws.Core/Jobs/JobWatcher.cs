@@ -148,7 +148,7 @@ namespace FemagAws.Jobs
             job.State = FemagJobState.Failed;
             if (ByWatchdog(instance))
             {
-                job.Reason = $"Instance {instance.InstanceId} was stopped by the max_runtime watchdog after {instance.MaxRuntime:0.#} minutes, before {job.Config.FinishTaskFilename} was written. Raise max_runtime if the calculation needs longer.";
+                job.Reason = $"Instance {instance.InstanceId} was stopped by the max_runtime watchdog after {instance.MaxRuntime:0.#} minute{(instance.MaxRuntime == 1 ? string.Empty : "s")}, before {job.Config.FinishTaskFilename} was written. Raise max_runtime if the calculation needs longer.";
                 return;
             }
 

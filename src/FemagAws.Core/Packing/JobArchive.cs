@@ -11,11 +11,15 @@ namespace FemagAws.Packing
     /// <summary>Packs a job folder into the tar.gz that the instance extracts in its working directory.</summary>
     public static class JobArchive
     {
+        /// <summary>The file FEMAG runs on the instance, at the folder's root (the seed's script: xfemag -b femag.fsl).</summary>
+        public const string FslName = "femag.fsl";
+
         /// <summary>
         /// The regular files of a folder, as archive entry names (relative, '/'-separated) in ordinal order. A symbolic
         /// link (to a file or a folder) is refused and never followed: it may point outside the folder, and the
-        /// instance would then get, or write through, files the user never meant to upload. An empty folder is refused
-        /// too, so both checks happen before any bucket is made.
+        /// instance would then get, or write through, files the user never meant to upload. An empty folder, or one
+        /// without femag.fsl at its root, is refused too (FEMAG would only fail on the instance), so every check happens
+        /// before any bucket is made.
         /// </summary>
         /// <param name="folder">The job folder.</param>
         /// <param name="leaveOut">True for an entry name that is not packed (files only).</param>
@@ -27,6 +31,16 @@ namespace FemagAws.Packing
             {
                 throw new FemagException("FemagFolderEmpty", FemagErrorKind.InvalidData,
                     $"Folder '{folder.FullName}' holds no files to upload. Each job folder needs at least the femag.fsl that FEMAG runs.");
+            }
+
+            if (!files.Exists(f => f.Key == FslName))
+            {
+                // The instance runs Linux: Femag.FSL made on Windows is another file there.
+                var otherCase = files.Find(f => string.Equals(f.Key, FslName, StringComparison.OrdinalIgnoreCase)).Key;
+                throw new FemagException("FemagFslMissing", FemagErrorKind.InvalidData,
+                    $"Folder '{folder.FullName}' has no {FslName}, the file FEMAG runs on the instance" +
+                    (otherCase != null ? $" (it has '{otherCase}': rename it to {FslName}, as Linux tells case apart)" : string.Empty) +
+                    ". Add it, or leave the folder out.");
             }
 
             files.Sort((a, b) => StringComparer.Ordinal.Compare(a.Key, b.Key));

@@ -63,7 +63,7 @@ namespace FemagAws.Commands
         {
             base.BeginProcessing();
             _config = OrTerminate(() => LoadConfig(ConfigFile, Config), ConfigFile);
-            WarnIfSecrets(_config);
+            WarnAboutConfig(_config, always: true);
 
             // A bucket whose job could never be launched would only be left behind.
             OrTerminate(() => { InstanceStarter.CheckConfig(_config); return true; }, ConfigFile);
@@ -150,6 +150,7 @@ namespace FemagAws.Commands
         {
             // Listed before it is written: downstream may hold it even when WriteObject ends in a stop.
             _emitted.Add(item.Result);
+            WarnedAbout(item.Result.Config);
             WriteObject(item.Result);
         }
     }

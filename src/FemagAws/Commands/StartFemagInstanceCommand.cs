@@ -36,12 +36,12 @@ namespace FemagAws.Commands
         public FemagJob[] Job { get; set; } = new FemagJob[0];
 
         /// <summary>
-        /// <para type="description">The EC2 instance type for these jobs, such as c5.xlarge, or a comma-separated list tried in order when EC2 has no capacity for a type, instead of instance_type from the config. It becomes the jobs' instance_type, so the INSTANCE_TYPE that {{ENV}} exports on the instance agrees. Tab completes EC2's instance types.</para>
+        /// <para type="description">The EC2 instance type for these jobs, such as c5.xlarge, or several (-InstanceType c5.xlarge, m5.xlarge) tried in order when EC2 has no capacity for a type, instead of instance_type from the config. It becomes the jobs' instance_type (the types joined by commas), so the INSTANCE_TYPE that {{ENV}} exports on the instance agrees. Tab completes EC2's instance types.</para>
         /// </summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
         [ArgumentCompleter(typeof(InstanceTypeCompleter))]
-        public string? InstanceType { get; set; }
+        public string[]? InstanceType { get; set; }
 
         /// <summary>
         /// <para type="description">Launches on Spot, as spot = 1 in the config does: a one-time Spot request that terminates on interruption, with no maximum price. When EC2 has no Spot capacity, the job runs On-Demand (unless spot_fallback = 0), and one warning says how many jobs did. Wait-FemagJob relaunches jobs whose Spot instances are interrupted, up to max_attempts launches in all.</para>
@@ -70,7 +70,7 @@ namespace FemagAws.Commands
                 var ownConfig = job.Config;
                 if (InstanceType != null)
                 {
-                    job.Config = job.Config.With(new[] { new KeyValuePair<string, string?>("instance_type", InstanceType) });
+                    job.Config = job.Config.With(new[] { new KeyValuePair<string, string?>("instance_type", string.Join(",", InstanceType)) });
                 }
 
                 if (Spot)
@@ -90,7 +90,7 @@ namespace FemagAws.Commands
                 }
 
                 WarnIfTooSmall(job.Config);
-                WarnIfSecrets(job.Config);
+                WarnAboutConfig(ownConfig, always: false);
                 WriteVerbose($"User data for bucket {job.BucketName}:\n{userData}");
                 var target = Retarget(job);
                 if (!ShouldProcess($"bucket {job.BucketName}: {job.Config.InstanceType} instance of {job.Config.ImageId} in {target}", "Launch EC2 instance"))

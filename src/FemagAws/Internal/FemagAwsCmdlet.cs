@@ -2,9 +2,11 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using FemagAws.Aws;
 using FemagAws.Aws.Credentials;
+using FemagAws.CloudInit;
 using FemagAws.Jobs;
 
 namespace FemagAws.Internal
@@ -18,7 +20,7 @@ namespace FemagAws.Internal
         private readonly HashSet<AwsTarget> _announced = new HashSet<AwsTarget>();
         private readonly Dictionary<AwsTarget, string> _regionSources = new Dictionary<AwsTarget, string>();
         private readonly Dictionary<FemagConfig, AwsRegion> _regions = new Dictionary<FemagConfig, AwsRegion>();
-        private readonly HashSet<string> _warnedSecrets = new HashSet<string>();
+        private readonly HashSet<string> _warnings = new HashSet<string>();
         private AwsClientCache? _clients;
         private GivenCredentials? _given;
         private string? _profileLocation;
@@ -221,14 +223,58 @@ namespace FemagAws.Internal
             }
         }
 
-        /// <summary>Warns, once per config, about keys that {{ENV}} would export although they look like secrets.</summary>
-        protected void WarnIfSecrets(FemagConfig config)
+        /// <summary>
+        /// Warns about a config (see <see cref="WarnAboutConfig"/>): the cmdlet that reads the config file warns, and a
+        /// later cmdlet of the pipeline stays quiet about the jobs it passed on, whose configs are entered here.
+        /// </summary>
+        private static readonly ConditionalWeakTable<FemagConfig, object> Warned = new ConditionalWeakTable<FemagConfig, object>();
+
+        /// <summary>Enters a job's config as warned about, so the next cmdlet of the pipeline does not warn again.</summary>
+        protected static void WarnedAbout(FemagConfig config) => Warned.GetValue(config, _ => Warned);
+
+        /// <summary>
+        /// Warns, once per pipeline, about what in a config would go wrong only on the instance, or quietly: keys that
+        /// {{ENV}} would export although they look like secrets, keys nothing reads (a misspelt instance_typ), and a
+        /// cloud-init script without {{ENV}}. <paramref name="always"/> is for the cmdlet that reads the config file;
+        /// others warn only about configs no cmdlet warned about before.
+        /// </summary>
+        protected void WarnAboutConfig(FemagConfig config, bool always)
         {
-            var keys = config.KeysLookingLikeSecrets();
-            if (keys.Count > 0 && _warnedSecrets.Add(config + "|" + string.Join(",", keys)))
+            if (!always && Warned.TryGetValue(config, out _))
             {
-                WriteWarning($"{config}: {string.Join(", ", keys)} look(s) like a credential or secret. The cloud-init {{{{ENV}}}} line exports every key into the instance's user data, which anyone who may describe the instance can read. " +
-                             "Remove it from the [amazon] section: instances get AWS access from iam_instance_profile, and the module never puts your own credentials into user data.");
+                return;
+            }
+
+            WarnedAbout(config);
+            var secrets = config.KeysLookingLikeSecrets();
+            if (secrets.Count > 0)
+            {
+                WarnOnce($"{config}: {string.Join(", ", secrets)} look(s) like a credential or secret. The cloud-init {{{{ENV}}}} line exports every key into the instance's user data, which anyone who may describe the instance can read. " +
+                         "Remove it from the [amazon] section: instances get AWS access from iam_instance_profile, and the module never puts your own credentials into user data.");
+            }
+
+            var advice = UserData.Advise(config);
+            // A secret's key was named just above; once is enough.
+            var unknown = advice.UnknownKeys.Where(pair => !secrets.Contains(pair.Key)).ToList();
+            if (unknown.Count > 0)
+            {
+                var keys = unknown.Select(pair => pair.Value != null ? $"{pair.Key} (did you mean {pair.Value}?)" : pair.Key);
+                WarnOnce($"{config}: neither femagtools nor FemagAws knows the key(s) {string.Join(", ", keys)}, and the cloud-init script does not read them: " +
+                         "their settings have no effect. Correct the spelling, or remove them from the [amazon] section.");
+            }
+
+            if (advice.LacksEnv)
+            {
+                WarnOnce($"{config}: the cloud-init script '{config.CloudInit}' has no line starting with {UserData.EnvMarker}, so the instances never learn BUCKET_NAME and cannot fetch their job or upload results. " +
+                         $"Put a line {UserData.EnvMarker} near its top, as in examples/cloud_init.txt.");
+            }
+        }
+
+        private void WarnOnce(string warning)
+        {
+            if (_warnings.Add(warning))
+            {
+                WriteWarning(warning);
             }
         }
 
