@@ -42,11 +42,14 @@ namespace FemagAws.Aws.S3
             }
             catch (AmazonS3Exception ex) when (ex.ErrorCode == "BucketAlreadyExists")
             {
-                // The same, from a store that does not say whose the bucket is. A fresh uuid name we may use is ours;
-                // one we may not use belongs to someone else.
+                // On AWS: another account owns the name. Some stores say the same of one's own bucket (a retry whose
+                // first answer was lost). HeadBucket names the expected owner (OwnerCheckedS3Client), so it succeeds
+                // only for our own; a store without account ids cannot tell, and a fresh uuid name we may use is ours.
                 if (!await IsAccessibleAsync(s3, bucketName, ct).ConfigureAwait(false))
                 {
-                    throw AwsErrors.Explain(ex, $"Creating bucket {bucketName}");
+                    throw new FemagException("FemagBucketNotYours", FemagErrorKind.PermissionDenied,
+                        $"Bucket {bucketName} already exists (BucketAlreadyExists) and belongs to another AWS account, so it was not used and nothing was written to it. " +
+                        "Run New-FemagBucket for the folder again: the new bucket gets a new name.", ex);
                 }
             }
             catch (Exception ex)
