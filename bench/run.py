@@ -10,6 +10,7 @@ Use bench/run.sh, which provides --endpoint, --pwsh, --work and --sandbox and cl
 from __future__ import annotations
 
 import argparse
+import base64
 import datetime
 import json
 import os
@@ -325,15 +326,17 @@ class Bench:
         return row
 
     def make_job_buckets(self, count: int, running: int) -> list[str]:
-        """count buckets as New-FemagBucket leaves them (tagged, the archive with its folder); every other one of
+        """count buckets as New-FemagBucket leaves them (tagged with index and folder, the archive); every other one of
         those past the first `running` (which get instances) also holds the finish file. Returns the names, index order."""
         import uuid
 
         def make(index):
             name = f"{uuid.uuid4()}-{index}"
             self.s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": self.region})
-            self.s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": "femag-aws:index", "Value": str(index)}]})
-            self.s3.put_object(Bucket=name, Key=f"{index}.tar.gz", Body=b"\x1f\x8b", Metadata={"femag-folder": f"/tmp/parvar/{index}"})
+            folder = base64.urlsafe_b64encode(f"/tmp/parvar/{index}".encode()).decode().rstrip("=")
+            self.s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [
+                {"Key": "femag-aws:index", "Value": str(index)}, {"Key": "femag-aws:folder:1", "Value": folder}]})
+            self.s3.put_object(Bucket=name, Key=f"{index}.tar.gz", Body=b"\x1f\x8b")
             if index >= running and (index - running) % 2 == 0:
                 self.s3.put_object(Bucket=name, Key="exit_code", Body=b"0\n")
             return name

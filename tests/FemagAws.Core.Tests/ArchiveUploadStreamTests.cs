@@ -28,7 +28,6 @@ public sealed class ArchiveUploadStreamTests
         var put = s3.Fake.Requests<PutObjectRequest>().Single();
         Assert.Equal(("bucket-0", "0.tar.gz", "application/gzip"), (put.BucketName, put.Key, put.ContentType));
         Assert.Equal(ServerSideEncryptionMethod.AES256, put.ServerSideEncryptionMethod);
-        Assert.Equal("%2Fhome%2Fuser%2Fparvar%2F0", put.Metadata["femag-folder"]);
         Assert.True(data.AsSpan().SequenceEqual(s3.PutBody), "the object is not the bytes written");
     }
 
@@ -97,7 +96,7 @@ public sealed class ArchiveUploadStreamTests
     {
         var s3 = new RecordingS3();
         var bucketReady = new TaskCompletionSource();
-        using var stream = new ArchiveUploadStream(s3.Client, "bucket-0", "0.tar.gz", new Dictionary<string, string>(), bucketReady.Task, 1024, CancellationToken.None);
+        using var stream = new ArchiveUploadStream(s3.Client, "bucket-0", "0.tar.gz", bucketReady.Task, 1024, CancellationToken.None);
         stream.Write(Bytes(1024));
 
         var completing = stream.CompleteAsync();
@@ -114,7 +113,7 @@ public sealed class ArchiveUploadStreamTests
     public async Task After_a_part_fails_every_later_write_fails_with_that_error()
     {
         var s3 = new RecordingS3(failPart: 1);
-        using var stream = new ArchiveUploadStream(s3.Client, "bucket-0", "0.tar.gz", new Dictionary<string, string>(), Task.CompletedTask, 0, CancellationToken.None);
+        using var stream = new ArchiveUploadStream(s3.Client, "bucket-0", "0.tar.gz", Task.CompletedTask, 0, CancellationToken.None);
         stream.Write(Bytes(8 * MiB));
 
         var first = Assert.Throws<FemagException>(() => stream.Write(Bytes(8 * MiB)));
@@ -130,8 +129,7 @@ public sealed class ArchiveUploadStreamTests
     /// <summary>Uploads <paramref name="data"/>; returns the ETag the stream reports for the object.</summary>
     private static async Task<string> Upload(RecordingS3 s3, byte[] data, long expectedBytes)
     {
-        var metadata = new Dictionary<string, string> { ["femag-folder"] = "%2Fhome%2Fuser%2Fparvar%2F0" };
-        using var stream = new ArchiveUploadStream(s3.Client, "bucket-0", "0.tar.gz", metadata, Task.CompletedTask, expectedBytes, CancellationToken.None);
+        using var stream = new ArchiveUploadStream(s3.Client, "bucket-0", "0.tar.gz", Task.CompletedTask, expectedBytes, CancellationToken.None);
 
         // Odd-sized writes, as gzip makes them, so parts are cut across writes.
         for (var offset = 0; offset < data.Length; offset += 100_003)

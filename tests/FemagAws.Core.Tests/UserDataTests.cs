@@ -16,11 +16,11 @@ public sealed class UserDataTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     [Fact]
-    public void An_ENV_line_becomes_one_quoted_export_per_key_in_ordinal_order_then_BUCKET_NAME()
+    public void An_ENV_line_becomes_one_quoted_export_per_key_in_ordinal_order_then_BUCKET_NAME_and_EXPECTED_BUCKET_OWNER()
     {
         var config = Config(("instance_type", "t2.small"), ("ab", "2"), ("a_b", "1"));
 
-        var userData = UserData.Render("#!/bin/bash\n{{ENV}}\necho done\n", config, "b-0");
+        var userData = UserData.Render("#!/bin/bash\n{{ENV}}\necho done\n", config, "b-0", "123456789012");
 
         Assert.Equal(
             """
@@ -33,6 +33,7 @@ public sealed class UserDataTests : IDisposable
             export INSTANCE_TYPE='t2.small'
             export SERVER_LOCATION='eu-central-1'
             export BUCKET_NAME='b-0'
+            export EXPECTED_BUCKET_OWNER='123456789012'
             echo done
 
             """.Replace("\r\n", "\n"),
@@ -42,24 +43,24 @@ public sealed class UserDataTests : IDisposable
     [Fact]
     public void Only_a_marker_at_column_0_is_replaced_with_the_rest_of_its_line_and_each_one_expands()
     {
-        var userData = UserData.Render("  {{ENV}}\n{{ENV}} anything after it\necho {{ENV}}\n{{ENV}}", Config(), "b-7");
+        var userData = UserData.Render("  {{ENV}}\n{{ENV}} anything after it\necho {{ENV}}\n{{ENV}}", Config(), "b-7", null);
 
         var lines = userData.Split('\n');
         Assert.Equal("  {{ENV}}", lines[0]);
-        Assert.Equal("echo {{ENV}}", lines[7]);
+        Assert.Equal("echo {{ENV}}", lines[8]);
         Assert.Equal(2, lines.Count(l => l == "export BUCKET_NAME='b-7'"));
         Assert.DoesNotContain("anything after it", userData);
-        Assert.EndsWith("export BUCKET_NAME='b-7'\n", userData);
+        Assert.EndsWith("export BUCKET_NAME='b-7'\nexport EXPECTED_BUCKET_OWNER=''\n", userData);
     }
 
     [Fact]
     public void Windows_line_ends_and_a_BOM_are_taken_out_so_that_bash_runs_the_script()
     {
-        var userData = UserData.Render("\uFEFF#!/bin/bash\r\n{{ENV}}\r\necho done\r\n", Config(), "b-0");
+        var userData = UserData.Render("\uFEFF#!/bin/bash\r\n{{ENV}}\r\necho done\r\n", Config(), "b-0", null);
 
         Assert.StartsWith("#!/bin/bash\nexport COMPANY_NAME=", userData);
         Assert.DoesNotContain('\r', userData);
-        Assert.EndsWith("export BUCKET_NAME='b-0'\necho done\n", userData);
+        Assert.EndsWith("export BUCKET_NAME='b-0'\nexport EXPECTED_BUCKET_OWNER=''\necho done\n", userData);
     }
 
     [Theory]
@@ -77,7 +78,7 @@ public sealed class UserDataTests : IDisposable
     {
         var values = new[] { "my key ; team A", "it's", "$HOME `id` $(id)", "a\\nb \"c\"", "Grüße *" };
         var config = Config(values.Select((v, i) => ($"v{i}", v)).ToArray());
-        var script = UserData.Render("{{ENV}}\nprintf '%s|' \"$V0\" \"$V1\" \"$V2\" \"$V3\" \"$V4\"\n", config, "b-0");
+        var script = UserData.Render("{{ENV}}\nprintf '%s|' \"$V0\" \"$V1\" \"$V2\" \"$V3\" \"$V4\"\n", config, "b-0", null);
 
         var start = new ProcessStartInfo("bash", new[] { "-c", script }) { RedirectStandardOutput = true, StandardOutputEncoding = Encoding.UTF8 };
         using var bash = Process.Start(start)!;
@@ -94,7 +95,7 @@ public sealed class UserDataTests : IDisposable
     [InlineData("0.001", 1)]
     public void Max_runtime_puts_a_shutdown_watchdog_right_after_the_shebang(string minutes, int seconds)
     {
-        var userData = UserData.Render("#!/bin/bash\n{{ENV}}\nrun-femag\n", Config(("max_runtime", minutes)), "b-0");
+        var userData = UserData.Render("#!/bin/bash\n{{ENV}}\nrun-femag\n", Config(("max_runtime", minutes)), "b-0", null);
 
         var lines = userData.Split('\n');
         Assert.Equal("#!/bin/bash", lines[0]);
@@ -111,7 +112,7 @@ public sealed class UserDataTests : IDisposable
     [InlineData("#!/bin/bash -ex\n")]
     public void The_watchdog_fits_any_shell_shebang_even_a_script_of_one_line(string script)
     {
-        var userData = UserData.Render(script, Config(("max_runtime", "60")), "b-0");
+        var userData = UserData.Render(script, Config(("max_runtime", "60")), "b-0", null);
 
         Assert.StartsWith(script.TrimEnd('\n') + "\n# femag-aws: max_runtime watchdog", userData);
         Assert.Contains("\nnohup sh -c 'sleep 3600; shutdown -h now' >/dev/null 2>&1 &\n", userData);
@@ -123,7 +124,7 @@ public sealed class UserDataTests : IDisposable
     [InlineData("{{ENV}}\nrun-femag\n", "export COMPANY_NAME='femag'")]
     public void The_watchdog_refuses_a_script_that_is_no_shell_script(string script, string firstLine)
     {
-        var ex = Assert.Throws<FemagException>(() => UserData.Render(script, Config(("max_runtime", "60")), "b-0"));
+        var ex = Assert.Throws<FemagException>(() => UserData.Render(script, Config(("max_runtime", "60")), "b-0", null));
 
         Assert.Equal("FemagWatchdogNeedsShellScript", ex.ErrorId);
         Assert.Contains($"this one starts with '{firstLine}'", ex.Message);
@@ -137,10 +138,10 @@ public sealed class UserDataTests : IDisposable
 
         // 'ü' is two bytes in UTF-8: 8192 of them are exactly EC2's 16,384.
         File.WriteAllText(cloudInit, new string('ü', 8192));
-        Assert.Equal(UserData.MaxBytes, Encoding.UTF8.GetByteCount(UserData.Render(config, "b-0")));
+        Assert.Equal(UserData.MaxBytes, Encoding.UTF8.GetByteCount(UserData.Render(config, "b-0", null)));
 
         File.WriteAllText(cloudInit, new string('ü', 8192) + "!");
-        var ex = Assert.Throws<FemagException>(() => UserData.Render(config, "b-0"));
+        var ex = Assert.Throws<FemagException>(() => UserData.Render(config, "b-0", null));
         Assert.Equal("FemagUserDataTooLarge", ex.ErrorId);
         Assert.Contains("bucket b-0 is 16385 bytes; EC2 accepts at most 16384", ex.Message);
     }
@@ -148,8 +149,8 @@ public sealed class UserDataTests : IDisposable
     [Fact]
     public void A_config_without_a_readable_cloud_init_says_which_key_to_set_or_which_file_is_missing()
     {
-        var missingKey = Assert.Throws<FemagException>(() => UserData.Render(Config(), "b-0"));
-        var missingFile = Assert.Throws<FemagException>(() => UserData.Render(Config(("cloud_init", Path.Combine(_dir, "gone.txt"))), "b-0"));
+        var missingKey = Assert.Throws<FemagException>(() => UserData.Render(Config(), "b-0", null));
+        var missingFile = Assert.Throws<FemagException>(() => UserData.Render(Config(("cloud_init", Path.Combine(_dir, "gone.txt"))), "b-0", null));
 
         Assert.Equal("FemagCloudInitMissing", missingKey.ErrorId);
         Assert.Contains("Add 'cloud_init = ./cloud_init.txt'", missingKey.Message);

@@ -11,8 +11,9 @@ groups with the given ids, in every --region), prints exactly one line
 `running` gets its user data run with bash (cwd/HOME = DIR/<instance-id>/home, output in
 DIR/<instance-id>/console.log, /usr/local/bin replaced by a private bind mount holding the
 fake `xfemag`). Fake `shutdown` halts the instance like EC2 does (InstanceInitiatedShutdownBehavior
-is applied). Runs until stdin reaches EOF or SIGTERM/SIGINT; then kills every instance
-process group, stops moto and exits 0. After READY all output goes to DIR/runner.log.
+is applied). S3 honours ExpectedBucketOwner as AWS does (moto ignores it; see the patch below).
+Runs until stdin reaches EOF or SIGTERM/SIGINT; then kills every instance process group, stops
+moto and exits 0. After READY all output goes to DIR/runner.log.
 """
 from __future__ import annotations
 
@@ -105,6 +106,32 @@ def _all_buckets_with_region(self):
 
 
 _moto_s3.S3Response.all_buckets = _all_buckets_with_region
+
+
+# moto 5.2.1 ignores x-amz-expected-bucket-owner (ExpectedBucketOwner). S3 answers 403 AccessDenied
+# to any request to a bucket that names an owner other than the bucket's account, so the local cloud
+# does too. (A bucket of another account: create it with credentials of moto's STS AssumeRole into
+# a role of that account.)
+from moto.s3.models import s3_backends as _moto_s3_backends  # noqa: E402
+
+_EXPECTED_OWNER_DENIED = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+    "<Message>Access Denied</Message></Error>"
+)
+
+
+def _owner_checked(handler):
+    def check(self, request, full_url):
+        expected = request.headers.get("x-amz-expected-bucket-owner")
+        owner = _moto_s3_backends.bucket_accounts.get(self.parse_bucket_name_from_url(request, full_url))
+        if expected and owner and owner[1] != expected:
+            return 403, {"content-type": "application/xml"}, _EXPECTED_OWNER_DENIED
+        return handler(self, request, full_url)
+    return check
+
+
+_moto_s3.S3Response._bucket_response = _owner_checked(_moto_s3.S3Response._bucket_response)
+_moto_s3.S3Response._key_response = _owner_checked(_moto_s3.S3Response._key_response)
 # -----------------------------------------------------------------------------------------
 
 

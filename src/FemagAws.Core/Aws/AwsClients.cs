@@ -1,12 +1,14 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Threading.Tasks;
 using Amazon;
 using Amazon.EC2;
 using Amazon.Runtime;
 using Amazon.Runtime.Credentials;
 using Amazon.S3;
 using FemagAws.Aws.Credentials;
+using FemagAws.Aws.S3;
 
 namespace FemagAws.Aws
 {
@@ -23,12 +25,16 @@ namespace FemagAws.Aws
         /// </summary>
         private static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(20);
 
-        internal AwsClients(AwsTarget target, IAmazonS3 s3, IAmazonEC2 ec2, string credentialSource)
+        private readonly Lazy<Task<string?>> _bucketOwner;
+
+        /// <param name="bucketOwner">The expected bucket owner; without it (fakes in tests), none.</param>
+        internal AwsClients(AwsTarget target, IAmazonS3 s3, IAmazonEC2 ec2, string credentialSource, Lazy<Task<string?>>? bucketOwner = null)
         {
             Target = target;
             S3 = s3;
             Ec2 = ec2;
             CredentialSource = credentialSource;
+            _bucketOwner = bucketOwner ?? new Lazy<Task<string?>>(() => Task.FromResult<string?>(null));
         }
 
         public AwsTarget Target { get; }
@@ -39,6 +45,12 @@ namespace FemagAws.Aws
 
         /// <summary>Where the credentials came from, for -Debug output.</summary>
         public string CredentialSource { get; }
+
+        /// <summary>
+        /// The account id every request to a job bucket names as its expected owner (see <see cref="BucketOwner"/>),
+        /// asked for at the first such request; null where the endpoint gives none.
+        /// </summary>
+        public Task<string?> ExpectedBucketOwnerAsync() => _bucketOwner.Value;
 
         /// <param name="target">Where the requests go, with which credentials.</param>
         /// <param name="notify">Told, from any thread, when a request went quiet and is retried, for -Verbose.</param>
@@ -78,7 +90,20 @@ namespace FemagAws.Aws
                 ec2Config.AuthenticationRegion = target.Region;
             }
 
-            return new AwsClients(target, new AmazonS3Client(credentials, s3Config), new AmazonEC2Client(credentials, ec2Config), source);
+            var owner = new Lazy<Task<string?>>(() => ExpectedOwnerAsync(target, credentials, notify));
+            return new AwsClients(target, new OwnerCheckedS3Client(credentials, s3Config, () => owner.Value), new AmazonEC2Client(credentials, ec2Config), source, owner);
+        }
+
+        private static async Task<string?> ExpectedOwnerAsync(AwsTarget target, AWSCredentials credentials, Action<string> notify)
+        {
+            var owner = await BucketOwner.AccountOfAsync(target, credentials).ConfigureAwait(false);
+            if (owner == null)
+            {
+                // Once per client: -Verbose says it once per command and region, not per request.
+                notify(BucketOwner.NoAccountNote(target));
+            }
+
+            return owner;
         }
 
         /// <summary>

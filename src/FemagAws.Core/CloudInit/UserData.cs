@@ -15,9 +15,12 @@ namespace FemagAws.CloudInit
         public const string EnvMarker = "{{ENV}}";
 
         /// <summary>Reads and renders the config's cloud-init file for a bucket; checks it exists and fits.</summary>
-        public static string Render(FemagConfig config, string bucketName)
+        /// <param name="config">The job's config.</param>
+        /// <param name="bucketName">The job's bucket.</param>
+        /// <param name="expectedBucketOwner">The account id that owns the bucket; null where the endpoint gives none.</param>
+        public static string Render(FemagConfig config, string bucketName, string? expectedBucketOwner)
         {
-            var userData = Render(Read(config), config, bucketName);
+            var userData = Render(Read(config), config, bucketName, expectedBucketOwner);
             var size = Encoding.UTF8.GetByteCount(userData);
             if (size > MaxBytes)
             {
@@ -79,9 +82,10 @@ namespace FemagAws.CloudInit
 
         /// <summary>
         /// Replaces every line that starts with {{ENV}} by one shell-quoted export per config key (upper case,
-        /// ordinal order) and then BUCKET_NAME. Windows line ends become \n so bash can run the script.
+        /// ordinal order), then BUCKET_NAME and EXPECTED_BUCKET_OWNER (empty where unknown, so a script can pass
+        /// ${EXPECTED_BUCKET_OWNER:+--expected-bucket-owner $EXPECTED_BUCKET_OWNER}). Windows line ends become \n so bash can run the script.
         /// </summary>
-        public static string Render(string template, FemagConfig config, string bucketName)
+        public static string Render(string template, FemagConfig config, string bucketName, string? expectedBucketOwner)
         {
             var lines = Lines(template);
             var output = new StringBuilder(template.Length + 512);
@@ -90,7 +94,7 @@ namespace FemagAws.CloudInit
                 var last = i == lines.Length - 1;
                 if (lines[i].StartsWith(EnvMarker, StringComparison.Ordinal))
                 {
-                    AppendExports(output, config, bucketName);
+                    AppendExports(output, config, bucketName, expectedBucketOwner);
                     continue;
                 }
 
@@ -134,7 +138,7 @@ namespace FemagAws.CloudInit
             return firstLineEnd < 0 ? script + "\n" + watchdog : script.Substring(0, firstLineEnd + 1) + watchdog + script.Substring(firstLineEnd + 1);
         }
 
-        private static void AppendExports(StringBuilder output, FemagConfig config, string bucketName)
+        private static void AppendExports(StringBuilder output, FemagConfig config, string bucketName, string? expectedBucketOwner)
         {
             foreach (var key in config.Settings.Keys.Select(k => k.ToUpperInvariant()).OrderBy(k => k, StringComparer.Ordinal))
             {
@@ -143,6 +147,7 @@ namespace FemagAws.CloudInit
             }
 
             output.Append("export BUCKET_NAME=").Append(ShellQuote(bucketName)).Append('\n');
+            output.Append("export EXPECTED_BUCKET_OWNER=").Append(ShellQuote(expectedBucketOwner ?? string.Empty)).Append('\n');
         }
     }
 

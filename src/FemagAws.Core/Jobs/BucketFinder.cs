@@ -16,14 +16,15 @@ namespace FemagAws.Jobs
         public static async Task<FemagJob> FindAsync(AwsClientCache cache, AwsTarget target, string bucketName, string? folder, int? index, FemagConfig config, CancellationToken ct)
         {
             var clients = await ClientsForBucketAsync(cache, target, bucketName, ct).ConfigureAwait(false);
-            var jobIndex = index ?? BucketNames.IndexOf(bucketName) ?? await JobBuckets.TryGetIndexTagAsync(clients.S3, bucketName, ct).ConfigureAwait(false);
+            var tags = await JobBuckets.TryGetJobTagsAsync(clients.S3, bucketName, ct).ConfigureAwait(false);
+            var jobIndex = index ?? BucketNames.IndexOf(bucketName) ?? tags?.Index;
             if (jobIndex == null)
             {
                 throw new FemagException("FemagBucketIndexUnknown", FemagErrorKind.InvalidArgument,
                     $"Bucket {bucketName} has no job index: its name does not end in '-<index>' and it has no {JobBuckets.IndexTag} tag. Pass -Index.");
             }
 
-            return await NewJobAsync(clients, bucketName, folder, jobIndex.Value, config, ct).ConfigureAwait(false);
+            return NewJob(clients, bucketName, folder, jobIndex.Value, tags, config);
         }
 
         /// <summary>Buckets looked up at once: enough to hide S3's latency, few enough to stay clear of its throttling.</summary>
@@ -31,7 +32,7 @@ namespace FemagAws.Jobs
 
         /// <summary>
         /// The module's buckets (name pattern and index tag) in the target's region, oldest first, as Uploaded jobs.
-        /// Costs the bucket listing and two requests per module-named bucket (its tags and its archive's folder), plus
+        /// Costs the bucket listing and one request per module-named bucket (its tags), plus
         /// its location where the store's listing does not name the bucket's region.
         /// </summary>
         public static async Task<List<FemagJob>> ListAsync(AwsClientCache cache, AwsTarget target, FemagConfig config, CancellationToken ct)
@@ -52,12 +53,13 @@ namespace FemagAws.Jobs
             try
             {
                 var region = string.IsNullOrEmpty(bucket.BucketRegion) ? await JobBuckets.GetRegionAsync(clients.S3, name, ct).ConfigureAwait(false) : bucket.BucketRegion;
-                if (region != clients.Target.Region || await JobBuckets.TryGetIndexTagAsync(clients.S3, name, ct).ConfigureAwait(false) == null)
+                var tags = region == clients.Target.Region ? await JobBuckets.TryGetJobTagsAsync(clients.S3, name, ct).ConfigureAwait(false) : null;
+                if (tags == null)
                 {
                     return null;
                 }
 
-                var job = await NewJobAsync(clients, name, null, BucketNames.IndexOf(name)!.Value, config, ct).ConfigureAwait(false);
+                var job = NewJob(clients, name, null, BucketNames.IndexOf(name)!.Value, tags, config);
                 job.CreationTime = bucket.CreationDate?.ToUniversalTime();
                 return job;
             }
@@ -77,12 +79,17 @@ namespace FemagAws.Jobs
             return region == target.Region ? clients : cache.Get(target.InRegion(region));
         }
 
-        /// <summary>An Uploaded job for a bucket; without a folder, the one recorded on the archive.</summary>
-        private static async Task<FemagJob> NewJobAsync(AwsClients clients, string bucketName, string? folder, int index, FemagConfig config, CancellationToken ct)
+        /// <summary>
+        /// An Uploaded job for a bucket; without a folder given, the one New-FemagBucket recorded in the bucket's tags. A
+        /// bucket without it (made by an earlier version, which kept the folder in archive metadata the instance can rewrite)
+        /// gives a job without a folder: Receive-FemagResult then asks for -Destination.
+        /// </summary>
+        private static FemagJob NewJob(AwsClients clients, string bucketName, string? folder, int index, JobTags? tags, FemagConfig config)
         {
-            folder = folder ?? await JobBuckets.TryGetRecordedFolderAsync(clients.S3, bucketName, FemagJob.ArchiveKeyFor(index), ct).ConfigureAwait(false);
+            folder = folder ?? tags?.Folder;
             var job = clients.Target.NewJob(index, bucketName, config, FemagJobState.Uploaded);
             job.Folder = folder == null ? null : System.IO.Path.GetFullPath(PathUtil.ExpandHome(folder));
+            job.ArchiveETag = tags?.ArchiveETag;
             return job;
         }
     }

@@ -19,7 +19,7 @@ namespace FemagAws.Jobs
             }
 
             var clients = await BucketFinder.ClientsForBucketAsync(cache, target, bucketName, ct).ConfigureAwait(false);
-            if (await JobBuckets.TryGetIndexTagAsync(clients.S3, bucketName, ct).ConfigureAwait(false) == null)
+            if (await JobBuckets.TryGetJobTagsAsync(clients.S3, bucketName, ct).ConfigureAwait(false) == null)
             {
                 throw NotTheModules(bucketName, $"it has no {JobBuckets.IndexTag} tag");
             }

@@ -20,11 +20,15 @@ namespace FemagAws.Jobs
         public static void CheckConfig(FemagConfig config)
         {
             CheckLaunchSettings(config);
-            UserData.Render(config, BucketNames.New(0));
+
+            // An account id is 12 digits: the size check counts them.
+            UserData.Render(config, BucketNames.New(0), "123456789012");
         }
 
         /// <summary>The job's user data, once everything that can be checked locally is right.</summary>
-        public static string PrepareUserData(FemagJob job)
+        /// <param name="job">The job to launch.</param>
+        /// <param name="expectedBucketOwner">The account that owns its bucket (<see cref="AwsClients.ExpectedBucketOwnerAsync"/>).</param>
+        public static string PrepareUserData(FemagJob job, string? expectedBucketOwner)
         {
             if (job.InstanceId != null && (job.State == FemagJobState.Running || job.State == FemagJobState.TimedOut))
             {
@@ -33,7 +37,7 @@ namespace FemagAws.Jobs
             }
 
             CheckLaunchSettings(job.Config);
-            return UserData.Render(job.Config, job.BucketName);
+            return UserData.Render(job.Config, job.BucketName, expectedBucketOwner);
         }
 
         /// <summary>

@@ -64,8 +64,9 @@ namespace FemagAws.Jobs
                 job.Reason = null;
                 try
                 {
-                    var userData = InstanceStarter.PrepareUserData(job);
-                    await InstanceStarter.StartAsync(_clients.Get(job), job, userData, ct).ConfigureAwait(false);
+                    var clients = _clients.Get(job);
+                    var userData = InstanceStarter.PrepareUserData(job, await clients.ExpectedBucketOwnerAsync().ConfigureAwait(false));
+                    await InstanceStarter.StartAsync(clients, job, userData, ct).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (!ct.IsCancellationRequested)
                 {

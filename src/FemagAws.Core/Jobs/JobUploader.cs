@@ -20,13 +20,12 @@ namespace FemagAws.Jobs
 
             // A folder that cannot be packed (empty, a symbolic link) is refused before any bucket is made.
             var files = JobArchive.ListFiles(folder, name => IsBookkeeping(name, config));
-            var metadata = new Dictionary<string, string> { [JobBuckets.FolderMetadata] = Uri.EscapeDataString(job.Folder) };
             using (var upload = CancellationTokenSource.CreateLinkedTokenSource(ct))
             {
                 // The bucket is made while the first part packs; the archive streams into it as it is packed.
                 var created = JobBuckets.CreateAsync(clients.S3, job.BucketName, job.Region, upload.Token);
                 var ready = ProtectWhenCreatedAsync(clients, job, created, upload.Token);
-                using (var archive = new ArchiveUploadStream(clients.S3, job.BucketName, job.ArchiveKey, metadata, ready, JobArchive.TotalBytes(files), upload.Token))
+                using (var archive = new ArchiveUploadStream(clients.S3, job.BucketName, job.ArchiveKey, ready, JobArchive.TotalBytes(files), upload.Token))
                 {
                     try
                     {
@@ -34,6 +33,9 @@ namespace FemagAws.Jobs
                         // thread of its own and the thread pool stays free for the requests.
                         await Task.Factory.StartNew(() => JobArchive.Write(files, archive, upload.Token), upload.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
                         job.ArchiveETag = await archive.CompleteAsync().ConfigureAwait(false);
+
+                        // Later sessions tell the archive New-FemagBucket sent by this ETag (Receive-FemagResult skips it).
+                        await JobBuckets.TagAsync(clients.S3, job.BucketName, TagsOf(job), upload.Token).ConfigureAwait(false);
                     }
                     catch (Exception failure)
                     {
@@ -61,8 +63,11 @@ namespace FemagAws.Jobs
         private static async Task ProtectWhenCreatedAsync(AwsClients clients, FemagJob job, Task created, CancellationToken ct)
         {
             await created.ConfigureAwait(false);
-            await JobBuckets.ProtectAndTagAsync(clients.S3, job.BucketName, job.Index, ct).ConfigureAwait(false);
+            await JobBuckets.ProtectAndTagAsync(clients.S3, job.BucketName, TagsOf(job), ct).ConfigureAwait(false);
         }
+
+        /// <summary>What a later session may trust about the job: kept in bucket tags, which the instance cannot change.</summary>
+        private static JobTags TagsOf(FemagJob job) => new JobTags(job.Index, job.Folder, job.ArchiveETag);
 
         /// <summary>Waits for a task whose failure, if any, is already being handled.</summary>
         private static async Task ObserveAsync(Task task)

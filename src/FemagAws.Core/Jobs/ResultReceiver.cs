@@ -151,9 +151,8 @@ namespace FemagAws.Jobs
         {
             if (obj.Key == job.ArchiveKey)
             {
-                // A job rebuilt from the account does not know the ETag; the archive's folder metadata tells it.
-                var archive = job.ArchiveETag ?? await JobBuckets.TryGetUploadedArchiveETagAsync(s3, job.BucketName, obj.Key, ct).ConfigureAwait(false);
-                if (ETags.Same(archive, obj.ETag))
+                // From New-FemagBucket, or for a rebuilt job from the bucket's tags: never from anything the instance can write.
+                if (ETags.Same(job.ArchiveETag, obj.ETag))
                 {
                     return true;
                 }

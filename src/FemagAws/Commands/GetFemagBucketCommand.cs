@@ -39,7 +39,7 @@ namespace FemagAws.Commands
         public string[]? Name { get; set; }
 
         /// <summary>
-        /// <para type="description">The local folder the bucket's results go to. Without it, the folder recorded when the bucket was created is used.</para>
+        /// <para type="description">The local folder the bucket's results go to. Without it, the folder New-FemagBucket recorded in the bucket's tags is used; a bucket without one (made by an earlier version) gives a job without a folder.</para>
         /// </summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]

@@ -8,7 +8,7 @@ namespace FemagAws.Commands
 {
     /// <summary>
     /// <para type="synopsis">Launches one EC2 instance per job to run its cloud-init script.</para>
-    /// <para type="description">Start-FemagInstance launches, for each job, one instance with the configured image, instance type, key, security groups and instance profile. Its user data is the config's cloud-init script in which every line starting with {{ENV}} is replaced by shell-quoted 'export KEY=value' lines, one per config key, then BUCKET_NAME. The instance terminates itself when it shuts down, and is tagged at launch with Name = &lt;bucket&gt;-&lt;company_name&gt; and femag-aws:bucket = &lt;bucket&gt;. Everything that can be checked locally (the image, the cloud-init file, the 16 KB user data limit) is checked before anything is launched. A launch that fails is an error record for that job; the other jobs go on. Instances require IMDSv2. When the config sets max_instances, at most that many jobs of the pipeline run at once; the others, like jobs EC2 turns away for lack of capacity or quota (InsufficientInstanceCapacity, InstanceLimitExceeded, VcpuLimitExceeded), are emitted as Queued and Wait-FemagJob launches them as others finish. With max_runtime, each instance shuts itself down after that many minutes. With spot = 1 (or -Spot) the instances are Spot instances; when EC2 has no Spot capacity the job runs On-Demand unless spot_fallback = 0. instance_type may list several types, tried in order when EC2 has no capacity for one. Each job records its InstanceType, Lifecycle (spot or on-demand) and Attempt, which are also tagged on the instance.</para>
+    /// <para type="description">Start-FemagInstance launches, for each job, one instance with the configured image, instance type, key, security groups and instance profile. Its user data is the config's cloud-init script in which every line starting with {{ENV}} is replaced by shell-quoted 'export KEY=value' lines, one per config key, then BUCKET_NAME and EXPECTED_BUCKET_OWNER (the account id that owns the bucket, for 'aws s3 ... --expected-bucket-owner'; empty where the endpoint gives none). The instance terminates itself when it shuts down, and is tagged at launch with Name = &lt;bucket&gt;-&lt;company_name&gt; and femag-aws:bucket = &lt;bucket&gt;. Everything that can be checked locally (the image, the cloud-init file, the 16 KB user data limit) is checked before anything is launched. A launch that fails is an error record for that job; the other jobs go on. Instances require IMDSv2. When the config sets max_instances, at most that many jobs of the pipeline run at once; the others, like jobs EC2 turns away for lack of capacity or quota (InsufficientInstanceCapacity, InstanceLimitExceeded, VcpuLimitExceeded), are emitted as Queued and Wait-FemagJob launches them as others finish. With max_runtime, each instance shuts itself down after that many minutes. With spot = 1 (or -Spot) the instances are Spot instances; when EC2 has no Spot capacity the job runs On-Demand unless spot_fallback = 0. instance_type may list several types, tried in order when EC2 has no capacity for one. Each job records its InstanceType, Lifecycle (spot or on-demand) and Attempt, which are also tagged on the instance.</para>
     /// </summary>
     /// <example>
     ///   <code>Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start-FemagInstance | Wait-FemagJob | Receive-FemagResult</code>
@@ -78,10 +78,13 @@ namespace FemagAws.Commands
                     job.Config = job.Config.With(new[] { new KeyValuePair<string, string?>("spot", "1") });
                 }
 
+                // The user data names the account that owns the bucket, so the clients come first.
+                var target = Retarget(job);
+                var clients = OrTerminate(() => ClientsFor(target), target);
                 string userData;
                 try
                 {
-                    userData = InstanceStarter.PrepareUserData(job);
+                    userData = InstanceStarter.PrepareUserData(job, Await(clients.ExpectedBucketOwnerAsync()));
                 }
                 catch (FemagException ex)
                 {
@@ -92,7 +95,6 @@ namespace FemagAws.Commands
                 WarnIfTooSmall(job.Config);
                 WarnAboutConfig(ownConfig, always: false);
                 WriteVerbose($"User data for bucket {job.BucketName}:\n{userData}");
-                var target = Retarget(job);
                 if (!ShouldProcess($"bucket {job.BucketName}: {job.Config.InstanceType} instance of {job.Config.ImageId} in {target}", "Launch EC2 instance"))
                 {
                     job.Config = ownConfig;
@@ -116,7 +118,6 @@ namespace FemagAws.Commands
                 // A start by hand is a new first launch, whatever an earlier run counted.
                 job.Attempt = 1;
                 job.Losses.Clear();
-                var clients = OrTerminate(() => ClientsFor(target), target);
                 _queue!.Start(job, j => InstanceStarter.StartAsync(clients, j, userData, Cancellation));
                 Drain(_queue, false, Activity, Emit);
             }

@@ -40,9 +40,10 @@ public sealed partial class AwsProxy : IAsyncDisposable
     private readonly ConcurrentDictionary<(string Api, string Kind), int> _faults = new();
     private readonly List<FaultRule> _rules = new();
     private readonly ConcurrentDictionary<string, Random> _randoms = new();
-    private readonly ConcurrentDictionary<string, Func<Task>> _before = new();
+    private readonly ConcurrentDictionary<string, Func<string, Task>> _before = new();
     private readonly ConcurrentDictionary<string, Func<string, string>> _rewrites = new();
     private readonly ConcurrentQueue<(string Api, TimeSpan Time)> _holds = new();
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<(string Api, string? Value)>> _headers = new(StringComparer.OrdinalIgnoreCase);
 
     // Ends every hold when the test ends, so no request outlives it.
     private readonly CancellationTokenSource _stopping = new();
@@ -169,6 +170,12 @@ public sealed partial class AwsProxy : IAsyncDisposable
         }
     }
 
+    /// <summary>From now on, records the value of the request header <paramref name="name"/> (null when absent) of every request.</summary>
+    public void RecordHeader(string name) => _headers.TryAdd(name, new ConcurrentQueue<(string Api, string? Value)>());
+
+    /// <summary>Each request's API and its value of a header named with <see cref="RecordHeader"/>, in arrival order.</summary>
+    public IReadOnlyList<(string Api, string? Value)> HeaderValues(string name) => _headers[name].ToList();
+
     /// <summary>How long each request of <paramref name="api"/> held by <see cref="Hold"/> or <see cref="StallAnswer"/> was held.</summary>
     public IReadOnlyList<TimeSpan> HoldTimes(string api) => _holds.Where(h => h.Api == api).Select(h => h.Time).ToList();
 
@@ -176,7 +183,10 @@ public sealed partial class AwsProxy : IAsyncDisposable
     /// Runs <paramref name="action"/> once, before the next request of <paramref name="api"/> is forwarded, to make
     /// something happen in the cloud at an exact point of a pipeline (an instance writing late, say).
     /// </summary>
-    public void BeforeNext(string api, Func<Task> action) => _before[api] = action;
+    public void BeforeNext(string api, Func<Task> action) => _before[api] = _ => action();
+
+    /// <summary>Like <see cref="BeforeNext(string, Func{Task})"/>, with the request's path (for S3, "/bucket" or "/bucket/key").</summary>
+    public void BeforeNext(string api, Func<string, Task> action) => _before[api] = action;
 
     /// <summary>Passes every answer body of <paramref name="api"/> through <paramref name="rewrite"/>, to play a store that answers differently.</summary>
     public void RewriteAnswers(string api, Func<string, string> rewrite) => _rewrites[api] = rewrite;
@@ -192,6 +202,7 @@ public sealed partial class AwsProxy : IAsyncDisposable
         _rewrites.Clear();
         _holds.Clear();
         _requests.Clear();
+        _headers.Clear();
         lock (_rules)
         {
             _rules.Clear();
@@ -226,9 +237,14 @@ public sealed partial class AwsProxy : IAsyncDisposable
         }
 
         Record(api, request, bytes);
+        foreach (var (name, values) in _headers)
+        {
+            values.Enqueue((api, request.Headers.TryGetValue(name, out var value) ? value.ToString() : null));
+        }
+
         if (_before.TryRemove(api, out var before))
         {
-            await before();
+            await before(request.Path.Value!);
         }
 
         var fault = RuleFault(api, request.Path.Value!, bytes) ?? TransientFault(api);
@@ -428,7 +444,8 @@ public sealed partial class AwsProxy : IAsyncDisposable
         if (request.ContentType?.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase) == true)
         {
             var form = System.Web.HttpUtility.ParseQueryString(System.Text.Encoding.UTF8.GetString(body));
-            return "ec2:" + form["Action"];
+            var service = request.Headers.Authorization.ToString().Contains("/sts/aws4_request", StringComparison.Ordinal) ? "sts:" : "ec2:";
+            return service + form["Action"];
         }
 
         var segments = request.Path.Value!.Trim('/').Split('/', 2);

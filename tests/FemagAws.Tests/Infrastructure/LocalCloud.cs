@@ -81,6 +81,19 @@ public sealed class LocalCloud : IDisposable
         new(new BasicAWSCredentials("testing", "testing"),
             new AmazonS3Config { ServiceURL = Endpoint, ForcePathStyle = true, AuthenticationRegion = region });
 
+    /// <summary>
+    /// An S3 client of another account (<paramref name="accountId"/>): moto's STS AssumeRole into a role of that account
+    /// gives keys that moto counts as that account's, as it does for a real cross-account role.
+    /// </summary>
+    public async Task<AmazonS3Client> S3OfAccountAsync(string accountId, string region = "eu-central-1")
+    {
+        using var sts = new Amazon.SecurityToken.AmazonSecurityTokenServiceClient(new BasicAWSCredentials("testing", "testing"),
+            new Amazon.SecurityToken.AmazonSecurityTokenServiceConfig { ServiceURL = Endpoint, AuthenticationRegion = region });
+        var keys = (await sts.AssumeRoleAsync(new Amazon.SecurityToken.Model.AssumeRoleRequest { RoleArn = $"arn:aws:iam::{accountId}:role/other", RoleSessionName = "other-account" })).Credentials;
+        return new AmazonS3Client(new SessionAWSCredentials(keys.AccessKeyId, keys.SecretAccessKey, keys.SessionToken),
+            new AmazonS3Config { ServiceURL = Endpoint, ForcePathStyle = true, AuthenticationRegion = region });
+    }
+
     public AmazonEC2Client Ec2(string region = "eu-central-1") =>
         new(new BasicAWSCredentials("testing", "testing"),
             new AmazonEC2Config { ServiceURL = Endpoint, AuthenticationRegion = region });

@@ -2,6 +2,7 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.Management.Automation;
 using System.Security.Cryptography;
+using Amazon.S3.Model;
 using FemagAws.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -59,7 +60,10 @@ public sealed class LargeFolderTests : CloudTest
         using (var archive = await s3.GetObjectAsync(bucket, "0.tar.gz"))
         {
             Assert.Equal("AES256", archive.ServerSideEncryptionMethod?.Value);
-            Assert.Equal(Uri.EscapeDataString(large.FullName), archive.Metadata["femag-folder"]);
+            // What later sessions trust is in the bucket's tags, which the instance cannot write: the folder and this ETag.
+            var tags = (await s3.GetBucketTaggingAsync(new GetBucketTaggingRequest { BucketName = bucket })).TagSet.ToDictionary(t => t.Key, t => t.Value);
+            Assert.Equal(archive.ETag.Trim('"'), tags["femag-aws:archive-etag"]);
+            Assert.Contains("femag-aws:folder:1", tags.Keys);
             using var gzip = new GZipStream(archive.ResponseStream, CompressionMode.Decompress);
             using var tar = new TarReader(gzip);
             while (tar.GetNextEntry() is { } entry)

@@ -37,7 +37,8 @@ public sealed class UserDataTests : CloudTest
             "export SECURITY_GROUP_IDS='sg-8475b5dd,sg-2'",
             "export SERVER_LOCATION='eu-central-1'",
             "export ZETA='last one'",
-            "export BUCKET_NAME='" + job.Bucket() + "'") + "\n";
+            "export BUCKET_NAME='" + job.Bucket() + "'",
+            "export EXPECTED_BUCKET_OWNER='123456789012'") + "\n";
         Assert.Equal(seed.Replace("{{ENV}}\n", exports), userData);
     }
 

@@ -33,7 +33,6 @@ namespace FemagAws.Aws.S3
         private readonly IAmazonS3 _s3;
         private readonly string _bucketName;
         private readonly string _key;
-        private readonly IDictionary<string, string> _metadata;
         private readonly Task _bucketReady;
         private readonly int _partSize;
         private readonly CancellationToken _ct;
@@ -49,16 +48,14 @@ namespace FemagAws.Aws.S3
         /// <param name="s3">The client.</param>
         /// <param name="bucketName">The job's bucket.</param>
         /// <param name="key">The archive's key.</param>
-        /// <param name="metadata">User metadata for the object (names without the x-amz-meta- prefix).</param>
         /// <param name="bucketReady">Completes when the bucket may take objects; no request is sent before.</param>
         /// <param name="expectedBytes">About how large the archive will be, to stay within S3's part count.</param>
         /// <param name="ct">Cancels every request; the caller then calls <see cref="StopAsync"/>.</param>
-        public ArchiveUploadStream(IAmazonS3 s3, string bucketName, string key, IDictionary<string, string> metadata, Task bucketReady, long expectedBytes, CancellationToken ct)
+        public ArchiveUploadStream(IAmazonS3 s3, string bucketName, string key, Task bucketReady, long expectedBytes, CancellationToken ct)
         {
             _s3 = s3;
             _bucketName = bucketName;
             _key = key;
-            _metadata = metadata;
             _bucketReady = bucketReady;
             _partSize = PartSizeFor(expectedBytes);
             _ct = ct;
@@ -143,7 +140,6 @@ namespace FemagAws.Aws.S3
                             ContentType = ContentType,
                             ServerSideEncryptionMethod = ServerSideEncryptionMethod.AES256,
                         };
-                        AddMetadata(request.Metadata);
                         var put = await AwsErrors.Call(() => _s3.PutObjectAsync(request, _ct), Describe("Uploading")).ConfigureAwait(false);
                         return put.ETag;
                     }
@@ -217,7 +213,6 @@ namespace FemagAws.Aws.S3
                         ServerSideEncryptionMethod = ServerSideEncryptionMethod.AES256,
                         ChecksumAlgorithm = ChecksumAlgorithm.CRC32,
                     };
-                    AddMetadata(request.Metadata);
                     var started = await AwsErrors.Call(() => _s3.InitiateMultipartUploadAsync(request, _ct), Describe("Starting the upload of")).ConfigureAwait(false);
                     _uploadId = started.UploadId;
                 }
@@ -258,14 +253,6 @@ namespace FemagAws.Aws.S3
         }
 
         private string Describe(string action) => $"{action} {_key} to bucket {_bucketName}";
-
-        private void AddMetadata(MetadataCollection target)
-        {
-            foreach (var pair in _metadata)
-            {
-                target[pair.Key] = pair.Value;
-            }
-        }
 
         private void ReleaseBuffer()
         {

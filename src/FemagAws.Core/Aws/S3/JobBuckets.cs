@@ -14,11 +14,8 @@ namespace FemagAws.Aws.S3
     /// <summary>The S3 side of a job: its bucket, the archive going in and the results coming out.</summary>
     public static class JobBuckets
     {
-        /// <summary>Tag on every bucket the module creates; its value is the job index.</summary>
+        /// <summary>Tag on every bucket (and instance) the module creates; its value is the job index.</summary>
         public const string IndexTag = "femag-aws:index";
-
-        /// <summary>Archive metadata that remembers the local folder, URL-escaped to stay ASCII.</summary>
-        public const string FolderMetadata = "femag-folder";
 
         public static async Task CreateAsync(IAmazonS3 s3, string bucketName, string region, CancellationToken ct)
         {
@@ -45,11 +42,14 @@ namespace FemagAws.Aws.S3
             }
             catch (AmazonS3Exception ex) when (ex.ErrorCode == "BucketAlreadyExists")
             {
-                // The same, from a store that does not say whose the bucket is. A fresh uuid name we may use is ours;
-                // one we may not use belongs to someone else.
+                // On AWS: another account owns the name. Some stores say the same of one's own bucket (a retry whose
+                // first answer was lost). HeadBucket names the expected owner (OwnerCheckedS3Client), so it succeeds
+                // only for our own; a store without account ids cannot tell, and a fresh uuid name we may use is ours.
                 if (!await IsAccessibleAsync(s3, bucketName, ct).ConfigureAwait(false))
                 {
-                    throw AwsErrors.Explain(ex, $"Creating bucket {bucketName}");
+                    throw new FemagException("FemagBucketNotYours", FemagErrorKind.PermissionDenied,
+                        $"Bucket {bucketName} already exists (BucketAlreadyExists) and belongs to another AWS account, so it was not used and nothing was written to it. " +
+                        "Run New-FemagBucket for the folder again: the new bucket gets a new name.", ex);
                 }
             }
             catch (Exception ex)
@@ -77,16 +77,12 @@ namespace FemagAws.Aws.S3
         }
 
         /// <summary>Blocks public access to a new bucket, turns on default encryption (SSE-S3) and tags it as the module's.</summary>
-        public static async Task ProtectAndTagAsync(IAmazonS3 s3, string bucketName, int index, CancellationToken ct)
+        public static async Task ProtectAndTagAsync(IAmazonS3 s3, string bucketName, JobTags tags, CancellationToken ct)
         {
             // One after another: S3 may refuse concurrent changes to one bucket's settings (409 OperationAborted),
             // which the SDK does not retry. The tag goes first, so a bucket whose set-up fails half-way is still
             // known as the module's. The archive is sent only after all three.
-            await AwsErrors.Call(() => s3.PutBucketTaggingAsync(new PutBucketTaggingRequest
-            {
-                BucketName = bucketName,
-                TagSet = new List<Tag> { new Tag { Key = IndexTag, Value = index.ToString(System.Globalization.CultureInfo.InvariantCulture) } },
-            }, ct), $"Tagging bucket {bucketName}").ConfigureAwait(false);
+            await TagAsync(s3, bucketName, tags, ct).ConfigureAwait(false);
             await AwsErrors.Call(() => s3.PutPublicAccessBlockAsync(new PutPublicAccessBlockRequest
             {
                 BucketName = bucketName,
@@ -110,6 +106,10 @@ namespace FemagAws.Aws.S3
                 },
             }, ct), $"Turning on default encryption for bucket {bucketName}").ConfigureAwait(false);
         }
+
+        /// <summary>Sets the bucket's tags to <paramref name="tags"/> (S3 replaces the whole set).</summary>
+        public static Task TagAsync(IAmazonS3 s3, string bucketName, JobTags tags, CancellationToken ct) =>
+            AwsErrors.Call(() => s3.PutBucketTaggingAsync(new PutBucketTaggingRequest { BucketName = bucketName, TagSet = tags.ToTagSet() }, ct), $"Tagging bucket {bucketName}");
 
         /// <summary>The text of an object, or null when it does not exist.</summary>
         public static async Task<string?> TryReadTextAsync(IAmazonS3 s3, string bucketName, string key, CancellationToken ct)
@@ -323,14 +323,12 @@ namespace FemagAws.Aws.S3
                                   (s3.StatusCode == HttpStatusCode.NotFound && (string.IsNullOrEmpty(s3.ErrorCode) || s3.ErrorCode == "NotFound")));
         }
 
-        /// <summary>The module's tag on a bucket, or null for a bucket the module did not create.</summary>
-        public static async Task<int?> TryGetIndexTagAsync(IAmazonS3 s3, string bucketName, CancellationToken ct)
+        /// <summary>The module's tags on a bucket, or null for a bucket the module did not create.</summary>
+        public static async Task<JobTags?> TryGetJobTagsAsync(IAmazonS3 s3, string bucketName, CancellationToken ct)
         {
             try
             {
-                var tags = await s3.GetBucketTaggingAsync(new GetBucketTaggingRequest { BucketName = bucketName }, ct).ConfigureAwait(false);
-                var tag = tags.TagSet?.FirstOrDefault(t => t.Key == IndexTag);
-                return tag != null && int.TryParse(tag.Value, out var index) ? index : (int?)null;
+                return JobTags.From((await s3.GetBucketTaggingAsync(new GetBucketTaggingRequest { BucketName = bucketName }, ct).ConfigureAwait(false)).TagSet);
             }
             catch (AmazonS3Exception ex) when (ex.ErrorCode == "NoSuchTagSet" || ex.ErrorCode == "NoSuchTagSetError")
             {
@@ -340,23 +338,6 @@ namespace FemagAws.Aws.S3
             {
                 throw AwsErrors.Explain(ex, $"Reading the tags of bucket {bucketName}");
             }
-        }
-
-        /// <summary>The local folder recorded on the archive, if any.</summary>
-        public static async Task<string?> TryGetRecordedFolderAsync(IAmazonS3 s3, string bucketName, string key, CancellationToken ct)
-        {
-            var value = (await TryHeadAsync(s3, bucketName, key, null, ct).ConfigureAwait(false))?.Metadata[FolderMetadata];
-            return string.IsNullOrEmpty(value) ? null : Uri.UnescapeDataString(value);
-        }
-
-        /// <summary>
-        /// The ETag of <paramref name="key"/> when it is the archive New-FemagBucket uploaded, known by its folder
-        /// metadata (an instance that uploads the archive again does not copy it); otherwise null.
-        /// </summary>
-        public static async Task<string?> TryGetUploadedArchiveETagAsync(IAmazonS3 s3, string bucketName, string key, CancellationToken ct)
-        {
-            var head = await TryHeadAsync(s3, bucketName, key, null, ct).ConfigureAwait(false);
-            return string.IsNullOrEmpty(head?.Metadata[FolderMetadata]) ? null : head!.ETag;
         }
 
         /// <summary>
