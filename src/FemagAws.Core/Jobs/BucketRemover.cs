@@ -15,13 +15,13 @@ namespace FemagAws.Jobs
         {
             if (BucketNames.IndexOf(bucketName) == null)
             {
-                throw NotTheModules(bucketName, "its name is not '<uuid>-<index>'");
+                throw NotTheModules(target, bucketName, "its name is not '<uuid>-<index>'");
             }
 
             var clients = await BucketFinder.ClientsForBucketAsync(cache, target, bucketName, ct).ConfigureAwait(false);
             if (await JobBuckets.TryGetIndexTagAsync(clients.S3, bucketName, ct).ConfigureAwait(false) == null)
             {
-                throw NotTheModules(bucketName, $"it has no {JobBuckets.IndexTag} tag");
+                throw NotTheModules(clients.Target, bucketName, $"it has no {JobBuckets.IndexTag} tag");
             }
 
             var live = await JobInstances.LiveForBucketAsync(clients.Ec2, bucketName, ct).ConfigureAwait(false);
@@ -39,8 +39,8 @@ namespace FemagAws.Jobs
         public static Task<int> RemoveAsync(AwsClients clients, string bucketName, CancellationToken ct) =>
             JobBuckets.RemoveAsync(clients.S3, bucketName, ct);
 
-        private static FemagException NotTheModules(string bucketName, string why) =>
+        private static FemagException NotTheModules(AwsTarget target, string bucketName, string why) =>
             new FemagException("FemagBucketNotModule", FemagErrorKind.PermissionDenied,
-                $"Bucket {bucketName} was not created by FemagAws ({why}), so Remove-FemagBucket keeps it. Delete it in the S3 console or with 'aws s3 rb s3://{bucketName} --force' if you do mean to.");
+                $"Bucket {bucketName} was not created by FemagAws ({why}), so Remove-FemagBucket keeps it. Delete it in the S3 console or with '{JobCommands.AwsCli(target, $"s3 rb s3://{bucketName} --force")}' if you do mean to.");
     }
 }

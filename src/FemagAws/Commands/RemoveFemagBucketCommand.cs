@@ -31,6 +31,7 @@ namespace FemagAws.Commands
 
         // The input object (a job or a name) with its bucket and where to start looking for it.
         private string? _removing;
+        private AwsTarget? _removingFrom;
         private readonly List<KeyValuePair<object, AwsTarget>> _buckets = new List<KeyValuePair<object, AwsTarget>>();
 
         /// <summary>
@@ -85,7 +86,7 @@ namespace FemagAws.Commands
         {
             if (_removing != null)
             {
-                Ledger.LeftBehind($"bucket {_removing} was being removed and may still hold part of its objects; run 'Remove-FemagBucket -Name {_removing} -Force' again to finish.");
+                Ledger.LeftBehind($"bucket {_removing} was being removed and may still hold part of its objects; run '{JobCommands.RemoveBucket(_removingFrom!, _removing)}' again to finish.");
             }
         }
 
@@ -106,6 +107,7 @@ namespace FemagAws.Commands
                     }
 
                     _removing = name;
+                    _removingFrom = clients.Target;
                     var objects = Await(BucketRemover.RemoveAsync(clients, name, Cancellation));
                     _removing = null;
                     WriteVerbose($"Removed bucket {name} and its {objects} object(s).");

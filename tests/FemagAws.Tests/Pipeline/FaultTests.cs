@@ -181,7 +181,7 @@ public sealed class FaultTests : CloudTest
             good.FullName, ws.ConfigFile, bad.FullName, badConfig);
 
         _output.WriteLine(result.Describe());
-        Assert.Equal("Succeeded", Assert.Single(result.Output).State());
+        Assert.Equal("Succeeded", Assert.Single(result.Output, j => j.Folder() == good.FullName).State());
         var error = Assert.Single(result.Errors);
         Assert.Contains("InvalidGroup.NotFound", error.Exception.Message);
         Assert.Contains("sg-00000000deadbeef", error.Exception.Message);
