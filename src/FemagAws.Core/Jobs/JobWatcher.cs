@@ -142,6 +142,12 @@ namespace FemagAws.Jobs
         internal static void RecordEndedWithoutFinish(FemagJob job, InstanceStatus instance)
         {
             job.State = FemagJobState.Failed;
+            if (instance.StoppedBy != null)
+            {
+                job.Reason = $"Stopped by Stop-FemagInstance: instance {instance.InstanceId} ({instance.State}) was ended before {job.Config.FinishTaskFilename} was written; it is not launched again.";
+                return;
+            }
+
             if (ByWatchdog(instance))
             {
                 job.Reason = $"Instance {instance.InstanceId} was stopped by the max_runtime watchdog after {instance.MaxRuntime:0.#} minutes, before {job.Config.FinishTaskFilename} was written. Raise max_runtime if the calculation needs longer.";
