@@ -28,7 +28,7 @@ namespace FemagAws.Jobs
             if (live.Count > 0)
             {
                 throw new FemagException("FemagBucketInUse", FemagErrorKind.InvalidOperation,
-                    $"Bucket {bucketName} is still used by instance {string.Join(", ", live.Select(i => i.InstanceId + " (" + i.State + ")"))} and was kept. " +
+                    $"Bucket {bucketName} cannot be removed while instance {string.Join(", ", live.Select(i => i.InstanceId + " (" + i.State + ")"))} may still write to it. " +
                     "Stop the instance with Stop-FemagInstance, or wait for the job with Wait-FemagJob, then remove the bucket.");
             }
 

@@ -178,12 +178,13 @@ namespace FemagAws.Jobs
             }
         }
 
-        // The watchdog shuts the instance down max_runtime minutes after it started; EC2 gives both times only to the
-        // second, and an instance that ended much earlier was stopped by something else.
+        // The watchdog starts with the script, after the launch, and shuts the instance down max_runtime minutes later, so
+        // it never ends one sooner; EC2 gives both times only to the second. An end before that, or one EC2 gives no time
+        // for, is not known to be the watchdog's: a script that crashed is not told to ask for more runtime.
         // EC2's own end (Server.*: a Spot interruption, a hardware failure) is never the watchdog's, however late it came.
         private static bool ByWatchdog(InstanceStatus instance) =>
             instance.MaxRuntime is double minutes && !IsServerEnd(instance) &&
-            (instance.EndTime ?? DateTime.UtcNow) - instance.LaunchTime >= TimeSpan.FromMinutes(minutes * 0.9);
+            instance.EndTime - instance.LaunchTime >= TimeSpan.FromMinutes(minutes) - TimeSpan.FromSeconds(2);
 
         private static bool IsServerEnd(InstanceStatus instance) => instance.ReasonCode?.StartsWith("Server.", StringComparison.Ordinal) ?? false;
 

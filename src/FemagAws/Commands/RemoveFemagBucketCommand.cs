@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using FemagAws.Aws;
+using FemagAws.Aws.S3;
 using FemagAws.Internal;
 using FemagAws.Jobs;
 
@@ -111,6 +112,12 @@ namespace FemagAws.Commands
                     var objects = Await(BucketRemover.RemoveAsync(clients, name, Cancellation));
                     _removing = null;
                     WriteVerbose($"Removed bucket {name} and its {objects} object(s).");
+                }
+                catch (FemagException ex) when (JobBuckets.IsGone(ex))
+                {
+                    // Already gone, as asked: another session or delete_buckets removed it. Not a failure.
+                    _removing = null;
+                    WriteWarning($"Bucket {name} no longer exists; nothing to remove.");
                 }
                 catch (FemagException ex)
                 {
