@@ -96,6 +96,18 @@ public sealed class RemoveBucketTests : CloudTest
         var buckets = await Cloud.BucketNamesAsync();
         Assert.Contains(untagged, buckets);
         Assert.Contains(Foreign, buckets);
+
+        // The aws command each error names deletes the bucket as printed: it names the region and the endpoint.
+        foreach (var message in result.Errors.Select(e => e.Exception.Message))
+        {
+            var command = message.Substring(message.IndexOf("'aws ", StringComparison.Ordinal) + 1);
+            var run = ScriptProcess.Run(command.Substring(0, command.IndexOf('\'')) + "; exit $LASTEXITCODE");
+            Assert.True(run.ExitCode == 0, run.Output);
+        }
+
+        buckets = await Cloud.BucketNamesAsync();
+        Assert.DoesNotContain(untagged, buckets);
+        Assert.DoesNotContain(Foreign, buckets);
     }
 
     [Fact]

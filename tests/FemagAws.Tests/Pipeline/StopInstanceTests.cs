@@ -158,5 +158,13 @@ public sealed class StopInstanceTests : CloudTest
         Assert.Contains(foreign, error.Exception.Message);
         Assert.Contains("femag-aws:bucket", error.Exception.Message);
         Assert.Equal(InstanceStateName.Running, await Cloud.InstanceStateAsync(foreign));
+
+        // The aws command the error names ends it as printed: it names the region and the endpoint.
+        var message = error.Exception.Message;
+        var command = message.Substring(message.IndexOf("'aws ", StringComparison.Ordinal) + 1);
+        command = command.Substring(0, command.IndexOf('\''));
+        var run = ScriptProcess.Run(command + "; exit $LASTEXITCODE");
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.NotEqual(InstanceStateName.Running, await Cloud.InstanceStateAsync(foreign));
     }
 }
