@@ -1,7 +1,8 @@
 <#
 .SYNOPSIS
-Benchmark reference: the fixed cost of a FemagAws step (pwsh start, PowerShell engine, module, SDK client) with one
-request, Get-FemagBucket's ListBuckets (run.py has removed every bucket before).
+Benchmark reference: the fixed cost of a FemagAws step (pwsh start, PowerShell engine, module, SDK clients) with
+Get-FemagBucket's listing (run.py has removed every bucket before): ListBuckets, and since the listing shows each
+bucket's state, one DescribeInstances; the baseline makes only the ListBuckets.
 #>
 param(
     [Parameter(Mandatory)] [string] $ConfigFile,

@@ -8,9 +8,10 @@ Builds the module (Release), starts a local cloud (tools/localcloud: moto plays 
 the seed cloud-init script with a fake xfemag), runs
 
     Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini |
-        Start-FemagInstance | Wait-FemagJob | Receive-FemagResult
+        Start-FemagInstance | Wait-FemagJob -PollInterval 1 -SettleTime 2 | Receive-FemagResult
 
-on a copy of examples/parvar, prints the job table and stops the cloud. Needs no AWS account. The results stay in
+on a copy of examples/parvar (Wait-FemagJob with test-sized waits: its defaults, a poll every 20 s and 30 s for the
+bucket to hold still after the seed script's early exit_code, make the same run take about 70 s), prints the job table and stops the cloud. Needs no AWS account. The results stay in
 the copy, whose path it prints.
 #>
 [CmdletBinding()]

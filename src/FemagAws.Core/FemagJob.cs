@@ -99,8 +99,8 @@ namespace FemagAws
         /// <summary>The object that holds the packed folder.</summary>
         public string ArchiveKey => ArchiveKeyFor(Index);
 
-        /// <summary>Time since the instance was launched, or else since the bucket was created.</summary>
-        public TimeSpan? Age => (LaunchTime ?? CreationTime) is DateTime since ? DateTime.UtcNow - since : (TimeSpan?)null;
+        /// <summary>Time since the instance was launched, or else since the bucket was created, in whole seconds.</summary>
+        public TimeSpan? Age => (LaunchTime ?? CreationTime) is DateTime since ? TimeSpan.FromSeconds(Math.Round((DateTime.UtcNow - since).TotalSeconds)) : (TimeSpan?)null;
 
         /// <summary>True once the job has reached an end state.</summary>
         public bool IsFinished => State == FemagJobState.Succeeded || State == FemagJobState.Failed;

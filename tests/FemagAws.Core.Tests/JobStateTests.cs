@@ -106,15 +106,18 @@ public sealed class JobStateTests
     }
 
     [Theory]
-    [InlineData(216, true)]
-    [InlineData(240, true)]
-    [InlineData(215, false)]
-    [InlineData(30, false)]
-    public void An_instance_that_ended_near_max_runtime_without_exit_code_was_stopped_by_the_watchdog(int ranMinutes, bool watchdog)
+    [InlineData(240 * 60, true)]
+    [InlineData(240 * 60 - 1, true)]
+    [InlineData(241 * 60, true)]
+    [InlineData(239 * 60, false)]
+    [InlineData(216 * 60, false)]
+    [InlineData(30 * 60, false)]
+    public void Only_an_instance_that_ran_the_whole_max_runtime_without_exit_code_was_stopped_by_the_watchdog(int ranSeconds, bool watchdog)
     {
+        // The watchdog starts after the launch: an end sooner than max_runtime (to EC2's second) is a script that crashed.
         var job = new FemagJob { State = FemagJobState.Running };
 
-        JobWatcher.RecordEndedWithoutFinish(job, Ended(Launch.AddMinutes(ranMinutes), maxRuntime: "240"));
+        JobWatcher.RecordEndedWithoutFinish(job, Ended(Launch.AddSeconds(ranSeconds), maxRuntime: "240"));
 
         Assert.Equal(FemagJobState.Failed, job.State);
         Assert.Equal(
@@ -132,6 +135,26 @@ public sealed class JobStateTests
         JobWatcher.RecordEndedWithoutFinish(job, Ended(Launch.AddMinutes(1), maxRuntime: "1"));
 
         Assert.Contains("after 1 minute,", job.Reason);
+    }
+
+    [Fact]
+    public void An_end_EC2_gives_no_time_for_is_not_taken_for_the_watchdog_however_late_it_is_judged()
+    {
+        var job = new FemagJob();
+        var instance = InstanceStatus.From(new Instance
+        {
+            InstanceId = "i-0123456789abcdef0",
+            State = new InstanceState { Name = InstanceStateName.Terminated },
+            StateReason = new StateReason { Message = "Client.InstanceInitiatedShutdown" },
+            LaunchTime = DateTime.UtcNow.AddHours(-5),
+            Tags = new List<Tag> { new("femag-aws:bucket", "b-0"), new("femag-aws:max-runtime", "1") },
+        });
+
+        JobWatcher.RecordEndedWithoutFinish(job, instance);
+
+        Assert.Null(instance.EndTime);
+        Assert.DoesNotContain("watchdog", job.Reason);
+        Assert.DoesNotContain("max_runtime", job.Reason);
     }
 
     [Fact]

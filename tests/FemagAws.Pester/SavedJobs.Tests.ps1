@@ -60,7 +60,7 @@ $jobs | Where-Object State -eq Failed | Receive-FemagResult | ForEach-Object { "
 }
 
 Describe 'The job table at 80 columns' {
-    It 'shows which job is which, its state, exit code and the whole reason; the list view has the rest' {
+    It 'shows which job is which, its state, exit code and the whole reason wrapped at spaces; the list view has the rest' {
         $run = Invoke-FreshPwsh -ArgumentList $JobsFile -Script @'
 param($JobsFile)
 Import-Module FemagAws
@@ -77,14 +77,26 @@ $jobs[2] | Format-List | Out-String -Width 80
         $table | Should -Match '(?m)^ +0 Succeeded +0 0 '
         $table | Should -Match '(?m)^ +1 Failed +3 1 '
         $table | Should -Match '(?m)^ +2 Failed +2 '
-        # The reasons are there in full, wrapped within their column (pwsh may break a word to wrap it).
+        # The reasons are there in full, wrapped within their column at spaces: each row's reason lines, joined with
+        # one space, give the reason back, so no word is broken.
+        $reasons = @{}
+        $index = $null
+        foreach ($line in $table -split "`n" | Where-Object { $_.Length -gt 38 }) {
+            if ($line -match '^ +(\d+) ') { $index = [int]$Matches[1]; $reasons[$index] = @() }
+            elseif ($line.Substring(0, 38).Trim() -ne '') { continue }
+            if ($null -ne $index) { $reasons[$index] += $line.Substring(38).Trim() }
+        }
         foreach ($job in Import-Clixml $JobsFile | Where-Object State -eq Failed) {
             $job.Reason | Should -Not -BeNullOrEmpty
-            ($table -replace '\s').Contains(($job.Reason -replace '\s')) | Should -BeTrue -Because "the table holds '$($job.Reason)':`n$table"
+            ($reasons[$job.Index] -join ' ') | Should -Be $job.Reason -Because "the table holds '$($job.Reason)':`n$table"
         }
         foreach ($name in 'BucketName', 'InstanceId', 'Folder', 'Region', 'Reason') {
             $list | Should -Match "(?m)^$name +: \S"
         }
+        # Age in whole seconds, not ticks.
+        $list | Should -Match '(?m)^Age +: \d\d:\d\d:\d\d\r?$'
+        $list | Should -Not -Match '(?m)^Age +: \S*\.\d'
+
     }
 }
 

@@ -50,6 +50,12 @@ namespace FemagAws.Jobs
         {
             string instanceId;
             LaunchOption launched;
+
+            // A new launch: nothing of an earlier run describes the job any more, and a launch that fails leaves it never run.
+            job.InstanceId = null;
+            job.LaunchTime = null;
+            job.ExitCode = null;
+            job.FinishTime = null;
             try
             {
                 await JobBuckets.DeleteObjectAsync(clients.S3, job.BucketName, job.Config.FinishTaskFilename, ct).ConfigureAwait(false);
@@ -72,7 +78,8 @@ namespace FemagAws.Jobs
                 job.State = FemagJobState.Failed;
                 job.Reason = ex.Message;
                 throw new FemagException(ex is FemagException f ? f.ErrorId : "FemagLaunchFailed", ex is FemagException g ? g.Kind : FemagErrorKind.InvalidOperation,
-                    $"{ex.Message} Bucket {job.BucketName} keeps the upload: fix the cause and start the job again (Get-FemagBucket -Name {job.BucketName} | Start-FemagInstance), or delete the bucket.",
+                    $"{ex.Message} Bucket {job.BucketName} keeps the upload. Fix the cause and start the job again:\n  {JobCommands.Restart(job)}\n" +
+                    $"or delete the bucket:\n  {JobCommands.RemoveBucket(AwsTarget.Of(job), job.BucketName)}",
                     ex);
             }
 
@@ -87,6 +94,10 @@ namespace FemagAws.Jobs
             job.FinishTime = null;
             return job;
         }
+
+        /// <summary>True when the job's launch failed: it never ran, and its bucket holds only its upload.</summary>
+        public static bool NeverRan(FemagJob job) =>
+            job.State == FemagJobState.Failed && job.LaunchTime == null && job.ExitCode == null && job.FinishTime == null;
 
         /// <summary>True when the job asked for Spot and got On-Demand because EC2 had no Spot capacity.</summary>
         public static bool FellBackToOnDemand(FemagJob job) => job.Config.Spot && job.Lifecycle == FemagJob.OnDemand && job.InstanceId != null;

@@ -10,11 +10,15 @@ namespace FemagAws.Jobs
     /// <summary>What Stop-FemagInstance did with one instance.</summary>
     public sealed class InstanceStop
     {
-        internal InstanceStop(string instanceId, string state)
+        internal InstanceStop(InstanceStatus status)
         {
-            InstanceId = instanceId;
-            State = state;
+            InstanceId = status.InstanceId;
+            State = status.State;
+            Status = status;
         }
+
+        /// <summary>What EC2 said of the instance before the stop: its tags name its job.</summary>
+        internal InstanceStatus Status { get; }
 
         public string InstanceId { get; }
 
@@ -40,6 +44,29 @@ namespace FemagAws.Jobs
     /// <summary>Stop-FemagInstance's work: terminates the module's instances, and only those.</summary>
     public static class InstanceStopper
     {
+        /// <summary>
+        /// The job of an instance named by id, rebuilt from its tags (bucket, index, launch) as Running, so the stop then
+        /// ends it like a piped job (one stopped before is Failed already); null for an instance that is not the module's.
+        /// </summary>
+        public static FemagJob? JobOf(AwsTarget target, InstanceStop stop)
+        {
+            var status = stop.Status;
+            if (stop.Refusal != null || status.BucketName == null)
+            {
+                return null;
+            }
+
+            var job = target.NewJob(status.Index ?? BucketNames.IndexOf(status.BucketName) ?? 0, status.BucketName, FemagConfig.Defaults, FemagJobState.Running);
+            JobFinder.Follow(job, new[] { status }, status);
+            if (status.StoppedBy != null)
+            {
+                // Stopped before: this stop changes nothing, and the job says so.
+                JobWatcher.RecordEndedWithoutFinish(job, status);
+            }
+
+            return job;
+        }
+
         /// <summary>Terminates instances the caller launched itself (a cancelled pipeline's clean-up), without the checks.</summary>
         public static Task TerminateAsync(AwsClients clients, IReadOnlyCollection<string> instanceIds, CancellationToken ct) =>
             JobInstances.TerminateAsync(clients.Ec2, instanceIds, ct);
@@ -51,7 +78,7 @@ namespace FemagAws.Jobs
         public static async Task<Dictionary<string, InstanceStop>> StopAsync(AwsClients clients, IReadOnlyCollection<string> instanceIds, IReadOnlyDictionary<string, string> jobBuckets, CancellationToken ct)
         {
             var statuses = await JobInstances.DescribeAsync(clients.Ec2, instanceIds, ct).ConfigureAwait(false);
-            var stops = statuses.Values.ToDictionary(s => s.InstanceId, s => new InstanceStop(s.InstanceId, s.State));
+            var stops = statuses.Values.ToDictionary(s => s.InstanceId, s => new InstanceStop(s));
             foreach (var status in statuses.Values)
             {
                 if (status.State == "missing")
@@ -63,7 +90,7 @@ namespace FemagAws.Jobs
                 {
                     stops[status.InstanceId].Refusal = new FemagException("FemagInstanceNotModule", FemagErrorKind.PermissionDenied,
                         $"Instance {status.InstanceId} has no {JobInstances.BucketTag} tag, so FemagAws did not launch it, and Stop-FemagInstance leaves it running. " +
-                        $"If you do mean to end it, terminate it in the EC2 console or with 'aws ec2 terminate-instances --instance-ids {status.InstanceId}'.");
+                        $"If you do mean to end it, terminate it in the EC2 console or with '{JobCommands.AwsCli(clients.Target, "ec2 terminate-instances --instance-ids " + status.InstanceId)}'.");
                 }
                 else if (jobBuckets.TryGetValue(status.InstanceId, out var bucket) && bucket != status.BucketName)
                 {

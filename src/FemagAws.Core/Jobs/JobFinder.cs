@@ -17,9 +17,10 @@ namespace FemagAws.Jobs
     {
         /// <summary>
         /// One DescribeInstances per 1,000 of the module's instances, the bucket listing, and one more S3 request per
-        /// bucket without a running instance (its finish file); the buckets are looked up many at a time.
+        /// bucket without a running instance (its finish file); the buckets are looked up many at a time. With
+        /// <paramref name="bucketsOnly"/>, an instance whose bucket is gone gives no job (Get-FemagBucket lists buckets).
         /// </summary>
-        public static async Task<List<FemagJob>> FindAsync(AwsClientCache cache, AwsTarget target, FemagConfig config, CancellationToken ct)
+        public static async Task<List<FemagJob>> FindAsync(AwsClientCache cache, AwsTarget target, FemagConfig config, CancellationToken ct, bool bucketsOnly = false)
         {
             var clients = cache.Get(target);
             var instances = (await JobInstances.ListTaggedAsync(clients.Ec2, ct).ConfigureAwait(false))
@@ -55,9 +56,10 @@ namespace FemagAws.Jobs
                 {
                     jobs.Remove(job);
                 }
-                else if (finishes[i].Text != null)
+                else if (finishes[i].Finish is { } finish)
                 {
-                    JobWatcher.RecordExitCode(job, finishes[i].Text!);
+                    JobWatcher.RecordExitCode(job, finish.Text);
+                    job.FinishTime = finish.LastModified;
                 }
                 else if (instance != null && JobWatcher.IsLoss(instance))
                 {
@@ -77,11 +79,17 @@ namespace FemagAws.Jobs
                 {
                     JobWatcher.RecordEndedWithoutFinish(job, instance);
                 }
+
+                // Ended without the finish file: it finished when its instance ended.
+                if (job.IsFinished && job.FinishTime == null)
+                {
+                    job.FinishTime = instance?.EndTime;
+                }
             }
 
             // An instance whose bucket is gone may still run and bill: it gets a job, so Stop-FemagInstance can end it.
             var listed = new HashSet<string>(jobs.Select(j => j.BucketName), StringComparer.Ordinal);
-            foreach (var launches in instances.Where(pair => !listed.Contains(pair.Key)).Select(pair => pair.Value).OrderBy(l => Current(l).LaunchTime))
+            foreach (var launches in instances.Where(pair => !bucketsOnly && !listed.Contains(pair.Key)).Select(pair => pair.Value).OrderBy(l => Current(l).LaunchTime))
             {
                 var instance = Current(launches);
                 if (instance.State == "terminated" || instance.State == "shutting-down")
@@ -92,6 +100,7 @@ namespace FemagAws.Jobs
                 var job = target.NewJob(instance.Index ?? BucketNames.IndexOf(instance.BucketName!) ?? 0, instance.BucketName!, config,
                     instance.HasEnded ? FemagJobState.Failed : FemagJobState.Running);
                 Follow(job, launches, instance);
+                job.FinishTime = instance.HasEnded ? instance.EndTime : null;
                 job.Reason = $"Bucket {instance.BucketName} of instance {instance.InstanceId} ({instance.State}) no longer exists; stop the instance with Stop-FemagInstance.";
                 jobs.Add(job);
             }
@@ -111,14 +120,14 @@ namespace FemagAws.Jobs
         }
 
         /// <summary>
-        /// The job's finish file, null without one; Gone when the bucket was removed since the listing, which makes the
+        /// The job's finish file and when it was written, null without one; Gone when the bucket was removed since the listing, which makes the
         /// job one without a bucket, as if the listing had come a moment later.
         /// </summary>
-        private static async Task<(bool Gone, string? Text)> TryReadFinishAsync(AwsClients clients, FemagJob job, CancellationToken ct)
+        private static async Task<(bool Gone, (string Text, DateTime? LastModified)? Finish)> TryReadFinishAsync(AwsClients clients, FemagJob job, CancellationToken ct)
         {
             try
             {
-                return (false, await JobBuckets.TryReadTextAsync(clients.S3, job.BucketName, job.Config.FinishTaskFilename, ct).ConfigureAwait(false));
+                return (false, await JobBuckets.TryReadStampedTextAsync(clients.S3, job.BucketName, job.Config.FinishTaskFilename, ct).ConfigureAwait(false));
             }
             catch (Exception ex) when (JobBuckets.IsGone(ex))
             {

@@ -146,6 +146,12 @@ namespace FemagAws.Jobs
         internal static void RecordEndedWithoutFinish(FemagJob job, InstanceStatus instance)
         {
             job.State = FemagJobState.Failed;
+            if (instance.StoppedBy != null)
+            {
+                job.Reason = $"Stopped by Stop-FemagInstance: instance {instance.InstanceId} ({instance.State}) was ended before {job.Config.FinishTaskFilename} was written; it is not launched again.";
+                return;
+            }
+
             if (ByWatchdog(instance))
             {
                 job.Reason = $"Instance {instance.InstanceId} was stopped by the max_runtime watchdog after {instance.MaxRuntime:0.#} minute{(instance.MaxRuntime == 1 ? string.Empty : "s")}, before {job.Config.FinishTaskFilename} was written. Raise max_runtime if the calculation needs longer.";
@@ -176,12 +182,13 @@ namespace FemagAws.Jobs
             }
         }
 
-        // The watchdog shuts the instance down max_runtime minutes after it started; EC2 gives both times only to the
-        // second, and an instance that ended much earlier was stopped by something else.
+        // The watchdog starts with the script, after the launch, and shuts the instance down max_runtime minutes later, so
+        // it never ends one sooner; EC2 gives both times only to the second. An end before that, or one EC2 gives no time
+        // for, is not known to be the watchdog's: a script that crashed is not told to ask for more runtime.
         // EC2's own end (Server.*: a Spot interruption, a hardware failure) is never the watchdog's, however late it came.
         private static bool ByWatchdog(InstanceStatus instance) =>
             instance.MaxRuntime is double minutes && !IsServerEnd(instance) &&
-            (instance.EndTime ?? DateTime.UtcNow) - instance.LaunchTime >= TimeSpan.FromMinutes(minutes * 0.9);
+            instance.EndTime - instance.LaunchTime >= TimeSpan.FromMinutes(minutes) - TimeSpan.FromSeconds(2);
 
         private static bool IsServerEnd(InstanceStatus instance) => instance.ReasonCode?.StartsWith("Server.", StringComparison.Ordinal) ?? false;
 

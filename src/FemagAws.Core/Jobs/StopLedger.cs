@@ -209,7 +209,7 @@ namespace FemagAws.Jobs
             }
 
             // One command per kind of job and place to find them, copied as is into any later session.
-            var places = jobs.Select(FindCommand).Distinct().ToList();
+            var places = jobs.Select(JobCommands.Find).Distinct().ToList();
             text.Append("\nGo on:");
             foreach (var place in places)
             {
@@ -246,44 +246,11 @@ namespace FemagAws.Jobs
 
         private static void Command(StringBuilder text, string place, IEnumerable<FemagJob> jobs, string then)
         {
-            var buckets = jobs.Where(j => FindCommand(j) == place).Select(j => Quote(j.BucketName)).Distinct().ToList();
-            if (buckets.Count > 0)
+            var here = jobs.Where(j => JobCommands.Find(j) == place).ToList();
+            if (here.Count > 0)
             {
-                text.Append("\n  ").Append(place).Append(" | Where-Object BucketName -in ").Append(string.Join(", ", buckets)).Append(" | ").Append(then);
+                text.Append("\n  ").Append(JobCommands.FindThen(place, here, then));
             }
         }
-
-        /// <summary>
-        /// Get-FemagJob with what finds the job again and gives it back its settings: the config file (image, cloud-init,
-        /// delete_buckets), the job's region, and the endpoint and profile where the config does not name them.
-        /// </summary>
-        private static string FindCommand(FemagJob job)
-        {
-            var command = new StringBuilder("Get-FemagJob");
-            if (job.Config.SourcePath != null)
-            {
-                command.Append(" -ConfigFile ").Append(Quote(job.Config.SourcePath));
-            }
-
-            command.Append(" -Region ").Append(job.Region);
-            if (job.EndpointUrl != null && job.EndpointUrl != job.Config.EndpointUrl)
-            {
-                command.Append(" -EndpointUrl ").Append(Quote(job.EndpointUrl));
-            }
-
-            if (job.ProfileName != null && job.ProfileName != job.Config.Profile)
-            {
-                command.Append(" -ProfileName ").Append(Quote(job.ProfileName));
-            }
-
-            if (job.ProfileLocation != null)
-            {
-                command.Append(" -ProfileLocation ").Append(Quote(job.ProfileLocation));
-            }
-
-            return command.ToString();
-        }
-
-        private static string Quote(string value) => "'" + value.Replace("'", "''") + "'";
     }
 }

@@ -6,7 +6,7 @@ namespace FemagAws.Commands
 {
     /// <summary>
     /// <para type="synopsis">Lists the module's buckets in a region, or gets jobs for named buckets to start them again.</para>
-    /// <para type="description">Get-FemagBucket turns existing buckets into FemagJobs in the state Uploaded. Without -Name it lists the module's buckets (named '&lt;uuid&gt;-&lt;index&gt;' and tagged femag-aws:index) in one region: -Region, else server_location where the config sets it, AWS_REGION, AWS_DEFAULT_REGION, the AWS profile's region, else eu-central-1. Listing needs no config; without one the jobs carry femagtools' defaults, enough for Receive-FemagResult and Remove-FemagBucket (Get-FemagJob also finds their instances and whether they finished). With -Name (alias Id) and -Folder, also from objects such as the rows of Import-Csv, it makes jobs for buckets uploaded earlier, like the 'buckets' list of femagtools' Amazon engine, so that they can be started again; as Start-FemagInstance launches them with the config's image, instance profile and cloud-init script, names need -ConfigFile or -Config. Each job gets the bucket's own region. A finish file left in a reused bucket by an earlier run is removed when Start-FemagInstance starts the job, so it never makes the new run look finished.</para>
+    /// <para type="description">Get-FemagBucket turns existing buckets into FemagJobs. Without -Name it lists the module's buckets (named '&lt;uuid&gt;-&lt;index&gt;' and tagged femag-aws:index) in one region: -Region, else server_location where the config sets it, AWS_REGION, AWS_DEFAULT_REGION, the AWS profile's region, else eu-central-1, each with the state Get-FemagJob gives it (Uploaded, Running, Succeeded or Failed, from the bucket's finish file and instances; an instance whose bucket is gone is listed by Get-FemagJob only). Listing needs no config; without one the jobs carry femagtools' defaults, enough for Receive-FemagResult and Remove-FemagBucket. With -Name (alias Id) and -Folder, also from objects such as the rows of Import-Csv, it makes jobs for buckets uploaded earlier, like the 'buckets' list of femagtools' Amazon engine, so that they can be started again; as Start-FemagInstance launches them with the config's image, instance profile and cloud-init script, names need -ConfigFile or -Config. Each job gets the bucket's own region. A finish file left in a reused bucket by an earlier run is removed when Start-FemagInstance starts the job, so it never makes the new run look finished.</para>
     /// </summary>
     /// <example>
     ///   <code>Import-Csv buckets.csv | Get-FemagBucket -ConfigFile config.ini | Start-FemagInstance | Wait-FemagJob | Receive-FemagResult</code>
@@ -115,7 +115,7 @@ namespace FemagAws.Commands
             OrTerminate(() => ClientsFor(target), target);
             try
             {
-                WriteObject(Await(BucketFinder.ListAsync(Clients, target, config, Cancellation)), enumerateCollection: true);
+                WriteObject(Await(JobFinder.FindAsync(Clients, target, config, Cancellation, bucketsOnly: true)), enumerateCollection: true);
             }
             catch (FemagException ex)
             {

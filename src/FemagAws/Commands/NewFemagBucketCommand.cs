@@ -4,6 +4,7 @@ using System.IO;
 using System.Management.Automation;
 using FemagAws.Internal;
 using FemagAws.Jobs;
+using FemagAws.Aws;
 
 namespace FemagAws.Commands
 {
@@ -116,7 +117,7 @@ namespace FemagAws.Commands
                 if (!item.IsFinished)
                 {
                     Ledger.LeftBehind($"the upload of folder '{item.Input.Folder}' (index {item.Input.Index}) did not end in time, so its bucket may exist; " +
-                                      $"'Get-FemagJob -Region {item.Input.Region}' lists the module's buckets and Remove-FemagBucket removes them.");
+                                      $"'{JobCommands.ListJobs(AwsTarget.Of(item.Input))}' lists the module's buckets and Remove-FemagBucket removes them.");
                 }
                 else if (item.Error == null)
                 {

@@ -87,6 +87,14 @@ namespace FemagAws.Commands
                     continue;
                 }
 
+                // Nothing ran: there is nothing to receive, and the bucket keeps the upload to start the job again.
+                if (InstanceStarter.NeverRan(job))
+                {
+                    WriteVerbose($"Job {job.Index} (bucket {job.BucketName}) never ran, as its launch failed: nothing to receive, and its bucket keeps the upload.");
+                    WriteObject(job);
+                    continue;
+                }
+
                 var destination = Destination != null
                     ? System.IO.Path.Combine(SessionState.Path.GetUnresolvedProviderPathFromPSPath(Destination), job.Index.ToString(System.Globalization.CultureInfo.InvariantCulture))
                     : job.Folder;

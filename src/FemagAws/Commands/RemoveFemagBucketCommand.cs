@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using FemagAws.Aws;
+using FemagAws.Aws.S3;
 using FemagAws.Internal;
 using FemagAws.Jobs;
 
@@ -31,6 +32,7 @@ namespace FemagAws.Commands
 
         // The input object (a job or a name) with its bucket and where to start looking for it.
         private string? _removing;
+        private AwsTarget? _removingFrom;
         private readonly List<KeyValuePair<object, AwsTarget>> _buckets = new List<KeyValuePair<object, AwsTarget>>();
 
         /// <summary>
@@ -85,7 +87,7 @@ namespace FemagAws.Commands
         {
             if (_removing != null)
             {
-                Ledger.LeftBehind($"bucket {_removing} was being removed and may still hold part of its objects; run 'Remove-FemagBucket -Name {_removing} -Force' again to finish.");
+                Ledger.LeftBehind($"bucket {_removing} was being removed and may still hold part of its objects; run '{JobCommands.RemoveBucket(_removingFrom!, _removing)}' again to finish.");
             }
         }
 
@@ -106,9 +108,16 @@ namespace FemagAws.Commands
                     }
 
                     _removing = name;
+                    _removingFrom = clients.Target;
                     var objects = Await(BucketRemover.RemoveAsync(clients, name, Cancellation));
                     _removing = null;
                     WriteVerbose($"Removed bucket {name} and its {objects} object(s).");
+                }
+                catch (FemagException ex) when (JobBuckets.IsGone(ex))
+                {
+                    // Already gone, as asked: another session or delete_buckets removed it. Not a failure.
+                    _removing = null;
+                    WriteWarning($"Bucket {name} no longer exists; nothing to remove.");
                 }
                 catch (FemagException ex)
                 {

@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using FemagAws.Aws;
 using FemagAws.Internal;
 using FemagAws.Jobs;
 
@@ -102,7 +103,7 @@ namespace FemagAws.Commands
                 }
 
                 // Launches in flight and instances launched by this call count against max_instances.
-                if (_queue!.Count + _emitted.Count(j => j.InstanceId != null) >= (job.Config.MaxInstances ?? int.MaxValue))
+                if (_queue!.Count + _emitted.Count(j => j.InstanceId != null && !InstanceStarter.NeverRan(j)) >= (job.Config.MaxInstances ?? int.MaxValue))
                 {
                     Hold(job, $"Queued: max_instances = {job.Config.MaxInstances} jobs of this pipeline already run. Wait-FemagJob launches it as others finish.");
                     continue;
@@ -119,13 +120,13 @@ namespace FemagAws.Commands
                 job.Attempt = 1;
                 job.Losses.Clear();
                 _queue!.Start(job, j => InstanceStarter.StartAsync(clients, j, userData, Cancellation));
-                Drain(_queue, false, Activity, Emit);
+                Drain(_queue, false, Activity, Emit, EmitFailed);
             }
         }
 
         protected override void EndProcessing()
         {
-            Drain(_queue!, true, Activity, Emit);
+            Drain(_queue!, true, Activity, Emit, EmitFailed);
             CompleteProgress(Activity);
             var fellBack = _emitted.Count(InstanceStarter.FellBackToOnDemand);
             if (fellBack > 0)
@@ -148,7 +149,7 @@ namespace FemagAws.Commands
                 if (!item.IsFinished)
                 {
                     Ledger.LeftBehind($"the launch for bucket {item.Input.BucketName} did not end in time, so an instance may run for it; " +
-                                      $"'Get-FemagJob -Region {item.Input.Region}' lists the module's instances and Stop-FemagInstance stops them.");
+                                      $"'{JobCommands.ListJobs(AwsTarget.Of(item.Input))}' lists the module's instances and Stop-FemagInstance stops them.");
                 }
                 else if (item.Error == null && item.Result.InstanceId != null)
                 {
@@ -186,7 +187,7 @@ namespace FemagAws.Commands
 
             foreach (var job in _emitted)
             {
-                if (job.InstanceId != null)
+                if (job.InstanceId != null && !InstanceStarter.NeverRan(job))
                 {
                     Ledger.InstanceRunning(job);
                 }
@@ -204,6 +205,15 @@ namespace FemagAws.Commands
             Emit(item.Result);
         }
 
+        /// <summary>A job whose launch failed goes on as Failed after its error, so the pipeline's later cmdlets and $jobs hold it.</summary>
+        private void EmitFailed(WorkItem<FemagJob, FemagJob> item)
+        {
+            if (InstanceStarter.NeverRan(item.Input))
+            {
+                Emit(item.Input);
+            }
+        }
+
         /// <summary>Passes a job on queued, without launching it, for Wait-FemagJob to launch later.</summary>
         private void Hold(FemagJob job, string reason) => Emit(InstanceStarter.Queue(job, reason));
 
@@ -212,7 +222,7 @@ namespace FemagAws.Commands
 
             // Listed before it is written: downstream may hold it even when WriteObject ends in a stop.
             _emitted.Add(job);
-            if (job.InstanceId == null)
+            if (job.InstanceId == null || InstanceStarter.NeverRan(job))
             {
                 WriteVerbose($"Job {job.Index}: {job.Reason}");
             }

@@ -10,7 +10,7 @@ namespace FemagAws.Commands
 {
     /// <summary>
     /// <para type="synopsis">Terminates the EC2 instances of FEMAG jobs.</para>
-    /// <para type="description">Stop-FemagInstance terminates the instances of the jobs piped in, or the instances named with -InstanceId, for example to clean up after a crashed session together with Get-FemagJob. It only ever terminates instances FemagAws launched: each instance is first described, and one without the femag-aws:bucket tag is refused with an error and keeps running. Instances are described and terminated in batches of up to 1,000 per request. A job without an instance is skipped with a verbose message. An instance that has already ended is only marked as stopped (the femag-aws:stopped-by tag), so that a lost job, which Get-FemagJob shows as Running because Wait-FemagJob would launch it again, is not relaunched. With -PassThru the jobs are emitted, a Running or TimedOut job whose instance was terminated as Failed. The buckets are kept; remove them with Remove-FemagBucket.</para>
+    /// <para type="description">Stop-FemagInstance terminates the instances of the jobs piped in, or the instances named with -InstanceId, for example to clean up after a crashed session together with Get-FemagJob. It only ever terminates instances FemagAws launched: each instance is first described, and one without the femag-aws:bucket tag is refused with an error and keeps running. Instances are described and terminated in batches of up to 1,000 per request. A job without an instance is skipped with a verbose message. An instance that has already ended is only marked as stopped (the femag-aws:stopped-by tag), so that a lost job, which Get-FemagJob shows as Running because Wait-FemagJob would launch it again, is not relaunched. With -PassThru the jobs are emitted, a Running or TimedOut job whose instance was terminated as Failed; an instance named with -InstanceId gives its job, rebuilt from the instance's tags, as Failed. The buckets are kept; remove them with Remove-FemagBucket.</para>
     /// </summary>
     /// <example>
     ///   <code>Get-FemagJob -Region eu-central-1 | Where-Object State -eq Running | Stop-FemagInstance</code>
@@ -100,6 +100,7 @@ namespace FemagAws.Commands
         {
             // One outcome per instance; instances whose request failed have none and their jobs are not passed on.
             var outcomes = new Dictionary<string, InstanceStop>(StringComparer.Ordinal);
+            var named = new List<FemagJob>();
             var groups = _instances.GroupBy(i => i.Key, i => i.Value).ToList();
             for (var i = 0; i < groups.Count; i++)
             {
@@ -110,6 +111,12 @@ namespace FemagAws.Commands
                     foreach (var stop in Await(InstanceStopper.StopAsync(clients, groups[i].ToList(), _jobBuckets, Cancellation)).Values)
                     {
                         outcomes[stop.InstanceId] = stop;
+
+                        // An instance named by -InstanceId gets its job back from its tags, so -PassThru has one to emit.
+                        if (!_jobBuckets.ContainsKey(stop.InstanceId) && InstanceStopper.JobOf(groups[i].Key, stop) is FemagJob job)
+                        {
+                            named.Add(job);
+                        }
                     }
                 }
                 catch (FemagException ex)
@@ -138,7 +145,7 @@ namespace FemagAws.Commands
                 }
             }
 
-            foreach (var job in _jobs)
+            foreach (var job in _jobs.Concat(named))
             {
                 InstanceStop? stop = null;
                 if (job.InstanceId != null && (!outcomes.TryGetValue(job.InstanceId, out stop) || stop.Refusal != null))

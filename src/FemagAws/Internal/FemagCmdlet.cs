@@ -226,8 +226,12 @@ namespace FemagAws.Internal
             }
         }
 
-        /// <summary>Hands finished work from a queue to <paramref name="emit"/> (or errors), optionally waiting for all of it.</summary>
-        protected void Drain<TInput, TResult>(WorkQueue<TInput, TResult> queue, bool all, string activity, Action<WorkItem<TInput, TResult>> emit)
+        /// <summary>
+        /// Hands finished work from a queue to <paramref name="emit"/>, or writes its error and then hands it to
+        /// <paramref name="failed"/> where given; optionally waits for all of it.
+        /// </summary>
+        protected void Drain<TInput, TResult>(WorkQueue<TInput, TResult> queue, bool all, string activity, Action<WorkItem<TInput, TResult>> emit,
+            Action<WorkItem<TInput, TResult>>? failed = null)
         {
             do
             {
@@ -248,6 +252,7 @@ namespace FemagAws.Internal
                         if (finished[i].Error != null)
                         {
                             WriteError(ErrorRecords.From(finished[i].Error!, finished[i].Input));
+                            failed?.Invoke(finished[i]);
                         }
                         else
                         {

@@ -101,9 +101,61 @@ public sealed class BadInputTests : CloudTest
         var error = Assert.Single(result.Errors);
         Assert.Contains("sg-0000000000000dead", error.Exception.Message);
         Assert.Equal("Failed", PSObject.AsPSObject(error.TargetObject).State());
-        var started = Assert.Single(result.Output);
+        Assert.Equal(2, result.Output.Count);
+        var started = Assert.Single(result.Output, j => j.State() != "Failed");
         Assert.Equal(good.FullName, started.Folder());
         Assert.Equal("Running", started.State());
+    }
+
+    [Fact]
+    public async Task A_failed_launch_goes_on_as_Failed_keeps_its_bucket_and_the_commands_its_error_prints_run_as_printed()
+    {
+        // delete_buckets = 1: Receive-FemagResult must still keep the bucket of a job that never ran.
+        using var ws = new Workspace(Cloud);
+        var good = File.ReadAllText(ws.ConfigFile);
+        File.WriteAllText(ws.ConfigFile, good.Replace("sg-8475b5dd,", "sg-0000000000000dead,"));
+        var folders = new[] { ws.AddJob("0", "-- job\n").FullName, ws.AddJob("1", "-- job\n").FullName };
+        using var ps = new PsSession();
+
+        var result = ps.Run("$script:jobs = [IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] | Start-FemagInstance | " +
+                            "Wait-FemagJob -PollInterval 1 -SettleTime 1 | Receive-FemagResult; $script:jobs", folders, ws.ConfigFile);
+
+        Assert.Equal(2, result.Errors.Count);
+        Assert.Equal(2, result.Output.Count);
+        Assert.All(result.Output, j => Assert.Equal(("Failed", (string?)null), (j.State(), j.InstanceId())));
+        var buckets = await Cloud.BucketNamesAsync();
+        Assert.All(result.Output, j => Assert.Contains(j.Bucket(), buckets));
+
+        // Each error ends with the command to start the job again and the one to delete its bucket, each on its own line.
+        string[] Commands(int index)
+        {
+            var job = result.Output.Single(j => j.Index() == index);
+            var error = Assert.Single(result.Errors, e => PSObject.AsPSObject(e.TargetObject).Bucket() == job.Bucket());
+            return error.Exception.Message.Split('\n').Where(l => l.StartsWith("  ", StringComparison.Ordinal)).Select(l => l.Trim()).ToArray();
+        }
+
+        var restart = Commands(0);
+        var remove = Commands(1);
+        Assert.Equal(2, restart.Length);
+        Assert.EndsWith("| Start-FemagInstance", restart[0]);
+        Assert.StartsWith("Remove-FemagBucket ", remove[1]);
+
+        // The cause fixed, the printed commands run as printed, in a new session.
+        File.WriteAllText(ws.ConfigFile, good);
+        using var fresh = new PsSession();
+        var restarted = fresh.Run(restart[0] + " | Wait-FemagJob -PollInterval 1 -SettleTime 1 -Timeout 120");
+        var removed = fresh.Run(remove[1]);
+
+        Assert.True(restarted.Errors.Count == 0 && restarted.Terminating == null, restarted.Describe());
+        var rerun = Assert.Single(restarted.Output);
+        Assert.Equal((result.Output.Single(j => j.Index() == 0).Bucket(), "Succeeded"), (rerun.Bucket(), rerun.State()));
+        Assert.True(removed.Errors.Count == 0 && removed.Terminating == null, removed.Describe());
+        Assert.DoesNotContain(result.Output.Single(j => j.Index() == 1).Bucket(), await Cloud.BucketNamesAsync());
+
+        // The failed jobs were passed on, so the saved ones clean up with one command.
+        var cleaned = ps.Run("$script:jobs | Remove-FemagBucket -Force");
+        Assert.True(cleaned.Errors.Count == 0 && cleaned.Terminating == null, cleaned.Describe());
+        Assert.DoesNotContain(result.Output.Single(j => j.Index() == 0).Bucket(), await Cloud.BucketNamesAsync());
     }
 
     [Fact]

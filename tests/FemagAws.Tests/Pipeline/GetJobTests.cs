@@ -84,6 +84,23 @@ public sealed class GetJobTests : CloudTest
         Assert.DoesNotContain("watchdog", Job(earlyBucket).Reason());
         Assert.Contains("without writing exit_code", Job(earlyBucket).Reason());
 
+        // A finished job says when it finished: its exit_code's time, or its instance's end.
+        foreach (var bucket in new[] { finishedBucket, diedBucket, watchedBucket, earlyBucket })
+        {
+            Assert.IsType<DateTime>(Job(bucket).Properties["FinishTime"].Value);
+        }
+
+        Assert.Null(Job(runningBucket).Properties["FinishTime"].Value);
+
+        // Get-FemagBucket lists the same buckets in the same states, not all as Uploaded.
+        var listed = fresh.Run("Get-FemagBucket -Region eu-central-1 -EndpointUrl $args[0]", Cloud.Endpoint);
+        Assert.True(listed.Errors.Count == 0 && listed.Terminating == null, listed.Describe());
+        foreach (var bucket in new[] { finishedBucket, diedBucket, runningBucket, uploadedBucket, watchedBucket })
+        {
+            var job = Assert.Single(listed.Output, j => j.Bucket() == bucket);
+            Assert.Equal((Job(bucket).State(), Job(bucket).ExitCode(), Job(bucket).Reason()), (job.State(), job.ExitCode(), job.Reason()));
+        }
+
         var onlyUploaded = fresh.Run("Get-FemagJob -Region eu-central-1 -EndpointUrl $args[0] -State Uploaded", Cloud.Endpoint);
         Assert.Contains(onlyUploaded.Output, j => j.Bucket() == uploadedBucket);
         Assert.All(onlyUploaded.Output, j => Assert.Equal("Uploaded", j.State()));

@@ -108,6 +108,15 @@ public sealed class ReceiveTests : CloudTest
         Assert.True(File.Exists(Path.Combine(folder.FullName, "exit_code")));
         var uploads = await s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = job.Bucket() });
         Assert.Equal(late.UploadId, Assert.Single(uploads.MultipartUploads).UploadId);
+
+        // The command the warning names removes the bucket with what is left, as printed, in a new session.
+        var warning = Assert.Single(result.Warnings, w => w.Contains("unfinished upload"));
+        var command = warning.Substring(warning.IndexOf("'Remove-FemagBucket", StringComparison.Ordinal) + 1);
+        command = command.Substring(0, command.LastIndexOf("' removes", StringComparison.Ordinal));
+        using var fresh = new PsSession();
+        var removed = fresh.Run(command);
+        Assert.True(removed.Errors.Count == 0 && removed.Terminating == null, removed.Describe());
+        Assert.DoesNotContain(job.Bucket(), await Cloud.BucketNamesAsync());
     }
 
     [Fact]

@@ -96,6 +96,18 @@ public sealed class RemoveBucketTests : CloudTest
         var buckets = await Cloud.BucketNamesAsync();
         Assert.Contains(untagged, buckets);
         Assert.Contains(Foreign, buckets);
+
+        // The aws command each error names deletes the bucket as printed: it names the region and the endpoint.
+        foreach (var message in result.Errors.Select(e => e.Exception.Message))
+        {
+            var command = message.Substring(message.IndexOf("'aws ", StringComparison.Ordinal) + 1);
+            var run = ScriptProcess.Run(command.Substring(0, command.IndexOf('\'')) + "; exit $LASTEXITCODE");
+            Assert.True(run.ExitCode == 0, run.Output);
+        }
+
+        buckets = await Cloud.BucketNamesAsync();
+        Assert.DoesNotContain(untagged, buckets);
+        Assert.DoesNotContain(Foreign, buckets);
     }
 
     [Fact]
@@ -107,17 +119,31 @@ public sealed class RemoveBucketTests : CloudTest
         var job = Assert.Single(ps.Run("[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] | Start-FemagInstance", new[] { folder.FullName }, ws.ConfigFile).Output);
 
         var refused = ps.Run("$args[0] | Remove-FemagBucket -Force", job);
+        var whatIf = ps.Run("$args[0] | Remove-FemagBucket -WhatIf", job);
 
-        var error = Assert.Single(refused.Errors);
-        Assert.Equal("FemagBucketInUse,FemagAws.Commands.RemoveFemagBucketCommand", error.FullyQualifiedErrorId);
-        Assert.Contains(job.InstanceId()!, error.Exception.Message);
-        Assert.Contains("Stop-FemagInstance", error.Exception.Message);
+        foreach (var error in new[] { Assert.Single(refused.Errors), Assert.Single(whatIf.Errors) })
+        {
+            Assert.Equal("FemagBucketInUse,FemagAws.Commands.RemoveFemagBucketCommand", error.FullyQualifiedErrorId);
+            Assert.Contains(job.InstanceId()!, error.Exception.Message);
+            Assert.Contains("Stop-FemagInstance", error.Exception.Message);
+
+            // -WhatIf keeps every bucket: no word of a bucket "kept" as if it had been decided.
+            Assert.DoesNotContain("kept", error.Exception.Message);
+        }
+
         Assert.Contains(job.Bucket(), await Cloud.BucketNamesAsync());
 
         var removed = ps.Run("$args[0] | Stop-FemagInstance -PassThru | Remove-FemagBucket -Force", job);
 
         Assert.True(removed.Errors.Count == 0 && removed.Terminating == null, removed.Describe());
         Assert.DoesNotContain(job.Bucket(), await Cloud.BucketNamesAsync());
+
+        // Removing it again: it is gone, as asked; a warning says so, no error, and -PassThru still passes the job on.
+        var again = ps.Run("$args[0] | Remove-FemagBucket -Force -PassThru", job);
+
+        Assert.True(again.Errors.Count == 0 && again.Terminating == null, again.Describe());
+        Assert.Contains(job.Bucket(), Assert.Single(again.Warnings));
+        Assert.Equal(job.Bucket(), Assert.Single(again.Output).Bucket());
     }
 
     [Fact]

@@ -78,6 +78,29 @@ public sealed class StopInstanceTests : CloudTest
     }
 
     [Fact]
+    public async Task An_instance_named_by_id_gives_its_job_with_PassThru_and_Get_FemagJob_then_shows_it_stopped()
+    {
+        using var ws = new Workspace(Cloud, deleteBuckets: false);
+        var folder = ws.AddJob("0", "-- fake-femag: sleep 600\n").FullName;
+        using var ps = new PsSession();
+        var job = Assert.Single(ps.Run(Start, new[] { folder }, ws.ConfigFile).Output);
+
+        var stopped = ps.Run("Stop-FemagInstance -InstanceId $args[0] -Region eu-central-1 -EndpointUrl $args[1] -PassThru -Confirm:$false", job.InstanceId(), Cloud.Endpoint);
+
+        Assert.True(stopped.Errors.Count == 0 && stopped.Terminating == null, stopped.Describe());
+        var passed = Assert.Single(stopped.Output);
+        Assert.Equal((job.Bucket(), job.Index(), job.InstanceId(), "Failed"), (passed.Bucket(), passed.Index(), passed.InstanceId(), passed.State()));
+        Assert.Contains("Stopped by Stop-FemagInstance", passed.Reason());
+        Assert.Equal(InstanceStateName.Terminated, await Cloud.InstanceStateAsync(job.InstanceId()));
+
+        using var fresh = new PsSession();
+        var found = Assert.Single(fresh.Run("Get-FemagJob -ConfigFile $args[0]", ws.ConfigFile).Output, j => j.Bucket() == job.Bucket());
+        Assert.Equal("Failed", found.State());
+        Assert.Contains("Stopped by Stop-FemagInstance", found.Reason());
+        Assert.NotNull(found.Properties["FinishTime"].Value);
+    }
+
+    [Fact]
     public async Task A_job_saved_as_Clixml_is_stopped_in_its_own_region_and_endpoint()
     {
         using var ws = new Workspace(Cloud);
@@ -135,5 +158,13 @@ public sealed class StopInstanceTests : CloudTest
         Assert.Contains(foreign, error.Exception.Message);
         Assert.Contains("femag-aws:bucket", error.Exception.Message);
         Assert.Equal(InstanceStateName.Running, await Cloud.InstanceStateAsync(foreign));
+
+        // The aws command the error names ends it as printed: it names the region and the endpoint.
+        var message = error.Exception.Message;
+        var command = message.Substring(message.IndexOf("'aws ", StringComparison.Ordinal) + 1);
+        command = command.Substring(0, command.IndexOf('\''));
+        var run = ScriptProcess.Run(command + "; exit $LASTEXITCODE");
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.NotEqual(InstanceStateName.Running, await Cloud.InstanceStateAsync(foreign));
     }
 }

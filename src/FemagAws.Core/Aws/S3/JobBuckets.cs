@@ -112,14 +112,18 @@ namespace FemagAws.Aws.S3
             AwsErrors.Call(() => s3.PutBucketTaggingAsync(new PutBucketTaggingRequest { BucketName = bucketName, TagSet = tags.ToTagSet() }, ct), $"Tagging bucket {bucketName}");
 
         /// <summary>The text of an object, or null when it does not exist.</summary>
-        public static async Task<string?> TryReadTextAsync(IAmazonS3 s3, string bucketName, string key, CancellationToken ct)
+        public static async Task<string?> TryReadTextAsync(IAmazonS3 s3, string bucketName, string key, CancellationToken ct) =>
+            (await TryReadStampedTextAsync(s3, bucketName, key, ct).ConfigureAwait(false))?.Text;
+
+        /// <summary>The text of an object with when it was written (UTC), or null when it does not exist.</summary>
+        public static async Task<(string Text, DateTime? LastModified)?> TryReadStampedTextAsync(IAmazonS3 s3, string bucketName, string key, CancellationToken ct)
         {
             try
             {
                 using (var response = await s3.GetObjectAsync(bucketName, key, ct).ConfigureAwait(false))
                 using (var reader = new StreamReader(response.ResponseStream, Encoding.UTF8))
                 {
-                    return await reader.ReadToEndAsync().ConfigureAwait(false);
+                    return (await reader.ReadToEndAsync().ConfigureAwait(false), response.LastModified?.ToUniversalTime());
                 }
             }
             catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound && ex.ErrorCode != "NoSuchBucket")
