@@ -244,6 +244,54 @@ public sealed class SpotAndRetryTests
 
     private static readonly string Script = WriteScript();
 
+    [Fact]
+    public async Task A_launch_whose_answer_never_came_adopts_the_instance_EC2_started_with_its_token()
+    {
+        var (cache, ec2, _) = Clients();
+        var launched = AttemptInstance("i-0000000000000000c", 3, 0);
+        ec2.On("RunInstancesAsync", _ => throw new AmazonEC2Exception("We encountered an internal error.") { ErrorCode = "InternalError", StatusCode = System.Net.HttpStatusCode.InternalServerError })
+            .On("DescribeInstancesAsync", _ => new DescribeInstancesResponse { Reservations = new List<Reservation> { new() { Instances = new List<Instance> { launched } } } });
+        var job = Job();
+
+        var id = await JobInstances.LaunchAsync(cache.Get(job).Ec2, job, "#!/bin/bash\n", "t2.small", false, CancellationToken.None);
+
+        Assert.Equal("i-0000000000000000c", id);
+        var token = Assert.Single(ec2.Requests<RunInstancesRequest>()).ClientToken;
+        var lookup = Assert.Single(ec2.Requests<DescribeInstancesRequest>());
+        Assert.Contains(lookup.Filters, f => f.Name == "tag:femag-aws:launch" && f.Values.Single() == token);
+        Assert.Empty(ec2.Requests<TerminateInstancesRequest>());
+    }
+
+    [Fact]
+    public async Task A_clear_refusal_of_a_launch_is_not_looked_up()
+    {
+        var (cache, ec2, _) = Clients();
+        ec2.On("RunInstancesAsync", _ => throw new AmazonEC2Exception("The security group does not exist.") { ErrorCode = "InvalidGroup.NotFound", StatusCode = System.Net.HttpStatusCode.BadRequest });
+        var job = Job();
+
+        var error = await Assert.ThrowsAsync<FemagException>(() => JobInstances.LaunchAsync(cache.Get(job).Ec2, job, "#!/bin/bash\n", "t2.small", false, CancellationToken.None));
+
+        Assert.Equal("AwsInvalidGroupNotFound", error.ErrorId);
+        Assert.Empty(ec2.Requests<DescribeInstancesRequest>());
+    }
+
+    [Fact]
+    public async Task A_failed_stop_mark_does_not_keep_instances_running_and_is_tried_again_per_instance()
+    {
+        var (cache, ec2, _) = Clients();
+        ec2.On("CreateTagsAsync", args => ((CreateTagsRequest)args[0]!).Resources.Count > 1
+                ? throw new AmazonEC2Exception("The instance ID 'i-0000000000000000e' does not exist") { ErrorCode = "InvalidInstanceID.NotFound", StatusCode = System.Net.HttpStatusCode.BadRequest }
+                : new CreateTagsResponse())
+            .On("TerminateInstancesAsync", _ => new TerminateInstancesResponse());
+        var ids = new[] { "i-0000000000000000d", "i-0000000000000000e" };
+
+        await JobInstances.TerminateAsync(cache.Get(Job()).Ec2, ids, CancellationToken.None);
+
+        Assert.Equal(ids, Assert.Single(ec2.Requests<TerminateInstancesRequest>()).InstanceIds);
+        Assert.Equal(new[] { "CreateTagsAsync", "TerminateInstancesAsync", "CreateTagsAsync", "CreateTagsAsync" }, ec2.Calls.Select(c => c.Method));
+        Assert.Equal(ids, ec2.Requests<CreateTagsRequest>().Skip(1).Select(r => r.Resources.Single()));
+    }
+
     private static FemagJob Job(params (string Key, string Value)[] settings) =>
         new() { BucketName = "b-0", State = FemagJobState.Queued, Config = Config(settings.Append(("cloud_init", Script)).ToArray()), Region = "eu-central-1" };
 
@@ -259,7 +307,7 @@ public sealed class SpotAndRetryTests
     {
         var (ec2, ec2Fake) = FakeAws.Of<IAmazonEC2>();
         var (s3, s3Fake) = FakeAws.Of<IAmazonS3>();
-        ec2Fake.On("DescribeInstancesAsync", _ => new DescribeInstancesResponse { Reservations = new List<Reservation>() });
+        ec2Fake.On("DescribeInstancesAsync", _ => new DescribeInstancesResponse { Reservations = new List<Reservation>() }).WithImage();
         s3Fake.On("DeleteObjectAsync", _ => new DeleteObjectResponse())
             .On("ListMultipartUploadsAsync", _ => new ListMultipartUploadsResponse())
             .On("DeleteObjectsAsync", _ => new DeleteObjectsResponse());

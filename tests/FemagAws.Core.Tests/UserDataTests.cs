@@ -211,6 +211,60 @@ public sealed class UserDataTests : IDisposable
         Assert.Equal(("spot", "2"), (tags["femag-aws:lifecycle"], tags["femag-aws:attempt"]));
     }
 
+    [Fact]
+    public async Task Launches_of_one_attempt_send_one_client_token_and_Spot_On_Demand_types_and_attempts_each_their_own()
+    {
+        var (ec2, fake) = Ec2();
+        async Task<string> Token(string bucket, int attempt, string type, bool spot)
+        {
+            await JobInstances.LaunchAsync(ec2, new FemagJob { BucketName = bucket, Config = Config(), Attempt = attempt }, "#!/bin/bash\n", type, spot, CancellationToken.None);
+            return fake.Requests<RunInstancesRequest>().Last().ClientToken;
+        }
+
+        var first = await Token("b-0", 1, "c5.large", true);
+        var again = await Token("b-0", 1, "c5.large", true);
+
+        // A second session (or a retry) launching the same attempt asks EC2 with the same token, so EC2 returns one instance.
+        Assert.Equal(first, again);
+        Assert.InRange(first.Length, 1, 64);
+        Assert.Matches("^[\\x21-\\x7e]+$", first);
+        var others = new[]
+        {
+            await Token("b-0", 1, "c5.large", false), await Token("b-0", 1, "m5.large", true), await Token("b-0", 2, "c5.large", true), await Token("b-1", 1, "c5.large", true),
+        };
+        Assert.Equal(5, others.Append(first).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Every_EBS_volume_the_image_maps_is_deleted_on_termination()
+    {
+        var (ec2, fake) = Ec2();
+
+        await JobInstances.LaunchAsync(ec2, new FemagJob { BucketName = "b-0", Config = Config() }, "#!/bin/bash\n", "t2.small", false, CancellationToken.None);
+
+        Assert.Equal("ami-b0cc23df", Assert.Single(fake.Requests<DescribeImagesRequest>()).ImageIds.Single());
+        var mapping = Assert.Single(fake.Requests<RunInstancesRequest>().Single().BlockDeviceMappings);
+        Assert.Equal(("/dev/xvda", true, 8), (mapping.DeviceName, mapping.Ebs.DeleteOnTermination, mapping.Ebs.VolumeSize));
+    }
+
+    [Theory]
+    [InlineData("#!/bin/bash\nxfemag -b femag.fsl\necho $? > exit_code\n", false)]
+    [InlineData("#!/bin/bash\n# shutdown when done? not yet\nexport NOTE='halt'\nrun_shutdown_hooks\n", false)]
+    [InlineData("#!/bin/bash\nxfemag\nshutdown -h now\n", true)]
+    [InlineData("#!/bin/bash\nxfemag; sudo /sbin/poweroff\n", true)]
+    [InlineData("#!/bin/bash\nxfemag && halt\n", true)]
+    public void A_script_ends_its_instance_only_when_a_command_shuts_it_down(string script, bool endsItself) =>
+        Assert.Equal(endsItself, UserData.EndsItself(script));
+
+    [Fact]
+    public void The_max_runtime_watchdog_ends_the_instance_of_a_script_that_never_shuts_down()
+    {
+        var script = "#!/bin/bash\nxfemag -b femag.fsl\n";
+
+        Assert.False(UserData.EndsItself(UserData.Render(script, Config(), "b-0")));
+        Assert.True(UserData.EndsItself(UserData.Render(script, Config(("max_runtime", "60")), "b-0")));
+    }
+
     private static FemagConfig Config(params (string Key, string Value)[] settings) =>
         FemagConfig.FromSettings(settings.Select(s => new KeyValuePair<string, string>(s.Key, s.Value)));
 
@@ -220,7 +274,7 @@ public sealed class UserDataTests : IDisposable
         fake.On("RunInstancesAsync", _ => new RunInstancesResponse
         {
             Reservation = new Reservation { Instances = new List<Instance> { new() { InstanceId = "i-0123456789abcdef0" } } },
-        });
+        }).WithImage();
         return (ec2, fake);
     }
 }
