@@ -48,6 +48,20 @@ namespace FemagAws.Jobs
             LaunchOption launched;
             try
             {
+                // A bucket that an instance already runs (started by another session, or by this one earlier) gets no
+                // second one, and its finish file stays: the job follows that instance.
+                var launches = await JobInstances.ForBucketAsync(clients.Ec2, job.BucketName, ct).ConfigureAwait(false);
+                var live = launches.Where(i => !i.HasEnded).OrderByDescending(i => i.LaunchTime).FirstOrDefault();
+                if (live != null)
+                {
+                    JobFinder.Follow(job, launches, live);
+                    job.State = FemagJobState.Running;
+                    job.ExitCode = null;
+                    job.FinishTime = null;
+                    job.Reason = $"{AlreadyRunningReason} instance {live.InstanceId} (attempt {job.Attempt}) already runs it; no second instance was launched, and the job follows that one.";
+                    return job;
+                }
+
                 await JobBuckets.DeleteObjectAsync(clients.S3, job.BucketName, job.Config.FinishTaskFilename, ct).ConfigureAwait(false);
                 await JobBuckets.AbortUploadsAsync(clients.S3, job.BucketName, ct).ConfigureAwait(false);
                 (instanceId, launched) = await LaunchFirstAvailableAsync(clients, job, userData, ct).ConfigureAwait(false);
@@ -124,6 +138,9 @@ namespace FemagAws.Jobs
                 }
             }
         }
+
+        /// <summary>How the reason of a job begins whose bucket an instance already ran when it was started.</summary>
+        public const string AlreadyRunningReason = "Already running:";
 
         /// <summary>How the reason of a job queued for lack of EC2 capacity begins.</summary>
         public const string CapacityReason = "Waiting for EC2 capacity:";

@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using FemagAws.CloudInit;
 using FemagAws.Internal;
 using FemagAws.Jobs;
 
@@ -25,6 +26,7 @@ namespace FemagAws.Commands
         private const string Activity = "Launching FEMAG instances";
         private WorkQueue<FemagJob, FemagJob>? _queue;
         private bool _warnedSmall;
+        private bool _warnedNeverEnds;
         private readonly List<FemagJob> _emitted = new List<FemagJob>();
         private bool _turnedAway;
 
@@ -90,6 +92,7 @@ namespace FemagAws.Commands
                 }
 
                 WarnIfTooSmall(job.Config);
+                WarnIfNeverEnds(job.Config, userData);
                 WarnIfSecrets(job.Config);
                 WriteVerbose($"User data for bucket {job.BucketName}:\n{userData}");
                 var target = Retarget(job);
@@ -215,12 +218,28 @@ namespace FemagAws.Commands
             {
                 WriteVerbose($"Job {job.Index}: {job.Reason}");
             }
+            else if (job.Reason?.StartsWith(InstanceStarter.AlreadyRunningReason, System.StringComparison.Ordinal) == true)
+            {
+                WriteWarning($"Job {job.Index} (bucket {job.BucketName}): {job.Reason}");
+            }
             else
             {
                 WriteVerbose($"Job {job.Index}: instance {job.InstanceId} launched for bucket {job.BucketName}.");
             }
 
             WriteObject(job);
+        }
+
+        /// <summary>Once per call: an instance that cannot end by itself bills until a client terminates it.</summary>
+        private void WarnIfNeverEnds(FemagConfig config, string userData)
+        {
+            if (!_warnedNeverEnds && !UserData.EndsItself(userData))
+            {
+                _warnedNeverEnds = true;
+                WriteWarning($"The cloud-init script '{config.CloudInit}' never shuts its instance down and max_runtime is not set: each instance runs, and bills, " +
+                             $"until Wait-FemagJob or Stop-FemagInstance terminates it. Set max_runtime (minutes) in {config}, or end the script with 'shutdown -h now' " +
+                             "as examples/cloud_init_recommended.txt does.");
+            }
         }
 
         private void WarnIfTooSmall(FemagConfig config)
