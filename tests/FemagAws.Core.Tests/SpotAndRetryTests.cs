@@ -263,6 +263,36 @@ public sealed class SpotAndRetryTests
     }
 
     [Fact]
+    public async Task A_token_an_earlier_run_spent_on_an_ended_instance_or_with_other_parameters_moves_on_to_the_next()
+    {
+        var (cache, ec2, _) = Clients();
+        var tokens = new List<string>();
+        ec2.On("RunInstancesAsync", args =>
+        {
+            tokens.Add(((RunInstancesRequest)args[0]!).ClientToken);
+            return tokens.Count switch
+            {
+                // An earlier run's launch with this token: EC2 returns that instance, launched a day ago and ended since.
+                1 => new RunInstancesResponse { Reservation = new Reservation { Instances = new List<Instance> { new() { InstanceId = "i-0000000000000000f", LaunchTime = DateTime.UtcNow.AddDays(-1) } } } },
+                2 => throw new AmazonEC2Exception("Arguments on this idempotent request are inconsistent.") { ErrorCode = "IdempotentParameterMismatch", StatusCode = System.Net.HttpStatusCode.BadRequest },
+                _ => Launched("i-00000000000000010"),
+            };
+        }).On("DescribeInstancesAsync", args => new DescribeInstancesResponse
+        {
+            Reservations = ((DescribeInstancesRequest)args[0]!).InstanceIds?.Count > 0
+                ? new List<Reservation> { new() { Instances = new List<Instance> { new() { InstanceId = "i-0000000000000000f", State = new InstanceState { Name = InstanceStateName.Terminated } } } } }
+                : new List<Reservation>(),
+        });
+        var job = Job();
+
+        var id = await JobInstances.LaunchAsync(cache.Get(job).Ec2, job, "#!/bin/bash\n", "t2.small", false, CancellationToken.None);
+
+        Assert.Equal("i-00000000000000010", id);
+        Assert.Equal(3, tokens.Distinct().Count());
+        Assert.Equal(JobInstances.ClientToken("b-0", 1, "t2.small", false, 2), tokens[2]);
+    }
+
+    [Fact]
     public async Task A_clear_refusal_of_a_launch_is_not_looked_up()
     {
         var (cache, ec2, _) = Clients();
