@@ -95,7 +95,7 @@ public sealed class LaunchTests : CloudTest
             var folders = Enumerable.Range(0, 2).Select(i => ws.AddJob(i.ToString(), "-- job\n").FullName).ToArray();
             var result = ps.Run(Upload + " | Start-FemagInstance -WhatIf", folders, ws.ConfigFile);
             Assert.True(result.Errors.Count == 0 && result.Terminating == null, result.Describe());
-            return result.Warnings.Where(w => w.Contains("never shuts its instance down", StringComparison.Ordinal)).ToArray();
+            return result.Warnings.Where(w => w.Contains(Workspace.NeverEndsWarning, StringComparison.Ordinal)).ToArray();
         }
 
         // The seed's script runs FEMAG and syncs, and never shuts down: two jobs, one warning.
