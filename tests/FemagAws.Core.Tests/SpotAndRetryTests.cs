@@ -253,7 +253,7 @@ public sealed class SpotAndRetryTests
             .On("DescribeInstancesAsync", _ => new DescribeInstancesResponse { Reservations = new List<Reservation> { new() { Instances = new List<Instance> { launched } } } });
         var job = Job();
 
-        var id = await JobInstances.LaunchAsync(cache.Get(job).Ec2, job, "#!/bin/bash\n", "t2.small", false, CancellationToken.None);
+        var id = await JobInstances.LaunchAsync(cache.Get(job).Ec2, job, "#!/bin/bash\n", "t2.small", false, Array.Empty<InstanceStatus>(), CancellationToken.None);
 
         Assert.Equal("i-0000000000000000c", id);
         var token = Assert.Single(ec2.Requests<RunInstancesRequest>()).ClientToken;
@@ -285,11 +285,29 @@ public sealed class SpotAndRetryTests
         });
         var job = Job();
 
-        var id = await JobInstances.LaunchAsync(cache.Get(job).Ec2, job, "#!/bin/bash\n", "t2.small", false, CancellationToken.None);
+        var id = await JobInstances.LaunchAsync(cache.Get(job).Ec2, job, "#!/bin/bash\n", "t2.small", false, Array.Empty<InstanceStatus>(), CancellationToken.None);
 
         Assert.Equal("i-00000000000000010", id);
         Assert.Equal(3, tokens.Distinct().Count());
         Assert.Equal(JobInstances.ClientToken("b-0", 1, "t2.small", false, 2), tokens[2]);
+    }
+
+    [Fact]
+    public async Task A_token_of_an_ended_launch_EC2_still_lists_is_skipped_without_asking_EC2()
+    {
+        var (cache, ec2, _) = Clients();
+        ec2.On("RunInstancesAsync", _ => Launched("i-00000000000000011"));
+        var job = Job();
+        var earlier = new Instance
+        {
+            InstanceId = "i-00000000000000012",
+            State = new InstanceState { Name = InstanceStateName.Terminated },
+            Tags = new List<Tag> { new("femag-aws:bucket", "b-0"), new("femag-aws:launch", JobInstances.ClientToken("b-0", 1, "t2.small", false, 0)) },
+        };
+
+        await JobInstances.LaunchAsync(cache.Get(job).Ec2, job, "#!/bin/bash\n", "t2.small", false, new[] { InstanceStatus.From(earlier) }, CancellationToken.None);
+
+        Assert.Equal(JobInstances.ClientToken("b-0", 1, "t2.small", false, 1), Assert.Single(ec2.Requests<RunInstancesRequest>()).ClientToken);
     }
 
     [Fact]
@@ -299,7 +317,7 @@ public sealed class SpotAndRetryTests
         ec2.On("RunInstancesAsync", _ => throw new AmazonEC2Exception("The security group does not exist.") { ErrorCode = "InvalidGroup.NotFound", StatusCode = System.Net.HttpStatusCode.BadRequest });
         var job = Job();
 
-        var error = await Assert.ThrowsAsync<FemagException>(() => JobInstances.LaunchAsync(cache.Get(job).Ec2, job, "#!/bin/bash\n", "t2.small", false, CancellationToken.None));
+        var error = await Assert.ThrowsAsync<FemagException>(() => JobInstances.LaunchAsync(cache.Get(job).Ec2, job, "#!/bin/bash\n", "t2.small", false, Array.Empty<InstanceStatus>(), CancellationToken.None));
 
         Assert.Equal("AwsInvalidGroupNotFound", error.ErrorId);
         Assert.Empty(ec2.Requests<DescribeInstancesRequest>());

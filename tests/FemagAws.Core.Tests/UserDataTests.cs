@@ -4,6 +4,7 @@ using Amazon.EC2;
 using Amazon.EC2.Model;
 using FemagAws.Aws;
 using FemagAws.Aws.Ec2;
+using InstanceStatus = FemagAws.Aws.Ec2.InstanceStatus;
 using UserData = FemagAws.CloudInit.UserData;
 
 namespace FemagAws.Core.Tests;
@@ -163,7 +164,7 @@ public sealed class UserDataTests : IDisposable
         var (ec2, fake) = Ec2();
         var userData = "#!/bin/bash\n# Grüße aus Basel\nexport BUCKET_NAME='b-0'\n";
 
-        var instanceId = await JobInstances.LaunchAsync(ec2, new FemagJob { BucketName = "b-0", Config = Config() }, userData, "t2.small", false, CancellationToken.None);
+        var instanceId = await JobInstances.LaunchAsync(ec2, new FemagJob { BucketName = "b-0", Config = Config() }, userData, "t2.small", false, Array.Empty<InstanceStatus>(), CancellationToken.None);
 
         Assert.Equal("i-0123456789abcdef0", instanceId);
         var request = fake.Requests<RunInstancesRequest>().Single();
@@ -178,7 +179,7 @@ public sealed class UserDataTests : IDisposable
         var config = Config(("instance_type", "c5.xlarge"), ("security_group_ids", "sg-1, sg-2,"), ("max_runtime", "240"),
             ("iam_instance_profile", "arn:aws:iam::123456789012:instance-profile/femag"), ("company_name", "acme"));
 
-        await JobInstances.LaunchAsync(ec2, new FemagJob { Index = 3, BucketName = "b-3", Config = config }, "#!/bin/bash\n", "c5.xlarge", false, CancellationToken.None);
+        await JobInstances.LaunchAsync(ec2, new FemagJob { Index = 3, BucketName = "b-3", Config = config }, "#!/bin/bash\n", "c5.xlarge", false, Array.Empty<InstanceStatus>(), CancellationToken.None);
 
         var request = fake.Requests<RunInstancesRequest>().Single();
         Assert.Equal(("ami-b0cc23df", "c5.xlarge", 1, 1), (request.ImageId, request.InstanceType.Value, request.MinCount, request.MaxCount));
@@ -199,7 +200,7 @@ public sealed class UserDataTests : IDisposable
     {
         var (ec2, fake) = Ec2();
 
-        await JobInstances.LaunchAsync(ec2, new FemagJob { Index = 1, BucketName = "b-1", Config = Config(), Attempt = 2 }, "#!/bin/bash\n", "c5.large", true, CancellationToken.None);
+        await JobInstances.LaunchAsync(ec2, new FemagJob { Index = 1, BucketName = "b-1", Config = Config(), Attempt = 2 }, "#!/bin/bash\n", "c5.large", true, Array.Empty<InstanceStatus>(), CancellationToken.None);
 
         var request = fake.Requests<RunInstancesRequest>().Single();
         Assert.Equal("c5.large", request.InstanceType.Value);
@@ -217,7 +218,7 @@ public sealed class UserDataTests : IDisposable
         var (ec2, fake) = Ec2();
         async Task<string> Token(string bucket, int attempt, string type, bool spot)
         {
-            await JobInstances.LaunchAsync(ec2, new FemagJob { BucketName = bucket, Config = Config(), Attempt = attempt }, "#!/bin/bash\n", type, spot, CancellationToken.None);
+            await JobInstances.LaunchAsync(ec2, new FemagJob { BucketName = bucket, Config = Config(), Attempt = attempt }, "#!/bin/bash\n", type, spot, Array.Empty<InstanceStatus>(), CancellationToken.None);
             return fake.Requests<RunInstancesRequest>().Last().ClientToken;
         }
 
@@ -240,7 +241,7 @@ public sealed class UserDataTests : IDisposable
     {
         var (ec2, fake) = Ec2();
 
-        await JobInstances.LaunchAsync(ec2, new FemagJob { BucketName = "b-0", Config = Config() }, "#!/bin/bash\n", "t2.small", false, CancellationToken.None);
+        await JobInstances.LaunchAsync(ec2, new FemagJob { BucketName = "b-0", Config = Config() }, "#!/bin/bash\n", "t2.small", false, Array.Empty<InstanceStatus>(), CancellationToken.None);
 
         Assert.Equal("ami-b0cc23df", Assert.Single(fake.Requests<DescribeImagesRequest>()).ImageIds.Single());
         var mapping = Assert.Single(fake.Requests<RunInstancesRequest>().Single().BlockDeviceMappings);

@@ -64,7 +64,7 @@ namespace FemagAws.Jobs
 
                 await JobBuckets.DeleteObjectAsync(clients.S3, job.BucketName, job.Config.FinishTaskFilename, ct).ConfigureAwait(false);
                 await JobBuckets.AbortUploadsAsync(clients.S3, job.BucketName, ct).ConfigureAwait(false);
-                (instanceId, launched) = await LaunchFirstAvailableAsync(clients, job, userData, ct).ConfigureAwait(false);
+                (instanceId, launched) = await LaunchFirstAvailableAsync(clients, job, userData, launches, ct).ConfigureAwait(false);
             }
             catch (FemagException ex) when (ex.ErrorId == "AwsDryRunOperation")
             {
@@ -123,14 +123,14 @@ namespace FemagAws.Jobs
         }
 
         /// <summary>Launches the first option EC2 has capacity for; rethrows the last refusal when none has.</summary>
-        private static async Task<(string InstanceId, LaunchOption Option)> LaunchFirstAvailableAsync(AwsClients clients, FemagJob job, string userData, CancellationToken ct)
+        private static async Task<(string InstanceId, LaunchOption Option)> LaunchFirstAvailableAsync(AwsClients clients, FemagJob job, string userData, IReadOnlyCollection<InstanceStatus> launches, CancellationToken ct)
         {
             var options = LaunchOptions(job.Config);
             for (var i = 0; ; i++)
             {
                 try
                 {
-                    return (await JobInstances.LaunchAsync(clients.Ec2, job, userData, options[i].InstanceType, options[i].Spot, ct).ConfigureAwait(false), options[i]);
+                    return (await JobInstances.LaunchAsync(clients.Ec2, job, userData, options[i].InstanceType, options[i].Spot, launches, ct).ConfigureAwait(false), options[i]);
                 }
                 catch (FemagException ex) when (CapacityRefusals.Contains(ex.ErrorId) && i + 1 < options.Count)
                 {

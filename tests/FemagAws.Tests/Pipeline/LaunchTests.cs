@@ -39,6 +39,26 @@ public sealed class LaunchTests : CloudTest
     }
 
     [Fact]
+    public async Task A_job_started_again_after_its_instance_ended_gets_a_new_instance_not_the_ended_one()
+    {
+        using var ws = new Workspace(Cloud, deleteBuckets: false);
+        var folder = ws.AddJob("0", "-- job\n");
+        using var ps = new PsSession();
+        var first = ps.Run("$script:job = " + Upload + " | Start-FemagInstance | Wait-FemagJob -PollInterval 1 -SettleTime 1 -Timeout 120; $script:job",
+            new[] { folder.FullName }, ws.ConfigFile);
+        Assert.Equal("Succeeded", Assert.Single(first.Output).State());
+        var ended = first.Output[0].InstanceId();
+
+        // The same bucket, attempt 1 again: the first launch's token is spent, so EC2 is asked with the next one.
+        var again = ps.Run("$script:job | Start-FemagInstance");
+
+        Assert.True(again.Errors.Count == 0 && again.Terminating == null, again.Describe());
+        var job = Assert.Single(again.Output);
+        Assert.NotEqual(ended, job.InstanceId());
+        Assert.Equal(InstanceStateName.Running, await Cloud.InstanceStateAsync(job.InstanceId()));
+    }
+
+    [Fact]
     public async Task A_stop_whose_mark_EC2_refuses_terminates_anyway_and_marks_each_instance_on_its_own()
     {
         await using var proxy = new AwsProxy(Cloud.Endpoint);

@@ -59,6 +59,9 @@ namespace FemagAws.Aws.Ec2
         /// <summary>The max_runtime watchdog's minutes from the module's tag, or null without a watchdog.</summary>
         public double? MaxRuntime { get; private set; }
 
+        /// <summary>The client token of the launch that started the instance, from the module's tag.</summary>
+        public string? LaunchToken { get; private set; }
+
         /// <summary>True once the instance can no longer write to the bucket.</summary>
         public bool HasEnded => State != "pending" && State != "running";
 
@@ -80,6 +83,7 @@ namespace FemagAws.Aws.Ec2
                 // EC2 writes e.g. "User initiated (2026-11-24 08:00:00 GMT)" when an instance stops or terminates (moto: UTC).
                 EndTime = ended.Success ? DateTime.SpecifyKind(DateTime.ParseExact(ended.Groups[1].Value, "yyyy-MM-dd HH:mm:ss", invariant), DateTimeKind.Utc) : (DateTime?)null,
                 MaxRuntime = double.TryParse(Tag(JobInstances.MaxRuntimeTag), System.Globalization.NumberStyles.Float, invariant, out var minutes) ? minutes : (double?)null,
+                LaunchToken = Tag(JobInstances.LaunchTag),
             };
         }
     }
@@ -144,15 +148,23 @@ namespace FemagAws.Aws.Ec2
         /// terminates on interruption, with no maximum price (EC2 then caps it at the On-Demand price). The client token is
         /// derived from the launch (<see cref="ClientToken"/>): an instance another session launched with it is returned
         /// (adopted) rather than a second one. A launch whose answer was lost is looked up by its token; Ctrl+C terminates
-        /// what it finds, any other failure adopts it.
+        /// what it finds, any other failure adopts it. <paramref name="launches"/> are the bucket's instances EC2 lists:
+        /// the tokens of the ended ones are spent and skipped.
         /// </summary>
-        public static async Task<string> LaunchAsync(IAmazonEC2 ec2, FemagJob job, string userData, string instanceType, bool spot, CancellationToken ct)
+        public static async Task<string> LaunchAsync(IAmazonEC2 ec2, FemagJob job, string userData, string instanceType, bool spot, IReadOnlyCollection<InstanceStatus> launches, CancellationToken ct)
         {
             var attempt = Math.Max(1, job.Attempt);
+            var spent = new HashSet<string>(launches.Where(i => i.HasEnded && i.LaunchToken != null).Select(i => i.LaunchToken!), StringComparer.Ordinal);
+            var ended = new HashSet<string>(launches.Where(i => i.HasEnded).Select(i => i.InstanceId), StringComparer.Ordinal);
             var mappings = await ImageVolumesAsync(ec2, job.Config.ImageId, ct).ConfigureAwait(false);
             for (var round = 0; round < TokenRounds; round++)
             {
                 var clientToken = ClientToken(job.BucketName, attempt, instanceType, spot, round);
+                if (spent.Contains(clientToken))
+                {
+                    continue;
+                }
+
                 var request = LaunchRequest(job, userData, instanceType, spot, attempt, clientToken, mappings);
                 try
                 {
@@ -160,8 +172,14 @@ namespace FemagAws.Aws.Ec2
                     var response = await AwsErrors.Call(() => ec2.RunInstancesAsync(request, ct), $"Launching the instance for bucket {job.BucketName}").ConfigureAwait(false);
                     var instance = response.Reservation.Instances[0];
 
-                    // EC2 answers a token it has seen with that launch's instance, as it was then. One launched well before
-                    // this request may have ended since (an earlier run of the bucket spent the token): then the next one.
+                    // EC2 answers a token it has seen with that launch's instance, as it was then. One that has ended (an
+                    // earlier run of the bucket spent the token, and EC2 lists it no more or did not a moment ago) means
+                    // the next token; one launched well before this request is checked.
+                    if (ended.Contains(instance.InstanceId))
+                    {
+                        continue;
+                    }
+
                     if (!(instance.LaunchTime?.ToUniversalTime() < asked - ReplayAge) ||
                         !(await DescribeAsync(ec2, new[] { instance.InstanceId }, ct).ConfigureAwait(false))[instance.InstanceId].HasEnded)
                     {
