@@ -340,6 +340,20 @@ public sealed class SpotAndRetryTests
         Assert.Equal(ids, ec2.Requests<CreateTagsRequest>().Skip(1).Select(r => r.Resources.Single()));
     }
 
+    [Fact]
+    public async Task Instances_that_cannot_be_marked_at_all_are_terminated_and_named_in_the_error()
+    {
+        var (cache, ec2, _) = Clients();
+        ec2.On("CreateTagsAsync", _ => throw new AmazonEC2Exception("You are not authorized to perform this operation.") { ErrorCode = "UnauthorizedOperation", StatusCode = System.Net.HttpStatusCode.Forbidden })
+            .On("TerminateInstancesAsync", _ => new TerminateInstancesResponse());
+
+        var error = await Assert.ThrowsAsync<FemagException>(() => JobInstances.TerminateAsync(cache.Get(Job()).Ec2, new[] { "i-00000000000000013" }, CancellationToken.None));
+
+        Assert.Equal(JobInstances.StopNotMarked, error.ErrorId);
+        Assert.Contains("i-00000000000000013", error.Message);
+        Assert.Equal(new[] { "i-00000000000000013" }, Assert.Single(ec2.Requests<TerminateInstancesRequest>()).InstanceIds);
+    }
+
     private static FemagJob Job(params (string Key, string Value)[] settings) =>
         new() { BucketName = "b-0", State = FemagJobState.Queued, Config = Config(settings.Append(("cloud_init", Script)).ToArray()), Region = "eu-central-1" };
 

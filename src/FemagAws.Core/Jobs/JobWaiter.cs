@@ -133,6 +133,11 @@ namespace FemagAws.Jobs
                     {
                         await JobInstances.TerminateAsync(clients.Ec2, toTerminate, ct).ConfigureAwait(false);
                     }
+                    catch (FemagException ex) when (ex.ErrorId == JobInstances.StopNotMarked)
+                    {
+                        // Terminated, only not tagged as the module's stop.
+                        Warnings.Add(ex.Message);
+                    }
                     catch (Exception ex) when (!ct.IsCancellationRequested)
                     {
                         Warnings.Add($"{ex.Message} These instances may still be running and billing: terminate them in the EC2 console or with 'aws ec2 terminate-instances --instance-ids {string.Join(" ", toTerminate)}'.");

@@ -112,6 +112,9 @@ namespace FemagAws.Aws.Ec2
         /// </summary>
         public const string StoppedByTag = "femag-aws:stopped-by";
 
+        /// <summary>The error id of a termination that went through while the stop tag could not be put on some instances.</summary>
+        public const string StopNotMarked = "FemagStopNotMarked";
+
         /// <summary>DescribeInstances takes this many ids per call, so a poll costs ceil(N/1000) calls.</summary>
         public const int DescribeBatch = 1000;
 
@@ -471,7 +474,7 @@ namespace FemagAws.Aws.Ec2
 
             if (unmarked.Count > 0)
             {
-                throw new FemagException("FemagStopNotMarked", FemagErrorKind.InvalidOperation,
+                throw new FemagException(StopNotMarked, FemagErrorKind.InvalidOperation,
                     $"Terminated {string.Join(", ", unmarked)}, but could not tag them {StoppedByTag} ({markFailure!.Message}). " +
                     "Another session's Wait-FemagJob may take their end for a loss and launch the job again; allow ec2:CreateTags on the module's instances.", markFailure);
             }
