@@ -38,6 +38,24 @@ public class FakeAws : DispatchProxy
         return this;
     }
 
+    /// <summary>Answers DescribeImages with an image that maps one EBS root volume, as every launch first asks for it.</summary>
+    public FakeAws WithImage() =>
+        On("DescribeImagesAsync", _ => new Amazon.EC2.Model.DescribeImagesResponse
+        {
+            Images = new List<Amazon.EC2.Model.Image>
+            {
+                new()
+                {
+                    ImageId = "ami-0123456789abcdef0",
+                    BlockDeviceMappings = new List<Amazon.EC2.Model.BlockDeviceMapping>
+                    {
+                        new() { DeviceName = "/dev/xvda", Ebs = new Amazon.EC2.Model.EbsBlockDevice { VolumeSize = 8, DeleteOnTermination = false } },
+                        new() { DeviceName = "/dev/sdb", VirtualName = "ephemeral0" },
+                    },
+                },
+            },
+        });
+
     public IEnumerable<T> Requests<T>() => Calls.Select(c => c.Request).OfType<T>();
 
     protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)

@@ -265,6 +265,116 @@ public sealed class SpotAndRetryTests
 
     private static readonly string Script = WriteScript();
 
+    [Fact]
+    public async Task A_launch_whose_answer_never_came_adopts_the_instance_EC2_started_with_its_token()
+    {
+        var (cache, ec2, _) = Clients();
+        var launched = AttemptInstance("i-0000000000000000c", 3, 0);
+        ec2.On("RunInstancesAsync", _ => throw new AmazonEC2Exception("We encountered an internal error.") { ErrorCode = "InternalError", StatusCode = System.Net.HttpStatusCode.InternalServerError })
+            .On("DescribeInstancesAsync", _ => new DescribeInstancesResponse { Reservations = new List<Reservation> { new() { Instances = new List<Instance> { launched } } } });
+        var job = Job();
+
+        var id = await JobInstances.LaunchAsync(cache.Get(job).Ec2, job, "#!/bin/bash\n", "t2.small", false, Array.Empty<InstanceStatus>(), CancellationToken.None);
+
+        Assert.Equal("i-0000000000000000c", id);
+        var token = Assert.Single(ec2.Requests<RunInstancesRequest>()).ClientToken;
+        var lookup = Assert.Single(ec2.Requests<DescribeInstancesRequest>());
+        Assert.Contains(lookup.Filters, f => f.Name == "tag:femag-aws:launch" && f.Values.Single() == token);
+        Assert.Empty(ec2.Requests<TerminateInstancesRequest>());
+    }
+
+    [Fact]
+    public async Task A_token_an_earlier_run_spent_on_an_ended_instance_or_with_other_parameters_moves_on_to_the_next()
+    {
+        var (cache, ec2, _) = Clients();
+        var tokens = new List<string>();
+        ec2.On("RunInstancesAsync", args =>
+        {
+            tokens.Add(((RunInstancesRequest)args[0]!).ClientToken);
+            return tokens.Count switch
+            {
+                // An earlier run's launch with this token: EC2 returns that instance, launched a day ago and ended since.
+                1 => new RunInstancesResponse { Reservation = new Reservation { Instances = new List<Instance> { new() { InstanceId = "i-0000000000000000f", LaunchTime = DateTime.UtcNow.AddDays(-1) } } } },
+                2 => throw new AmazonEC2Exception("Arguments on this idempotent request are inconsistent.") { ErrorCode = "IdempotentParameterMismatch", StatusCode = System.Net.HttpStatusCode.BadRequest },
+                _ => Launched("i-00000000000000010"),
+            };
+        }).On("DescribeInstancesAsync", args => new DescribeInstancesResponse
+        {
+            Reservations = ((DescribeInstancesRequest)args[0]!).InstanceIds?.Count > 0
+                ? new List<Reservation> { new() { Instances = new List<Instance> { new() { InstanceId = "i-0000000000000000f", State = new InstanceState { Name = InstanceStateName.Terminated } } } } }
+                : new List<Reservation>(),
+        });
+        var job = Job();
+
+        var id = await JobInstances.LaunchAsync(cache.Get(job).Ec2, job, "#!/bin/bash\n", "t2.small", false, Array.Empty<InstanceStatus>(), CancellationToken.None);
+
+        Assert.Equal("i-00000000000000010", id);
+        Assert.Equal(3, tokens.Distinct().Count());
+        Assert.Equal(JobInstances.ClientToken("b-0", 1, "t2.small", false, 2), tokens[2]);
+    }
+
+    [Fact]
+    public async Task A_token_of_an_ended_launch_EC2_still_lists_is_skipped_without_asking_EC2()
+    {
+        var (cache, ec2, _) = Clients();
+        ec2.On("RunInstancesAsync", _ => Launched("i-00000000000000011"));
+        var job = Job();
+        var earlier = new Instance
+        {
+            InstanceId = "i-00000000000000012",
+            State = new InstanceState { Name = InstanceStateName.Terminated },
+            Tags = new List<Tag> { new("femag-aws:bucket", "b-0"), new("femag-aws:launch", JobInstances.ClientToken("b-0", 1, "t2.small", false, 0)) },
+        };
+
+        await JobInstances.LaunchAsync(cache.Get(job).Ec2, job, "#!/bin/bash\n", "t2.small", false, new[] { InstanceStatus.From(earlier) }, CancellationToken.None);
+
+        Assert.Equal(JobInstances.ClientToken("b-0", 1, "t2.small", false, 1), Assert.Single(ec2.Requests<RunInstancesRequest>()).ClientToken);
+    }
+
+    [Fact]
+    public async Task A_clear_refusal_of_a_launch_is_not_looked_up()
+    {
+        var (cache, ec2, _) = Clients();
+        ec2.On("RunInstancesAsync", _ => throw new AmazonEC2Exception("The security group does not exist.") { ErrorCode = "InvalidGroup.NotFound", StatusCode = System.Net.HttpStatusCode.BadRequest });
+        var job = Job();
+
+        var error = await Assert.ThrowsAsync<FemagException>(() => JobInstances.LaunchAsync(cache.Get(job).Ec2, job, "#!/bin/bash\n", "t2.small", false, Array.Empty<InstanceStatus>(), CancellationToken.None));
+
+        Assert.Equal("AwsInvalidGroupNotFound", error.ErrorId);
+        Assert.Empty(ec2.Requests<DescribeInstancesRequest>());
+    }
+
+    [Fact]
+    public async Task A_failed_stop_mark_does_not_keep_instances_running_and_is_tried_again_per_instance()
+    {
+        var (cache, ec2, _) = Clients();
+        ec2.On("CreateTagsAsync", args => ((CreateTagsRequest)args[0]!).Resources.Count > 1
+                ? throw new AmazonEC2Exception("The instance ID 'i-0000000000000000e' does not exist") { ErrorCode = "InvalidInstanceID.NotFound", StatusCode = System.Net.HttpStatusCode.BadRequest }
+                : new CreateTagsResponse())
+            .On("TerminateInstancesAsync", _ => new TerminateInstancesResponse());
+        var ids = new[] { "i-0000000000000000d", "i-0000000000000000e" };
+
+        await JobInstances.TerminateAsync(cache.Get(Job()).Ec2, ids, CancellationToken.None);
+
+        Assert.Equal(ids, Assert.Single(ec2.Requests<TerminateInstancesRequest>()).InstanceIds);
+        Assert.Equal(new[] { "CreateTagsAsync", "TerminateInstancesAsync", "CreateTagsAsync", "CreateTagsAsync" }, ec2.Calls.Select(c => c.Method));
+        Assert.Equal(ids, ec2.Requests<CreateTagsRequest>().Skip(1).Select(r => r.Resources.Single()));
+    }
+
+    [Fact]
+    public async Task Instances_that_cannot_be_marked_at_all_are_terminated_and_named_in_the_error()
+    {
+        var (cache, ec2, _) = Clients();
+        ec2.On("CreateTagsAsync", _ => throw new AmazonEC2Exception("You are not authorized to perform this operation.") { ErrorCode = "UnauthorizedOperation", StatusCode = System.Net.HttpStatusCode.Forbidden })
+            .On("TerminateInstancesAsync", _ => new TerminateInstancesResponse());
+
+        var error = await Assert.ThrowsAsync<FemagException>(() => JobInstances.TerminateAsync(cache.Get(Job()).Ec2, new[] { "i-00000000000000013" }, CancellationToken.None));
+
+        Assert.Equal(JobInstances.StopNotMarked, error.ErrorId);
+        Assert.Contains("i-00000000000000013", error.Message);
+        Assert.Equal(new[] { "i-00000000000000013" }, Assert.Single(ec2.Requests<TerminateInstancesRequest>()).InstanceIds);
+    }
+
     private static FemagJob Job(params (string Key, string Value)[] settings) =>
         new() { BucketName = "b-0", State = FemagJobState.Queued, Config = Config(settings.Append(("cloud_init", Script)).ToArray()), Region = "eu-central-1" };
 
@@ -280,7 +390,7 @@ public sealed class SpotAndRetryTests
     {
         var (ec2, ec2Fake) = FakeAws.Of<IAmazonEC2>();
         var (s3, s3Fake) = FakeAws.Of<IAmazonS3>();
-        ec2Fake.On("DescribeInstancesAsync", _ => new DescribeInstancesResponse { Reservations = new List<Reservation>() });
+        ec2Fake.On("DescribeInstancesAsync", _ => new DescribeInstancesResponse { Reservations = new List<Reservation>() }).WithImage();
         s3Fake.On("DeleteObjectAsync", _ => new DeleteObjectResponse())
             .On("ListMultipartUploadsAsync", _ => new ListMultipartUploadsResponse())
             .On("DeleteObjectsAsync", _ => new DeleteObjectsResponse());

@@ -4,6 +4,7 @@ using Amazon.EC2;
 using Amazon.EC2.Model;
 using FemagAws.Aws;
 using FemagAws.Aws.Ec2;
+using InstanceStatus = FemagAws.Aws.Ec2.InstanceStatus;
 using UserData = FemagAws.CloudInit.UserData;
 
 namespace FemagAws.Core.Tests;
@@ -164,7 +165,7 @@ public sealed class UserDataTests : IDisposable
         var (ec2, fake) = Ec2();
         var userData = "#!/bin/bash\n# Grüße aus Basel\nexport BUCKET_NAME='b-0'\n";
 
-        var instanceId = await JobInstances.LaunchAsync(ec2, new FemagJob { BucketName = "b-0", Config = Config() }, userData, "t2.small", false, CancellationToken.None);
+        var instanceId = await JobInstances.LaunchAsync(ec2, new FemagJob { BucketName = "b-0", Config = Config() }, userData, "t2.small", false, Array.Empty<InstanceStatus>(), CancellationToken.None);
 
         Assert.Equal("i-0123456789abcdef0", instanceId);
         var request = fake.Requests<RunInstancesRequest>().Single();
@@ -179,7 +180,7 @@ public sealed class UserDataTests : IDisposable
         var config = Config(("instance_type", "c5.xlarge"), ("security_group_ids", "sg-1, sg-2,"), ("max_runtime", "240"),
             ("iam_instance_profile", "arn:aws:iam::123456789012:instance-profile/femag"), ("company_name", "acme"));
 
-        await JobInstances.LaunchAsync(ec2, new FemagJob { Index = 3, BucketName = "b-3", Config = config }, "#!/bin/bash\n", "c5.xlarge", false, CancellationToken.None);
+        await JobInstances.LaunchAsync(ec2, new FemagJob { Index = 3, BucketName = "b-3", Config = config }, "#!/bin/bash\n", "c5.xlarge", false, Array.Empty<InstanceStatus>(), CancellationToken.None);
 
         var request = fake.Requests<RunInstancesRequest>().Single();
         Assert.Equal(("ami-b0cc23df", "c5.xlarge", 1, 1), (request.ImageId, request.InstanceType.Value, request.MinCount, request.MaxCount));
@@ -200,7 +201,7 @@ public sealed class UserDataTests : IDisposable
     {
         var (ec2, fake) = Ec2();
 
-        await JobInstances.LaunchAsync(ec2, new FemagJob { Index = 1, BucketName = "b-1", Config = Config(), Attempt = 2 }, "#!/bin/bash\n", "c5.large", true, CancellationToken.None);
+        await JobInstances.LaunchAsync(ec2, new FemagJob { Index = 1, BucketName = "b-1", Config = Config(), Attempt = 2 }, "#!/bin/bash\n", "c5.large", true, Array.Empty<InstanceStatus>(), CancellationToken.None);
 
         var request = fake.Requests<RunInstancesRequest>().Single();
         Assert.Equal("c5.large", request.InstanceType.Value);
@@ -229,6 +230,60 @@ public sealed class UserDataTests : IDisposable
         Assert.False(UserData.Advise(Config(("cloud_init", Path.Combine(_dir, "missing.txt")))).LacksEnv);
     }
 
+    [Fact]
+    public async Task Launches_of_one_attempt_send_one_client_token_and_Spot_On_Demand_types_and_attempts_each_their_own()
+    {
+        var (ec2, fake) = Ec2();
+        async Task<string> Token(string bucket, int attempt, string type, bool spot)
+        {
+            await JobInstances.LaunchAsync(ec2, new FemagJob { BucketName = bucket, Config = Config(), Attempt = attempt }, "#!/bin/bash\n", type, spot, Array.Empty<InstanceStatus>(), CancellationToken.None);
+            return fake.Requests<RunInstancesRequest>().Last().ClientToken;
+        }
+
+        var first = await Token("b-0", 1, "c5.large", true);
+        var again = await Token("b-0", 1, "c5.large", true);
+
+        // A second session (or a retry) launching the same attempt asks EC2 with the same token, so EC2 returns one instance.
+        Assert.Equal(first, again);
+        Assert.InRange(first.Length, 1, 64);
+        Assert.Matches("^[\\x21-\\x7e]+$", first);
+        var others = new[]
+        {
+            await Token("b-0", 1, "c5.large", false), await Token("b-0", 1, "m5.large", true), await Token("b-0", 2, "c5.large", true), await Token("b-1", 1, "c5.large", true),
+        };
+        Assert.Equal(5, others.Append(first).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Every_EBS_volume_the_image_maps_is_deleted_on_termination()
+    {
+        var (ec2, fake) = Ec2();
+
+        await JobInstances.LaunchAsync(ec2, new FemagJob { BucketName = "b-0", Config = Config() }, "#!/bin/bash\n", "t2.small", false, Array.Empty<InstanceStatus>(), CancellationToken.None);
+
+        Assert.Equal("ami-b0cc23df", Assert.Single(fake.Requests<DescribeImagesRequest>()).ImageIds.Single());
+        var mapping = Assert.Single(fake.Requests<RunInstancesRequest>().Single().BlockDeviceMappings);
+        Assert.Equal(("/dev/xvda", true, 8), (mapping.DeviceName, mapping.Ebs.DeleteOnTermination, mapping.Ebs.VolumeSize));
+    }
+
+    [Theory]
+    [InlineData("#!/bin/bash\nxfemag -b femag.fsl\necho $? > exit_code\n", false)]
+    [InlineData("#!/bin/bash\n# shutdown when done? not yet\nexport NOTE='halt'\nrun_shutdown_hooks\n", false)]
+    [InlineData("#!/bin/bash\nxfemag\nshutdown -h now\n", true)]
+    [InlineData("#!/bin/bash\nxfemag; sudo /sbin/poweroff\n", true)]
+    [InlineData("#!/bin/bash\nxfemag && halt\n", true)]
+    public void A_script_ends_its_instance_only_when_a_command_shuts_it_down(string script, bool endsItself) =>
+        Assert.Equal(endsItself, UserData.EndsItself(script));
+
+    [Fact]
+    public void The_max_runtime_watchdog_ends_the_instance_of_a_script_that_never_shuts_down()
+    {
+        var script = "#!/bin/bash\nxfemag -b femag.fsl\n";
+
+        Assert.False(UserData.EndsItself(UserData.Render(script, Config(), "b-0", null)));
+        Assert.True(UserData.EndsItself(UserData.Render(script, Config(("max_runtime", "60")), "b-0", null)));
+    }
+
     private static FemagConfig Config(params (string Key, string Value)[] settings) =>
         FemagConfig.FromSettings(settings.Select(s => new KeyValuePair<string, string>(s.Key, s.Value)));
 
@@ -238,7 +293,7 @@ public sealed class UserDataTests : IDisposable
         fake.On("RunInstancesAsync", _ => new RunInstancesResponse
         {
             Reservation = new Reservation { Instances = new List<Instance> { new() { InstanceId = "i-0123456789abcdef0" } } },
-        });
+        }).WithImage();
         return (ec2, fake);
     }
 }

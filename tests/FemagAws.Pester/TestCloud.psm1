@@ -91,17 +91,16 @@ $Extra
     Get-Item -LiteralPath $root
 }
 
-function Invoke-FreshPwsh {
+function Start-FreshPwsh {
     <#
-    Runs a script in a new pwsh process, as 'pwsh -NoProfile -NonInteractive -File script.ps1 args...' would.
-    Returns Output (the lines of stdout and stderr), ExitCode and Text (the lines joined).
+    Starts a script in a new pwsh process, as 'pwsh -NoProfile -NonInteractive -File script.ps1 args...' would, and
+    returns at once; Wait-FreshPwsh waits for it. Two of them run side by side.
     #>
     param(
         [Parameter(Mandatory)] [string] $Script,
         [string[]] $ArgumentList = @(),
         [string] $WorkingDirectory = (Get-Location).Path,
-        [hashtable] $Environment = @{},
-        [int] $TimeoutSeconds = 300
+        [hashtable] $Environment = @{}
     )
     $file = Join-Path ([IO.Path]::GetTempPath()) ("femag-pester-$([guid]::NewGuid().ToString('N')).ps1")
     Set-Content -LiteralPath $file -Value $Script
@@ -118,19 +117,46 @@ function Invoke-FreshPwsh {
             if ($null -eq $Environment[$key]) { [void]$start.Environment.Remove($key) } else { $start.Environment[$key] = [string]$Environment[$key] }
         }
         $process = [Diagnostics.Process]::Start($start)
-        $stderr = $process.StandardError.ReadToEndAsync()
-        $stdout = $process.StandardOutput.ReadToEndAsync()
+        [pscustomobject]@{ Process = $process; File = $file; Stderr = $process.StandardError.ReadToEndAsync(); Stdout = $process.StandardOutput.ReadToEndAsync() }
+    }
+    catch {
+        Remove-Item -LiteralPath $file -ErrorAction Ignore
+        throw
+    }
+}
+
+function Wait-FreshPwsh {
+    <# Waits for a Start-FreshPwsh process; returns Output (the lines of stdout and stderr), ExitCode and Text (the lines joined). #>
+    param([Parameter(Mandatory)] $Started, [int] $TimeoutSeconds = 300)
+    try {
+        $process = $Started.Process
         if (-not $process.WaitForExit($TimeoutSeconds * 1000)) {
             $process.Kill($true)
-            throw "pwsh did not end within $TimeoutSeconds s:`n$($stdout.Result)"
+            throw "pwsh did not end within $TimeoutSeconds s:`n$($Started.Stdout.Result)"
         }
         $process.WaitForExit()
-        $lines = @(($stdout.Result + $stderr.Result) -split '\r?\n' | Where-Object { $_ -ne '' })
+        $lines = @(($Started.Stdout.Result + $Started.Stderr.Result) -split '\r?\n' | Where-Object { $_ -ne '' })
         [pscustomobject]@{ Output = $lines; ExitCode = $process.ExitCode; Text = $lines -join "`n" }
     }
     finally {
-        Remove-Item -LiteralPath $file -ErrorAction Ignore
+        Remove-Item -LiteralPath $Started.File -ErrorAction Ignore
     }
+}
+
+function Invoke-FreshPwsh {
+    <#
+    Runs a script in a new pwsh process, as 'pwsh -NoProfile -NonInteractive -File script.ps1 args...' would.
+    Returns Output (the lines of stdout and stderr), ExitCode and Text (the lines joined).
+    #>
+    param(
+        [Parameter(Mandatory)] [string] $Script,
+        [string[]] $ArgumentList = @(),
+        [string] $WorkingDirectory = (Get-Location).Path,
+        [hashtable] $Environment = @{},
+        [int] $TimeoutSeconds = 300
+    )
+    $started = Start-FreshPwsh -Script $Script -ArgumentList $ArgumentList -WorkingDirectory $WorkingDirectory -Environment $Environment
+    Wait-FreshPwsh $started -TimeoutSeconds $TimeoutSeconds
 }
 
 function Get-CloudInstance {
@@ -158,4 +184,4 @@ function Stop-CloudInstance {
 }
 
 Export-ModuleMember -Function Get-RepoRoot, Get-PwshPath, Start-TestCloud, Stop-TestCloud, New-TemporaryDirectory,
-    New-TestWorkspace, Invoke-FreshPwsh, Get-CloudInstance, Get-CloudBucket, Stop-CloudInstance
+    New-TestWorkspace, Start-FreshPwsh, Wait-FreshPwsh, Invoke-FreshPwsh, Get-CloudInstance, Get-CloudBucket, Stop-CloudInstance

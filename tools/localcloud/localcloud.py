@@ -14,6 +14,11 @@ fake `xfemag`). Fake `shutdown` halts the instance like EC2 does (InstanceInitia
 is applied). S3 honours ExpectedBucketOwner as AWS does (moto ignores it; see the patch below).
 Runs until stdin reaches EOF or SIGTERM/SIGINT; then kills every instance process group, stops
 moto and exits 0. After READY all output goes to DIR/runner.log.
+
+EC2 launches as on AWS (patches below): RunInstances honours ClientToken (the same token with the same
+parameters returns the first launch's reservation, with other parameters IdempotentParameterMismatch);
+DescribeImages describes any well-formed AMI id as an EBS image whose root volume /dev/xvda is not
+deleted on termination, and an instance launched without BlockDeviceMappings gets that volume.
 """
 from __future__ import annotations
 
@@ -47,7 +52,11 @@ for _var in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_END
     os.environ.pop(_var, None)
 
 import boto3  # noqa: E402
+import moto.ec2.models.amis as _moto_amis  # noqa: E402
+import moto.ec2.models.instances as _moto_instance_model  # noqa: E402
 import moto.ec2.models.security_groups as _moto_sg  # noqa: E402
+import moto.ec2.responses.instances as _moto_instances  # noqa: E402
+from moto.ec2.exceptions import EC2ClientError as _EC2ClientError  # noqa: E402
 import moto.s3.responses as _moto_s3  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
@@ -132,6 +141,80 @@ def _owner_checked(handler):
 
 _moto_s3.S3Response._bucket_response = _owner_checked(_moto_s3.S3Response._bucket_response)
 _moto_s3.S3Response._key_response = _owner_checked(_moto_s3.S3Response._key_response)
+
+
+# moto 5.2.1 ignores RunInstances' ClientToken: a retried or concurrent launch starts a second instance.
+# EC2 makes a launch idempotent by its token: the same token with the same parameters returns the
+# reservation the token first launched (even once its instances have ended), and the same token with
+# other parameters fails with IdempotentParameterMismatch. The local cloud does the same, per account
+# and region; one lock makes the check and the launch atomic, as two simultaneous requests are on EC2.
+_launches_by_token = {}
+_launch_lock = threading.Lock()
+_orig_run_instances = _moto_instances.InstanceResponse.run_instances
+
+
+def _run_instances_once_per_token(self):
+    token = self._get_param("ClientToken")
+    if not token:
+        return _orig_run_instances(self)
+    params = sorted((k, tuple(v)) for k, v in self.querystring.items() if k not in ("ClientToken", "DryRun"))
+    key = (self.current_account, self.region, token)
+    with _launch_lock:
+        seen = _launches_by_token.get(key)
+        if seen is not None:
+            if seen[0] != params:
+                raise _EC2ClientError(
+                    "IdempotentParameterMismatch",
+                    f"Arguments on this idempotent request are inconsistent with arguments used in previous request(s) with client token {token}.",
+                )
+            self.error_on_dryrun()
+            return _moto_instances.ActionResult(seen[1])
+        result = _orig_run_instances(self)
+        _launches_by_token[key] = (params, result.result)  # the Reservation, whose instances show their state now
+        return result
+
+
+_moto_instances.InstanceResponse.run_instances = _run_instances_once_per_token
+
+
+# moto 5.2.1 launches any AMI id, but DescribeImages knows only its bundled images and answers
+# InvalidAMIID.NotFound for the ids a client is configured with; and every instance gets one root
+# volume that is deleted on termination, whatever the image says. On AWS an image one can launch can
+# be described, and an instance gets the volumes its image maps, with the image's DeleteOnTermination
+# unless RunInstances' BlockDeviceMappings says otherwise. So here an unknown well-formed id is an
+# EBS-backed image of the account whose one root volume (/dev/xvda), like that of many AMIs, is not
+# deleted on termination, and an instance launched without BlockDeviceMappings gets the image's.
+_orig_describe_images = _moto_amis.AmiBackend.describe_images
+_orig_setup_defaults = _moto_instance_model.Instance.setup_defaults
+
+
+def _image_of(backend, ami_id):
+    if ami_id and ami_id.startswith("ami-") and ami_id not in backend.amis and ami_id not in backend.deleted_amis:
+        backend.amis[ami_id] = _moto_amis.Ami(
+            backend, ami_id, name=f"localcloud {ami_id}", root_device_type="ebs", root_device_name="/dev/xvda",
+            region_name=f"{backend.region_name}a",
+        )
+    return backend.amis.get(ami_id)
+
+
+def _describe_images_of_any_id(self, ami_ids=None, filters=None, exec_users=None, owners=None):
+    for ami_id in ami_ids or []:
+        _image_of(self, ami_id)
+    return _orig_describe_images(self, ami_ids=ami_ids, filters=filters, exec_users=exec_users, owners=owners)
+
+
+def _volumes_of_the_image(self):
+    image = _image_of(self.ec2_backend, self.image_id)
+    if image is None:
+        return _orig_setup_defaults(self)
+    for mapping in image.block_device_mappings:
+        ebs = mapping["Ebs"]
+        volume = self.ec2_backend.create_volume(size=ebs["VolumeSize"], zone_name=self._placement.zone)
+        self.ec2_backend.attach_volume(volume.id, self.id, mapping["DeviceName"], ebs["DeleteOnTermination"])
+
+
+_moto_amis.AmiBackend.describe_images = _describe_images_of_any_id
+_moto_instance_model.Instance.setup_defaults = _volumes_of_the_image
 # -----------------------------------------------------------------------------------------
 
 

@@ -115,6 +115,18 @@ namespace FemagAws.CloudInit
             return (text.Length > 0 && text[0] == '\uFEFF' ? text.Substring(1) : text).Split('\n');
         }
 
+        /// <summary>
+        /// True when rendered user data can end its instance by itself: a command line (not a comment, not an export)
+        /// calls shutdown, poweroff or halt, as the max_runtime watchdog and the recommended script do. Without that the
+        /// instance runs, and bills, until a client terminates it.
+        /// </summary>
+        public static bool EndsItself(string userData) =>
+            userData.Split('\n').Select(line => line.Trim()).Any(line =>
+                !line.StartsWith("#", StringComparison.Ordinal) && !line.StartsWith("export ", StringComparison.Ordinal) && ShutdownCommand.IsMatch(line));
+
+        private static readonly System.Text.RegularExpressions.Regex ShutdownCommand =
+            new System.Text.RegularExpressions.Regex(@"(^|[\s;&|('""`])(/\S*/)?(shutdown|poweroff|halt)($|[\s;&|)'""`])", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
         /// <summary>Single-quotes a value for POSIX shells, so spaces, quotes and $ arrive unchanged.</summary>
         public static string ShellQuote(string value) => "'" + value.Replace("'", "'\\''") + "'";
 

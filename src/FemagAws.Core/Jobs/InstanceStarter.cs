@@ -58,9 +58,23 @@ namespace FemagAws.Jobs
             job.FinishTime = null;
             try
             {
+                // A bucket that an instance already runs (started by another session, or by this one earlier) gets no
+                // second one, and its finish file stays: the job follows that instance.
+                var launches = await JobInstances.ForBucketAsync(clients.Ec2, job.BucketName, ct).ConfigureAwait(false);
+                var live = launches.Where(i => !i.HasEnded).OrderByDescending(i => i.LaunchTime).FirstOrDefault();
+                if (live != null)
+                {
+                    JobFinder.Follow(job, launches, live);
+                    job.State = FemagJobState.Running;
+                    job.ExitCode = null;
+                    job.FinishTime = null;
+                    job.Reason = $"{AlreadyRunningReason} instance {live.InstanceId} (attempt {job.Attempt}) already runs it; no second instance was launched, and the job follows that one.";
+                    return job;
+                }
+
                 await JobBuckets.DeleteObjectAsync(clients.S3, job.BucketName, job.Config.FinishTaskFilename, ct).ConfigureAwait(false);
                 await JobBuckets.AbortUploadsAsync(clients.S3, job.BucketName, ct).ConfigureAwait(false);
-                (instanceId, launched) = await LaunchFirstAvailableAsync(clients, job, userData, ct).ConfigureAwait(false);
+                (instanceId, launched) = await LaunchFirstAvailableAsync(clients, job, userData, launches, ct).ConfigureAwait(false);
             }
             catch (FemagException ex) when (ex.ErrorId == "AwsDryRunOperation")
             {
@@ -124,14 +138,14 @@ namespace FemagAws.Jobs
         }
 
         /// <summary>Launches the first option EC2 has capacity for; rethrows the last refusal when none has.</summary>
-        private static async Task<(string InstanceId, LaunchOption Option)> LaunchFirstAvailableAsync(AwsClients clients, FemagJob job, string userData, CancellationToken ct)
+        private static async Task<(string InstanceId, LaunchOption Option)> LaunchFirstAvailableAsync(AwsClients clients, FemagJob job, string userData, IReadOnlyCollection<InstanceStatus> launches, CancellationToken ct)
         {
             var options = LaunchOptions(job.Config);
             for (var i = 0; ; i++)
             {
                 try
                 {
-                    return (await JobInstances.LaunchAsync(clients.Ec2, job, userData, options[i].InstanceType, options[i].Spot, ct).ConfigureAwait(false), options[i]);
+                    return (await JobInstances.LaunchAsync(clients.Ec2, job, userData, options[i].InstanceType, options[i].Spot, launches, ct).ConfigureAwait(false), options[i]);
                 }
                 catch (FemagException ex) when (CapacityRefusals.Contains(ex.ErrorId) && i + 1 < options.Count)
                 {
@@ -139,6 +153,9 @@ namespace FemagAws.Jobs
                 }
             }
         }
+
+        /// <summary>How the reason of a job begins whose bucket an instance already ran when it was started.</summary>
+        public const string AlreadyRunningReason = "Already running:";
 
         /// <summary>How the reason of a job queued for lack of EC2 capacity begins.</summary>
         public const string CapacityReason = "Waiting for EC2 capacity:";

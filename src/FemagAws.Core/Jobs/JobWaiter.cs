@@ -79,7 +79,8 @@ namespace FemagAws.Jobs
                 catch (Exception ex) when (!ct.IsCancellationRequested)
                 {
                     Warnings.Add($"Could not describe the instances in {group.Key}: {ex.Message} Trying again at the next poll.");
-                    var givenUp = jobs.Where(job => GiveUpAfter(job, ex)).ToList();
+                    // Not Failed: a finished state would let the bucket go while the instance may still write to it and bill.
+                    var givenUp = jobs.Where(job => GiveUpAfter(job, ex, FemagJobState.TimedOut)).ToList();
                     if (givenUp.Count > 0)
                     {
                         Warnings.Add($"Gave up on {givenUp.Count} job(s); their instances may still be running and billing: {string.Join(", ", givenUp.Select(j => j.InstanceId))}.");
@@ -114,7 +115,7 @@ namespace FemagAws.Jobs
                         }
                         catch (Exception ex) when (!ct.IsCancellationRequested)
                         {
-                            return GiveUpAfter(job, ex);
+                            return GiveUpAfter(job, ex, FemagJobState.Failed);
                         }
                         finally
                         {
@@ -131,6 +132,11 @@ namespace FemagAws.Jobs
                     try
                     {
                         await JobInstances.TerminateAsync(clients.Ec2, toTerminate, ct).ConfigureAwait(false);
+                    }
+                    catch (FemagException ex) when (ex.ErrorId == JobInstances.StopNotMarked)
+                    {
+                        // Terminated, only not tagged as the module's stop.
+                        Warnings.Add(ex.Message);
                     }
                     catch (Exception ex) when (!ct.IsCancellationRequested)
                     {
@@ -151,7 +157,7 @@ namespace FemagAws.Jobs
             {
                 _failedPolls.Remove(job);
                 _watcher.Forget(job);
-                job.FinishTime = DateTime.UtcNow;
+                job.FinishTime = job.State == FemagJobState.TimedOut ? (DateTime?)null : DateTime.UtcNow;
             }
 
             return finished;
@@ -175,10 +181,12 @@ namespace FemagAws.Jobs
         }
 
         /// <summary>
-        /// Counts a failed check. A permanent error (the bucket is gone, access denied) fails the job at once; others
+        /// Counts a failed check. A permanent error (the bucket is gone, access denied) gives the job up at once; others
         /// (the SDK has already retried them) are tried again at the next poll, up to <see cref="MaxFailedPolls"/> in a row.
+        /// A job given up becomes <paramref name="givenUpAs"/>: Failed when its instance is terminated with it, TimedOut
+        /// when the instance could not be described and may still run.
         /// </summary>
-        private bool GiveUpAfter(FemagJob job, Exception ex)
+        private bool GiveUpAfter(FemagJob job, Exception ex, FemagJobState givenUpAs)
         {
             int errors;
             lock (_failedPolls)
@@ -196,8 +204,10 @@ namespace FemagAws.Jobs
                 return false;
             }
 
-            job.State = FemagJobState.Failed;
-            job.Reason = ex.Message;
+            job.State = givenUpAs;
+            job.Reason = givenUpAs == FemagJobState.TimedOut
+                ? $"Gave up: instance {job.InstanceId} could not be described, so it may still run and bill. {ex.Message} Wait for the job again, or stop the instance with Stop-FemagInstance."
+                : ex.Message;
             return true;
         }
 

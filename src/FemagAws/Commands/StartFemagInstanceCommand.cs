@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using FemagAws.Aws;
+using FemagAws.CloudInit;
 using FemagAws.Internal;
 using FemagAws.Jobs;
 
@@ -9,7 +10,7 @@ namespace FemagAws.Commands
 {
     /// <summary>
     /// <para type="synopsis">Launches one EC2 instance per job to run its cloud-init script.</para>
-    /// <para type="description">Start-FemagInstance launches, for each job, one instance with the configured image, instance type, key, security groups and instance profile. Its user data is the config's cloud-init script in which every line starting with {{ENV}} is replaced by shell-quoted 'export KEY=value' lines, one per config key, then BUCKET_NAME and EXPECTED_BUCKET_OWNER (the account id that owns the bucket, for 'aws s3 ... --expected-bucket-owner'; empty where the endpoint gives none). The instance terminates itself when it shuts down, and is tagged at launch with Name = &lt;bucket&gt;-&lt;company_name&gt; and femag-aws:bucket = &lt;bucket&gt;. Everything that can be checked locally (the image, the cloud-init file, the 16 KB user data limit) is checked before anything is launched. A launch that fails is an error record for that job; the other jobs go on. Instances require IMDSv2. When the config sets max_instances, at most that many jobs of the pipeline run at once; the others, like jobs EC2 turns away for lack of capacity or quota (InsufficientInstanceCapacity, InstanceLimitExceeded, VcpuLimitExceeded), are emitted as Queued and Wait-FemagJob launches them as others finish. With max_runtime, each instance shuts itself down after that many minutes. With spot = 1 (or -Spot) the instances are Spot instances; when EC2 has no Spot capacity the job runs On-Demand unless spot_fallback = 0. instance_type may list several types, tried in order when EC2 has no capacity for one. Each job records its InstanceType, Lifecycle (spot or on-demand) and Attempt, which are also tagged on the instance.</para>
+    /// <para type="description">Start-FemagInstance launches, for each job, one instance with the configured image, instance type, key, security groups and instance profile. Its user data is the config's cloud-init script in which every line starting with {{ENV}} is replaced by shell-quoted 'export KEY=value' lines, one per config key, then BUCKET_NAME and EXPECTED_BUCKET_OWNER (the account id that owns the bucket, for 'aws s3 ... --expected-bucket-owner'; empty where the endpoint gives none). The instance terminates itself when it shuts down, and is tagged at launch with Name = &lt;bucket&gt;-&lt;company_name&gt; and femag-aws:bucket = &lt;bucket&gt;. Everything that can be checked locally (the image, the cloud-init file, the 16 KB user data limit) is checked before anything is launched. A launch that fails is an error record for that job; the other jobs go on. Instances require IMDSv2. When the config sets max_instances, at most that many jobs of the pipeline run at once; the others, like jobs EC2 turns away for lack of capacity or quota (InsufficientInstanceCapacity, InstanceLimitExceeded, VcpuLimitExceeded), are emitted as Queued and Wait-FemagJob launches them as others finish. With max_runtime, each instance shuts itself down after that many minutes. With spot = 1 (or -Spot) the instances are Spot instances; when EC2 has no Spot capacity the job runs On-Demand unless spot_fallback = 0. instance_type may list several types, tried in order when EC2 has no capacity for one. Each job records its InstanceType, Lifecycle (spot or on-demand) and Attempt, which are also tagged on the instance. Every launch is idempotent: its client token is derived from the bucket, the attempt, the instance type and the market, so a retry or a second session starting the same job gets the same instance from EC2, and a launch whose answer never came is looked up by its token and adopted. A job whose bucket already has a live instance is not launched again: a warning names that instance, the job follows it, and its exit_code is kept. Every EBS volume of the image is set to be deleted on termination. One warning per call says when an instance cannot end by itself (no max_runtime, and no shutdown, poweroff or halt in the script), as it then bills until Wait-FemagJob or Stop-FemagInstance terminates it.</para>
     /// </summary>
     /// <example>
     ///   <code>Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start-FemagInstance | Wait-FemagJob | Receive-FemagResult</code>
@@ -26,6 +27,7 @@ namespace FemagAws.Commands
         private const string Activity = "Launching FEMAG instances";
         private WorkQueue<FemagJob, FemagJob>? _queue;
         private bool _warnedSmall;
+        private bool _warnedNeverEnds;
         private readonly List<FemagJob> _emitted = new List<FemagJob>();
         private bool _turnedAway;
 
@@ -94,6 +96,7 @@ namespace FemagAws.Commands
                 }
 
                 WarnIfTooSmall(job.Config);
+                WarnIfNeverEnds(job.Config, userData);
                 WarnAboutConfig(ownConfig, always: false);
                 WriteVerbose($"User data for bucket {job.BucketName}:\n{userData}");
                 if (!ShouldProcess($"bucket {job.BucketName}: {job.Config.InstanceType} instance of {job.Config.ImageId} in {target}", "Launch EC2 instance"))
@@ -226,12 +229,28 @@ namespace FemagAws.Commands
             {
                 WriteVerbose($"Job {job.Index}: {job.Reason}");
             }
+            else if (job.Reason?.StartsWith(InstanceStarter.AlreadyRunningReason, System.StringComparison.Ordinal) == true)
+            {
+                WriteWarning($"Job {job.Index} (bucket {job.BucketName}): {job.Reason}");
+            }
             else
             {
                 WriteVerbose($"Job {job.Index}: instance {job.InstanceId} launched for bucket {job.BucketName}.");
             }
 
             WriteObject(job);
+        }
+
+        /// <summary>Once per call: an instance that cannot end by itself bills until a client terminates it.</summary>
+        private void WarnIfNeverEnds(FemagConfig config, string userData)
+        {
+            if (!_warnedNeverEnds && !UserData.EndsItself(userData))
+            {
+                _warnedNeverEnds = true;
+                WriteWarning($"The cloud-init script '{config.CloudInit}' never shuts its instance down and max_runtime is not set: each instance runs, and bills, " +
+                             $"until Wait-FemagJob or Stop-FemagInstance terminates it. Set max_runtime (minutes) in {config}, or end the script with 'shutdown -h now' " +
+                             "as examples/cloud_init_recommended.txt does.");
+            }
         }
 
         private void WarnIfTooSmall(FemagConfig config)

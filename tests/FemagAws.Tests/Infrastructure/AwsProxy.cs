@@ -13,8 +13,8 @@ namespace FemagAws.Tests.Infrastructure;
 /// A reverse proxy on a free loopback port between the module and the local cloud. It counts requests by API
 /// ("ec2:RunInstances", "s3:PutObject", …) and injects faults: a share of all requests fails transiently
 /// (throttling, 500 InternalError, connection reset), and <see cref="Fail"/> fails a named API with a given AWS
-/// error. Faults are injected before forwarding (except <see cref="LoseAnswer"/>), so a failed request never reaches moto: moto ignores
-/// RunInstances' ClientToken, and a fault after forwarding would leave duplicate instances real EC2 would not.
+/// error. Faults are injected before forwarding (except <see cref="LoseAnswer"/>), so a failed request never reaches moto.
+/// The local cloud honours RunInstances' ClientToken as EC2 does, so a lost RunInstances answer is retried as on AWS.
 /// It also plays a slow network: <see cref="Hold"/> never answers a request, <see cref="StallAnswer"/> stops an answer
 /// halfway, <see cref="Throttle"/> sends answers slowly.
 /// </summary>
@@ -124,8 +124,8 @@ public sealed partial class AwsProxy : IAsyncDisposable
 
     /// <summary>
     /// Forwards the next <paramref name="times"/> requests of <paramref name="api"/> and then drops the connection,
-    /// as if the answer was lost on its way back, so the client retries a request that already took effect. Not for
-    /// ec2:RunInstances: moto ignores its ClientToken and would launch twice.
+    /// as if the answer was lost on its way back, so the client retries a request that already took effect (for
+    /// ec2:RunInstances, with the same ClientToken, which the local cloud answers with the same instance).
     /// </summary>
     public void LoseAnswer(string api, int times)
     {

@@ -27,6 +27,12 @@ public sealed class Workspace : IDisposable
         File.WriteAllText(ConfigFile, config.ToString());
     }
 
+    /// <summary>
+    /// Words of Start-FemagInstance's warning for the seed script, which never shuts its instance down: every
+    /// workspace without max_runtime gets it once per Start-FemagInstance.
+    /// </summary>
+    public const string NeverEndsWarning = "never shuts its instance down";
+
     public string Root { get; }
 
     public string ConfigFile => Path.Combine(Root, "config.ini");

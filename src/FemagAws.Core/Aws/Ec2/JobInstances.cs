@@ -59,6 +59,9 @@ namespace FemagAws.Aws.Ec2
         /// <summary>The max_runtime watchdog's minutes from the module's tag, or null without a watchdog.</summary>
         public double? MaxRuntime { get; private set; }
 
+        /// <summary>The client token of the launch that started the instance, from the module's tag.</summary>
+        public string? LaunchToken { get; private set; }
+
         /// <summary>True once the instance can no longer write to the bucket.</summary>
         public bool HasEnded => State != "pending" && State != "running";
 
@@ -80,6 +83,7 @@ namespace FemagAws.Aws.Ec2
                 // EC2 writes e.g. "User initiated (2026-11-24 08:00:00 GMT)" when an instance stops or terminates (moto: UTC).
                 EndTime = ended.Success ? DateTime.SpecifyKind(DateTime.ParseExact(ended.Groups[1].Value, "yyyy-MM-dd HH:mm:ss", invariant), DateTimeKind.Utc) : (DateTime?)null,
                 MaxRuntime = double.TryParse(Tag(JobInstances.MaxRuntimeTag), System.Globalization.NumberStyles.Float, invariant, out var minutes) ? minutes : (double?)null,
+                LaunchToken = Tag(JobInstances.LaunchTag),
             };
         }
     }
@@ -108,19 +112,135 @@ namespace FemagAws.Aws.Ec2
         /// </summary>
         public const string StoppedByTag = "femag-aws:stopped-by";
 
+        /// <summary>The error id of a termination that went through while the stop tag could not be put on some instances.</summary>
+        public const string StopNotMarked = "FemagStopNotMarked";
+
         /// <summary>DescribeInstances takes this many ids per call, so a poll costs ceil(N/1000) calls.</summary>
         public const int DescribeBatch = 1000;
 
         private static readonly Regex InstanceIdPattern = new Regex("i-[0-9a-f]+", RegexOptions.CultureInvariant);
 
         /// <summary>
-        /// One RunInstances for the job's attempt with <paramref name="instanceType"/>; on Spot as a one-time request that
-        /// terminates on interruption, with no maximum price (EC2 then caps it at the On-Demand price).
+        /// How many client tokens one launch of an attempt may go through: each one EC2 already spent on an instance that
+        /// has ended (an earlier run of the same bucket) moves the launch on to the next.
         /// </summary>
-        public static async Task<string> LaunchAsync(IAmazonEC2 ec2, FemagJob job, string userData, string instanceType, bool spot, CancellationToken ct)
+        private const int TokenRounds = 8;
+
+        /// <summary>An instance EC2 returns that was launched this long before the request is an earlier launch's (clocks may differ a little).</summary>
+        private static readonly TimeSpan ReplayAge = TimeSpan.FromMinutes(2);
+
+        /// <summary>
+        /// The client token of one launch: the same bucket, attempt, instance type, market and round always give the same
+        /// token, so a retried or concurrent RunInstances for that launch gets the same instance back from EC2. Spot and
+        /// On-Demand, and each instance type, are different requests and get different tokens (EC2 refuses a token reused
+        /// with other parameters). 46 ASCII characters; EC2 allows 64.
+        /// </summary>
+        public static string ClientToken(string bucketName, int attempt, string instanceType, bool spot, int round)
+        {
+            var key = string.Join("\n", bucketName, attempt.ToString(System.Globalization.CultureInfo.InvariantCulture), instanceType,
+                spot ? FemagJob.Spot : FemagJob.OnDemand, round.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            using (var sha = System.Security.Cryptography.SHA256.Create())
+            {
+                var hash = sha.ComputeHash(Encoding.UTF8.GetBytes(key));
+                return "femag-" + string.Concat(hash.Take(20).Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
+            }
+        }
+
+        /// <summary>
+        /// One launch for the job's attempt with <paramref name="instanceType"/>; on Spot as a one-time request that
+        /// terminates on interruption, with no maximum price (EC2 then caps it at the On-Demand price). The client token is
+        /// derived from the launch (<see cref="ClientToken"/>): an instance another session launched with it is returned
+        /// (adopted) rather than a second one. A launch whose answer was lost is looked up by its token; Ctrl+C terminates
+        /// what it finds, any other failure adopts it. <paramref name="launches"/> are the bucket's instances EC2 lists:
+        /// the tokens of the ended ones are spent and skipped.
+        /// </summary>
+        public static async Task<string> LaunchAsync(IAmazonEC2 ec2, FemagJob job, string userData, string instanceType, bool spot, IReadOnlyCollection<InstanceStatus> launches, CancellationToken ct)
+        {
+            var attempt = Math.Max(1, job.Attempt);
+            var spent = new HashSet<string>(launches.Where(i => i.HasEnded && i.LaunchToken != null).Select(i => i.LaunchToken!), StringComparer.Ordinal);
+            var ended = new HashSet<string>(launches.Where(i => i.HasEnded).Select(i => i.InstanceId), StringComparer.Ordinal);
+            var mappings = await ImageVolumesAsync(ec2, job.Config.ImageId, ct).ConfigureAwait(false);
+            for (var round = 0; round < TokenRounds; round++)
+            {
+                var clientToken = ClientToken(job.BucketName, attempt, instanceType, spot, round);
+                if (spent.Contains(clientToken))
+                {
+                    continue;
+                }
+
+                var request = LaunchRequest(job, userData, instanceType, spot, attempt, clientToken, mappings);
+                try
+                {
+                    var asked = DateTime.UtcNow;
+                    var response = await AwsErrors.Call(() => ec2.RunInstancesAsync(request, ct), $"Launching the instance for bucket {job.BucketName}").ConfigureAwait(false);
+                    var instance = response.Reservation.Instances[0];
+
+                    // EC2 answers a token it has seen with that launch's instance, as it was then. One that has ended (an
+                    // earlier run of the bucket spent the token, and EC2 lists it no more or did not a moment ago) means
+                    // the next token; one launched well before this request is checked.
+                    if (ended.Contains(instance.InstanceId))
+                    {
+                        continue;
+                    }
+
+                    if (!(instance.LaunchTime?.ToUniversalTime() < asked - ReplayAge) ||
+                        !(await DescribeAsync(ec2, new[] { instance.InstanceId }, ct).ConfigureAwait(false))[instance.InstanceId].HasEnded)
+                    {
+                        return instance.InstanceId;
+                    }
+                }
+                catch (FemagException ex) when (ex.ErrorId == "AwsIdempotentParameterMismatch")
+                {
+                    // The token was used with other parameters (an earlier run with another config, or a session starting
+                    // the job with another one right now): a live instance of it runs the job; an ended one spent it.
+                    var live = await LiveWithTagAsync(ec2, LaunchTag, clientToken, $"Looking for the launch of bucket {job.BucketName}", ct).ConfigureAwait(false);
+                    if (live.Count > 0)
+                    {
+                        return live[0].InstanceId;
+                    }
+                }
+                catch (Exception ex) when (ct.IsCancellationRequested || !IsRefusal(ex))
+                {
+                    // No answer came (Ctrl+C, a timeout, a dropped connection, a server error after the SDK's retries): EC2
+                    // may have launched it anyway, and nobody would know the instance.
+                    var found = await FindLaunchAsync(ec2, job, clientToken, terminate: ct.IsCancellationRequested).ConfigureAwait(false);
+                    if (found != null && !ct.IsCancellationRequested)
+                    {
+                        return found;
+                    }
+
+                    // The job names the one terminated here, so the stop's account can tell of it.
+                    if (found != null)
+                    {
+                        job.InstanceId = found;
+                    }
+
+                    throw;
+                }
+            }
+
+            throw new FemagException("FemagLaunchTokensSpent", FemagErrorKind.InvalidOperation,
+                $"EC2 answered every launch of bucket {job.BucketName} (attempt {attempt}, {instanceType}) with an instance of an earlier run that has ended. " +
+                "Wait a day for EC2 to forget those launches, or put the folder into a new bucket with New-FemagBucket.");
+        }
+
+        /// <summary>
+        /// True for an answer by which EC2 refused the request, so it launched nothing: an error with its own code
+        /// (capacity, quota, a bad parameter, throttling), not a server failure that may have come after the launch.
+        /// </summary>
+        private static bool IsRefusal(Exception ex) =>
+            ex is FemagException { InnerException: Amazon.Runtime.AmazonServiceException service } &&
+            !string.IsNullOrEmpty(service.ErrorCode) && !ServerFailures.Contains(service.ErrorCode);
+
+        private static readonly string[] ServerFailures = { "InternalError", "InternalFailure", "ServiceUnavailable", "Unavailable" };
+
+        // DescribeImages once per image and EC2 client, not once per job.
+        private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IAmazonEC2, System.Collections.Concurrent.ConcurrentDictionary<string, List<BlockDeviceMapping>>> ImageVolumes =
+            new System.Runtime.CompilerServices.ConditionalWeakTable<IAmazonEC2, System.Collections.Concurrent.ConcurrentDictionary<string, List<BlockDeviceMapping>>>();
+
+        private static RunInstancesRequest LaunchRequest(FemagJob job, string userData, string instanceType, bool spot, int attempt, string clientToken, List<BlockDeviceMapping> mappings)
         {
             var config = job.Config;
-            var clientToken = Guid.NewGuid().ToString("N");
             var tags = new List<Tag>
             {
                 new Tag("Name", job.BucketName + "-" + config.CompanyName),
@@ -128,7 +248,7 @@ namespace FemagAws.Aws.Ec2
                 new Tag(JobBuckets.IndexTag, job.Index.ToString(System.Globalization.CultureInfo.InvariantCulture)),
                 new Tag(LaunchTag, clientToken),
                 new Tag(LifecycleTag, spot ? FemagJob.Spot : FemagJob.OnDemand),
-                new Tag(AttemptTag, Math.Max(1, job.Attempt).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                new Tag(AttemptTag, attempt.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             };
             if (config.MaxRuntime is double minutes)
             {
@@ -152,10 +272,15 @@ namespace FemagAws.Aws.Ec2
                     new TagSpecification { ResourceType = ResourceType.Volume, Tags = tags },
                 },
 
-                // The SDK retries with the same token, so a retried launch never starts a second instance.
+                // The SDK retries with the same token, and so does every session launching this attempt of the job.
                 ClientToken = clientToken,
                 DryRun = config.DryRun,
             };
+            if (mappings.Count > 0)
+            {
+                request.BlockDeviceMappings = mappings;
+            }
+
             if (spot)
             {
                 request.InstanceMarketOptions = new InstanceMarketOptionsRequest
@@ -182,30 +307,38 @@ namespace FemagAws.Aws.Ec2
                 request.SecurityGroupIds = config.SecurityGroupIds.ToList();
             }
 
-            try
-            {
-                var response = await AwsErrors.Call(() => ec2.RunInstancesAsync(request, ct), $"Launching the instance for bucket {job.BucketName}").ConfigureAwait(false);
-                return response.Reservation.Instances[0].InstanceId;
-            }
-            catch (Exception ex) when (ct.IsCancellationRequested || (ex is FemagException f && f.Kind == FemagErrorKind.OperationTimeout))
-            {
-                // Ctrl+C during RunInstances, or no attempt was answered: EC2 may have launched it anyway, and nobody
-                // would know the instance. The job names the one terminated here, so the stop's account can tell of it.
-                var terminated = await TerminateLaunchAsync(ec2, job, clientToken).ConfigureAwait(false);
-                if (terminated != null)
-                {
-                    job.InstanceId = terminated;
-                }
-
-                throw;
-            }
+            return request;
         }
 
         /// <summary>
-        /// Terminates whatever one launch (found by its client token tag) started, within a bounded time; returns the
-        /// instance's id, or null when the launch started none.
+        /// The image's EBS volumes, each set to be deleted when the instance terminates (an image may map volumes that
+        /// outlive it and go on billing). The image's own size is kept.
         /// </summary>
-        private static async Task<string?> TerminateLaunchAsync(IAmazonEC2 ec2, FemagJob job, string clientToken)
+        private static async Task<List<BlockDeviceMapping>> ImageVolumesAsync(IAmazonEC2 ec2, string imageId, CancellationToken ct)
+        {
+            var known = ImageVolumes.GetOrCreateValue(ec2);
+            if (known.TryGetValue(imageId, out var cached))
+            {
+                return cached;
+            }
+
+            var response = await AwsErrors.Call(() => ec2.DescribeImagesAsync(new DescribeImagesRequest { ImageIds = new List<string> { imageId } }, ct),
+                $"Describing image {imageId}").ConfigureAwait(false);
+            var image = response.Images?.FirstOrDefault() ?? throw new FemagException("FemagImageNotFound", FemagErrorKind.ObjectNotFound,
+                $"EC2 does not know image {imageId} in this region. Check image_id in the config and the region (server_location).");
+            var mappings = (image.BlockDeviceMappings ?? new List<BlockDeviceMapping>())
+                .Where(m => m.Ebs != null)
+                .Select(m => new BlockDeviceMapping { DeviceName = m.DeviceName, Ebs = new EbsBlockDevice { DeleteOnTermination = true, VolumeSize = m.Ebs.VolumeSize } })
+                .ToList();
+            known[imageId] = mappings;
+            return mappings;
+        }
+
+        /// <summary>
+        /// Looks for what one launch (found by its client token tag) started, within a bounded time, and terminates it
+        /// when <paramref name="terminate"/>; returns the instance's id, or null when the launch started none.
+        /// </summary>
+        private static async Task<string?> FindLaunchAsync(IAmazonEC2 ec2, FemagJob job, string clientToken, bool terminate)
         {
             try
             {
@@ -217,7 +350,11 @@ namespace FemagAws.Aws.Ec2
                         var live = await LiveWithTagAsync(ec2, LaunchTag, clientToken, $"Looking for the launch of bucket {job.BucketName}", cleanup.Token).ConfigureAwait(false);
                         if (live.Count > 0)
                         {
-                            await TerminateAsync(ec2, live.Select(i => i.InstanceId).ToList(), cleanup.Token).ConfigureAwait(false);
+                            if (terminate)
+                            {
+                                await TerminateAsync(ec2, live.Select(i => i.InstanceId).ToList(), cleanup.Token).ConfigureAwait(false);
+                            }
+
                             return live[0].InstanceId;
                         }
 
@@ -233,7 +370,7 @@ namespace FemagAws.Aws.Ec2
             catch (Exception ex)
             {
                 throw new FemagException("FemagLaunchMayBeLeft", FemagErrorKind.InvalidOperation,
-                    $"The launch for bucket {job.BucketName} was cut off, and whether it started an instance could not be checked ({ex.Message}). " +
+                    $"The launch for bucket {job.BucketName} got no answer, and whether it started an instance could not be checked ({ex.Message}). " +
                     $"Look for an instance tagged {BucketTag} = {job.BucketName} (Get-FemagJob) and stop it with Stop-FemagInstance.", ex);
             }
         }
@@ -291,15 +428,55 @@ namespace FemagAws.Aws.Ec2
             return result;
         }
 
-        /// <summary>Marks the instances as ended by the module, then terminates them.</summary>
+        /// <summary>
+        /// Marks the instances as ended by the module, then terminates them. A mark that fails (an id EC2 does not list
+        /// yet, a policy that allows CreateTags only at launch) never keeps an instance running: it is terminated anyway,
+        /// and the mark is tried again instance by instance; the instances still unmarked then are named in the error.
+        /// </summary>
         public static async Task TerminateAsync(IAmazonEC2 ec2, IReadOnlyCollection<string> instanceIds, CancellationToken ct)
         {
+            var unmarked = new List<string>();
+            Exception? markFailure = null;
             foreach (var batch in Batches(instanceIds.Distinct().ToList(), DescribeBatch))
             {
                 // The mark goes first: an instance terminated without it would look lost and be launched again.
-                await MarkStoppedAsync(ec2, batch, ct).ConfigureAwait(false);
+                var marked = true;
+                try
+                {
+                    await MarkStoppedAsync(ec2, batch, ct).ConfigureAwait(false);
+                }
+                catch (FemagException)
+                {
+                    marked = false;
+                }
+
                 await AwsErrors.Call(() => ec2.TerminateInstancesAsync(new TerminateInstancesRequest { InstanceIds = batch }, ct),
                     "Terminating " + string.Join(", ", batch)).ConfigureAwait(false);
+                if (marked)
+                {
+                    continue;
+                }
+
+                // One id EC2 refuses fails the whole batch: each instance on its own.
+                foreach (var id in batch)
+                {
+                    try
+                    {
+                        await MarkStoppedAsync(ec2, new[] { id }, ct).ConfigureAwait(false);
+                    }
+                    catch (FemagException ex)
+                    {
+                        unmarked.Add(id);
+                        markFailure = ex;
+                    }
+                }
+            }
+
+            if (unmarked.Count > 0)
+            {
+                throw new FemagException(StopNotMarked, FemagErrorKind.InvalidOperation,
+                    $"Terminated {string.Join(", ", unmarked)}, but could not tag them {StoppedByTag} ({markFailure!.Message}). " +
+                    "Another session's Wait-FemagJob may take their end for a loss and launch the job again; allow ec2:CreateTags on the module's instances.", markFailure);
             }
         }
 
