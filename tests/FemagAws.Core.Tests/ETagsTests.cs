@@ -61,7 +61,7 @@ public sealed class ETagsTests : IDisposable
             .On("GetObjectMetadataAsync", _ => new GetObjectMetadataResponse { ContentLength = 0, PartsCount = 2 })
             .On("GetObjectAsync", _ => new GetObjectResponse { ResponseStream = new MemoryStream("after!"u8.ToArray()) });
         var target = new AwsTarget("eu-central-1", null, null);
-        var clients = new AwsClients(target, s3, FakeAws.Of<IAmazonEC2>().Client, "fake");
+        var clients = new AwsClients(target, s3, FakeAws.Of<IAmazonEC2>().Client, "fake", new FakeCommandLines());
         var job = target.NewJob(0, "b-0", FemagConfig.FromSettings(new Dictionary<string, string>()), FemagJobState.Succeeded);
 
         var outcome = await ResultReceiver.ReceiveAsync(clients, job, Path.GetDirectoryName(_file)!, removeBucket: false, includeUnchanged: false, parallelism: 1, CancellationToken.None);

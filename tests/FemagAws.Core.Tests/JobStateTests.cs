@@ -272,7 +272,7 @@ public sealed class JobStateTests
         var launched = new FemagJob { Index = 0, InstanceId = "i-0123456789abcdef0", State = FemagJobState.Uploaded };
         var timedOutBefore = new FemagJob { Index = 1, InstanceId = "i-0fedcba9876543210", State = FemagJobState.TimedOut };
         var queued = new FemagJob { Index = 2, State = FemagJobState.Queued, Reason = "Queued: max_instances = 2" };
-        using var clients = new AwsClientCache();
+        using var clients = new AwsClientCache(new FakeCommandLines());
 
         var waiter = new JobWaiter(new[] { launched, timedOutBefore, queued }, clients, TimeSpan.FromSeconds(30), keepInstances: false, parallelism: 4);
 

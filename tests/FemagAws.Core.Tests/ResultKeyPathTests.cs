@@ -183,7 +183,7 @@ public sealed class KeyPathRulesTests
         var job = target.NewJob(0, "b-0", FemagConfig.FromSettings(new Dictionary<string, string>()), FemagJobState.Succeeded);
         try
         {
-            var outcome = await ResultReceiver.ReceiveAsync(new AwsClients(target, s3, ec2, "fake"), job, root, removeBucket: true, includeUnchanged: true, 4, CancellationToken.None, KeyPathRules.Windows);
+            var outcome = await ResultReceiver.ReceiveAsync(new AwsClients(target, s3, ec2, "fake", new FakeCommandLines()), job, root, removeBucket: true, includeUnchanged: true, 4, CancellationToken.None, KeyPathRules.Windows);
 
             Assert.Equal(new[] { "FEMAG.LOG", "NUL.txt", "femag.log" }, outcome.Refused.Select(r => Quoted(r.Message)).OrderBy(k => k, StringComparer.Ordinal));
             Assert.All(outcome.Refused, r => Assert.Equal("FemagResultKeyNotAllowed", r.ErrorId));

@@ -394,7 +394,7 @@ public sealed class SpotAndRetryTests
         s3Fake.On("DeleteObjectAsync", _ => new DeleteObjectResponse())
             .On("ListMultipartUploadsAsync", _ => new ListMultipartUploadsResponse())
             .On("DeleteObjectsAsync", _ => new DeleteObjectsResponse());
-        return (new AwsClientCache((target, _) => new AwsClients(target, s3, ec2, "fake")), ec2Fake, s3Fake);
+        return (new AwsClientCache(new FakeCommandLines(), (target, _) => new AwsClients(target, s3, ec2, "fake", new FakeCommandLines())), ec2Fake, s3Fake);
     }
 
     private static RunInstancesResponse Launched(string id) =>

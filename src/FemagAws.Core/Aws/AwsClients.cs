@@ -9,10 +9,14 @@ using Amazon.Runtime.Credentials;
 using Amazon.S3;
 using FemagAws.Aws.Credentials;
 using FemagAws.Aws.S3;
+using FemagAws.Jobs;
 
 namespace FemagAws.Aws
 {
-    /// <summary>The S3 and EC2 clients for one <see cref="AwsTarget"/>, created once per cmdlet call.</summary>
+    /// <summary>
+    /// The S3 and EC2 clients for one <see cref="AwsTarget"/>, created once per cmdlet call, with the module's
+    /// <see cref="ICommandLines"/> for what the work tells the user to type.
+    /// </summary>
     public sealed class AwsClients : IDisposable
     {
         /// <summary>Retries per request after the first attempt, with backoff of up to 20 s each.</summary>
@@ -27,10 +31,12 @@ namespace FemagAws.Aws
 
         private readonly Lazy<Task<string?>> _bucketOwner;
 
+        /// <param name="commands">Writes the command lines that messages tell the user to type.</param>
         /// <param name="bucketOwner">The expected bucket owner; without it (fakes in tests), none.</param>
-        internal AwsClients(AwsTarget target, IAmazonS3 s3, IAmazonEC2 ec2, string credentialSource, Lazy<Task<string?>>? bucketOwner = null)
+        internal AwsClients(AwsTarget target, IAmazonS3 s3, IAmazonEC2 ec2, string credentialSource, ICommandLines commands, Lazy<Task<string?>>? bucketOwner = null)
         {
             Target = target;
+            Commands = commands;
             S3 = s3;
             Ec2 = ec2;
             CredentialSource = credentialSource;
@@ -43,6 +49,9 @@ namespace FemagAws.Aws
 
         public IAmazonEC2 Ec2 { get; }
 
+        /// <summary>Writes the command lines that messages tell the user to type.</summary>
+        public ICommandLines Commands { get; }
+
         /// <summary>Where the credentials came from, for -Debug output.</summary>
         public string CredentialSource { get; }
 
@@ -53,8 +62,9 @@ namespace FemagAws.Aws
         public Task<string?> ExpectedBucketOwnerAsync() => _bucketOwner.Value;
 
         /// <param name="target">Where the requests go, with which credentials.</param>
+        /// <param name="commands">Writes the command lines that messages tell the user to type.</param>
         /// <param name="notify">Told, from any thread, when a request went quiet and is retried, for -Verbose.</param>
-        public static AwsClients Create(AwsTarget target, Action<string> notify)
+        public static AwsClients Create(AwsTarget target, ICommandLines commands, Action<string> notify)
         {
             // The SDK accepts any name and would only fail on the first request; say so before.
             if (!FemagConfig.IsRegionName(target.Region))
@@ -91,7 +101,7 @@ namespace FemagAws.Aws
             }
 
             var owner = new Lazy<Task<string?>>(() => ExpectedOwnerAsync(target, credentials, notify));
-            return new AwsClients(target, new OwnerCheckedS3Client(credentials, s3Config, () => owner.Value), new AmazonEC2Client(credentials, ec2Config), source, owner);
+            return new AwsClients(target, new OwnerCheckedS3Client(credentials, s3Config, () => owner.Value), new AmazonEC2Client(credentials, ec2Config), source, commands, owner);
         }
 
         private static async Task<string?> ExpectedOwnerAsync(AwsTarget target, AWSCredentials credentials, Action<string> notify)
@@ -252,16 +262,21 @@ namespace FemagAws.Aws
         private readonly ConcurrentQueue<string> _notices = new ConcurrentQueue<string>();
         private readonly Func<AwsTarget, Action<string>, AwsClients> _create;
 
-        public AwsClientCache()
-            : this(AwsClients.Create)
+        /// <param name="commands">Writes the command lines that messages tell the user to type.</param>
+        public AwsClientCache(ICommandLines commands)
+            : this(commands, (target, notify) => AwsClients.Create(target, commands, notify))
         {
         }
 
         /// <summary>For tests: clients made by <paramref name="create"/>, such as fakes.</summary>
-        internal AwsClientCache(Func<AwsTarget, Action<string>, AwsClients> create)
+        internal AwsClientCache(ICommandLines commands, Func<AwsTarget, Action<string>, AwsClients> create)
         {
+            Commands = commands;
             _create = create;
         }
+
+        /// <summary>Writes the command lines that messages tell the user to type, before any client is made.</summary>
+        public ICommandLines Commands { get; }
 
         public AwsClients Get(AwsTarget target) =>
             _clients.GetOrAdd(target, t => new Lazy<AwsClients>(() => _create(t, _notices.Enqueue))).Value;

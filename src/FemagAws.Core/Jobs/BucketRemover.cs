@@ -15,13 +15,13 @@ namespace FemagAws.Jobs
         {
             if (BucketNames.IndexOf(bucketName) == null)
             {
-                throw NotTheModules(target, bucketName, "its name is not '<uuid>-<index>'");
+                throw NotTheModules(cache.Commands, target, bucketName, "its name is not '<uuid>-<index>'");
             }
 
             var clients = await BucketFinder.ClientsForBucketAsync(cache, target, bucketName, ct).ConfigureAwait(false);
             if (await JobBuckets.TryGetJobTagsAsync(clients.S3, bucketName, ct).ConfigureAwait(false) == null)
             {
-                throw NotTheModules(clients.Target, bucketName, $"it has no {JobBuckets.IndexTag} tag");
+                throw NotTheModules(clients.Commands, clients.Target, bucketName, $"it has no {JobBuckets.IndexTag} tag");
             }
 
             var inUse = await InUseAsync(clients, bucketName, ct).ConfigureAwait(false);
@@ -47,15 +47,15 @@ namespace FemagAws.Jobs
 
             return new FemagException("FemagBucketInUse", FemagErrorKind.InvalidOperation,
                 $"Bucket {bucketName} cannot be removed while instance {string.Join(", ", live.Select(i => i.InstanceId + " (" + i.State + ")"))} may still write to it. " +
-                $"Stop the instance with Stop-FemagInstance, or wait for the job with Wait-FemagJob, then remove the bucket with '{JobCommands.RemoveBucket(clients.Target, bucketName)}'.");
+                $"Stop the instance with Stop-FemagInstance, or wait for the job with Wait-FemagJob, then remove the bucket with '{clients.Commands.RemoveBucket(clients.Target, bucketName)}'.");
         }
 
         /// <summary>Empties the bucket, aborts its unfinished uploads and deletes it; returns how many objects it held.</summary>
         public static Task<int> RemoveAsync(AwsClients clients, string bucketName, CancellationToken ct) =>
             JobBuckets.RemoveAsync(clients.S3, bucketName, ct);
 
-        private static FemagException NotTheModules(AwsTarget target, string bucketName, string why) =>
+        private static FemagException NotTheModules(ICommandLines commands, AwsTarget target, string bucketName, string why) =>
             new FemagException("FemagBucketNotModule", FemagErrorKind.PermissionDenied,
-                $"Bucket {bucketName} was not created by FemagAws ({why}), so Remove-FemagBucket keeps it. Delete it in the S3 console or with '{JobCommands.AwsCli(target, $"s3 rb s3://{bucketName} --force")}' if you do mean to.");
+                $"Bucket {bucketName} was not created by FemagAws ({why}), so Remove-FemagBucket keeps it. Delete it in the S3 console or with '{commands.DeleteOtherBucket(target, bucketName)}' if you do mean to.");
     }
 }

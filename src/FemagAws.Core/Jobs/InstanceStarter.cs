@@ -92,8 +92,8 @@ namespace FemagAws.Jobs
                 job.State = FemagJobState.Failed;
                 job.Reason = ex.Message;
                 throw new FemagException(ex is FemagException f ? f.ErrorId : "FemagLaunchFailed", ex is FemagException g ? g.Kind : FemagErrorKind.InvalidOperation,
-                    $"{ex.Message} Bucket {job.BucketName} keeps the upload. Fix the cause and start the job again:\n  {JobCommands.Restart(job)}\n" +
-                    $"or delete the bucket:\n  {JobCommands.RemoveBucket(AwsTarget.Of(job), job.BucketName)}",
+                    $"{ex.Message} Bucket {job.BucketName} keeps the upload. Fix the cause and start the job again:\n  {clients.Commands.Restart(job)}\n" +
+                    $"or delete the bucket:\n  {clients.Commands.RemoveBucket(AwsTarget.Of(job), job.BucketName)}",
                     ex);
             }
 

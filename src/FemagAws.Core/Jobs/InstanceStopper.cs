@@ -90,7 +90,7 @@ namespace FemagAws.Jobs
                 {
                     stops[status.InstanceId].Refusal = new FemagException("FemagInstanceNotModule", FemagErrorKind.PermissionDenied,
                         $"Instance {status.InstanceId} has no {JobInstances.BucketTag} tag, so FemagAws did not launch it, and Stop-FemagInstance leaves it running. " +
-                        $"If you do mean to end it, terminate it in the EC2 console or with '{JobCommands.AwsCli(clients.Target, "ec2 terminate-instances --instance-ids " + status.InstanceId)}'.");
+                        $"If you do mean to end it, terminate it in the EC2 console or with '{clients.Commands.TerminateInstances(clients.Target, new[] { status.InstanceId })}'.");
                 }
                 else if (jobBuckets.TryGetValue(status.InstanceId, out var bucket) && bucket != status.BucketName)
                 {

@@ -131,7 +131,7 @@ namespace FemagAws.Jobs
             {
                 var why = uploadError == null ? "was stopped" : $"failed ({uploadError.Message})";
                 throw new FemagException("FemagUploadFailedBucketLeft", FemagErrorKind.InvalidOperation,
-                    $"Uploading folder '{job.Folder}' {why} and its bucket {job.BucketName} could not be removed ({cleanupError.Message}). It is left, tagged {JobBuckets.IndexTag}; remove it with '{JobCommands.RemoveBucket(AwsTarget.Of(job), job.BucketName)}'.",
+                    $"Uploading folder '{job.Folder}' {why} and its bucket {job.BucketName} could not be removed ({cleanupError.Message}). It is left, tagged {JobBuckets.IndexTag}; remove it with '{clients.Commands.RemoveBucket(AwsTarget.Of(job), job.BucketName)}'.",
                     uploadError ?? cleanupError);
             }
         }

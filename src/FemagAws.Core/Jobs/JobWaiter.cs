@@ -140,7 +140,7 @@ namespace FemagAws.Jobs
                     }
                     catch (Exception ex) when (!ct.IsCancellationRequested)
                     {
-                        Warnings.Add($"{ex.Message} These instances may still be running and billing: terminate them in the EC2 console or with '{JobCommands.AwsCli(clients.Target, "ec2 terminate-instances --instance-ids " + string.Join(" ", toTerminate))}'.");
+                        Warnings.Add($"{ex.Message} These instances may still be running and billing: terminate them in the EC2 console or with '{clients.Commands.TerminateInstances(clients.Target, toTerminate)}'.");
                     }
                 }
 

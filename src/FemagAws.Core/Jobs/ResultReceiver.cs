@@ -136,7 +136,7 @@ namespace FemagAws.Jobs
                 if (!outcome.BucketRemoved)
                 {
                     outcome.BucketKept = $"Job {job.Index}: bucket {job.BucketName} still holds objects that were not received (written after the listing) or an unfinished upload, so it was kept. " +
-                                         $"Pipe the job into Receive-FemagResult again to fetch new objects, which then removes the bucket; '{JobCommands.RemoveBucket(clients.Target, job.BucketName)}' removes it with whatever is left.";
+                                         $"Pipe the job into Receive-FemagResult again to fetch new objects, which then removes the bucket; '{clients.Commands.RemoveBucket(clients.Target, job.BucketName)}' removes it with whatever is left.";
                 }
             }
 

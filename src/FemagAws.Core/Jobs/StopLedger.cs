@@ -58,12 +58,19 @@ namespace FemagAws.Jobs
             public InstanceFate Fate { get; set; }
         }
 
+        private readonly ICommandLines _commands;
         private readonly object _lock = new object();
         private readonly HashSet<object> _members = new HashSet<object>();
         private readonly Dictionary<string, Bucket> _buckets = new Dictionary<string, Bucket>(StringComparer.Ordinal);
         private readonly Dictionary<string, Instance> _instances = new Dictionary<string, Instance>(StringComparer.Ordinal);
         private readonly List<FemagJob> _cutOff = new List<FemagJob>();
         private readonly List<string> _leftBehind = new List<string>();
+
+        /// <param name="commands">Writes the lines the account tells the user to type.</param>
+        public StopLedger(ICommandLines commands)
+        {
+            _commands = commands;
+        }
 
         /// <summary>A cmdlet of the pipeline begins.</summary>
         public void Join(object member)
@@ -209,22 +216,14 @@ namespace FemagAws.Jobs
             }
 
             // One command per kind of job and place to find them, copied as is into any later session.
-            var places = jobs.Select(JobCommands.Find).Distinct().ToList();
+            var steps = running.Select(i => Step(i.Job, GoOnStep.Wait)).Concat(uploaded.Select(j => Step(j, GoOnStep.Start)))
+                .Concat(lost.Select(j => Step(j, GoOnStep.Wait))).Concat(finished.Select(j => Step(j, GoOnStep.Receive))).ToList();
             text.Append("\nGo on:");
-            foreach (var place in places)
-            {
-                Command(text, place, running.Select(i => i.Job).Concat(lost), "Wait-FemagJob | Receive-FemagResult");
-                Command(text, place, uploaded, "Start-FemagInstance | Wait-FemagJob | Receive-FemagResult");
-                Command(text, place, finished, "Receive-FemagResult");
-            }
-
+            Lines(text, _commands.GoOn(steps));
             text.Append(running.Count > 0
                 ? "\nOr clean up (terminates the instances, deletes the buckets with their results):"
                 : "\nOr clean up (deletes the buckets with their results):");
-            foreach (var place in places)
-            {
-                Command(text, place, jobs, running.Count > 0 ? "Stop-FemagInstance -PassThru | Remove-FemagBucket -Force" : "Remove-FemagBucket -Force");
-            }
+            Lines(text, _commands.CleanUp(jobs, running.Count > 0));
 
             // Keys given on the command line live in memory only, so the commands cannot carry them.
             var given = jobs.Where(j => j.Credentials != null).Select(j => j.Credentials!.Source).Distinct().ToList();
@@ -244,12 +243,13 @@ namespace FemagAws.Jobs
             }
         }
 
-        private static void Command(StringBuilder text, string place, IEnumerable<FemagJob> jobs, string then)
+        private static KeyValuePair<FemagJob, GoOnStep> Step(FemagJob job, GoOnStep step) => new KeyValuePair<FemagJob, GoOnStep>(job, step);
+
+        private static void Lines(StringBuilder text, IEnumerable<string> lines)
         {
-            var here = jobs.Where(j => JobCommands.Find(j) == place).ToList();
-            if (here.Count > 0)
+            foreach (var line in lines)
             {
-                text.Append("\n  ").Append(JobCommands.FindThen(place, here, then));
+                text.Append("\n  ").Append(line);
             }
         }
     }

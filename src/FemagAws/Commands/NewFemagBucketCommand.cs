@@ -117,7 +117,7 @@ namespace FemagAws.Commands
                 if (!item.IsFinished)
                 {
                     Ledger.LeftBehind($"the upload of folder '{item.Input.Folder}' (index {item.Input.Index}) did not end in time, so its bucket may exist; " +
-                                      $"'{JobCommands.ListJobs(AwsTarget.Of(item.Input))}' lists the module's buckets and Remove-FemagBucket removes them.");
+                                      $"'{PowerShellCommands.Instance.ListJobs(AwsTarget.Of(item.Input))}' lists the module's buckets and Remove-FemagBucket removes them.");
                 }
                 else if (item.Error == null)
                 {

@@ -87,7 +87,7 @@ namespace FemagAws.Commands
         {
             if (_removing != null)
             {
-                Ledger.LeftBehind($"bucket {_removing} was being removed and may still hold part of its objects; run '{JobCommands.RemoveBucket(_removingFrom!, _removing)}' again to finish.");
+                Ledger.LeftBehind($"bucket {_removing} was being removed and may still hold part of its objects; run '{PowerShellCommands.Instance.RemoveBucket(_removingFrom!, _removing)}' again to finish.");
             }
         }
 

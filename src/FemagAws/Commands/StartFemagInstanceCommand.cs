@@ -152,7 +152,7 @@ namespace FemagAws.Commands
                 if (!item.IsFinished)
                 {
                     Ledger.LeftBehind($"the launch for bucket {item.Input.BucketName} did not end in time, so an instance may run for it; " +
-                                      $"'{JobCommands.ListJobs(AwsTarget.Of(item.Input))}' lists the module's instances and Stop-FemagInstance stops them.");
+                                      $"'{PowerShellCommands.Instance.ListJobs(AwsTarget.Of(item.Input))}' lists the module's instances and Stop-FemagInstance stops them.");
                 }
                 else if (item.Error == null && item.Result.InstanceId != null)
                 {

@@ -89,7 +89,7 @@ namespace FemagAws.Internal
         [ValidateNotNullOrEmpty]
         public string? EndpointUrl { get; set; }
 
-        protected AwsClientCache Clients => _clients ??= new AwsClientCache();
+        protected AwsClientCache Clients => _clients ??= new AwsClientCache(PowerShellCommands.Instance);
 
         /// <summary>Checks the credential parameters once, before any input: a half-given key pair is an error, not a fall-back.</summary>
         protected override void BeginProcessing()

@@ -46,7 +46,7 @@ namespace FemagAws.Internal
         private StopLedger JoinLedger()
         {
             var runspace = Runspace.DefaultRunspace;
-            var ledger = runspace == null ? new StopLedger() : Ledgers.GetValue(runspace, _ => new StopLedger());
+            var ledger = runspace == null ? new StopLedger(PowerShellCommands.Instance) : Ledgers.GetValue(runspace, _ => new StopLedger(PowerShellCommands.Instance));
             ledger.Join(this);
             return ledger;
         }
