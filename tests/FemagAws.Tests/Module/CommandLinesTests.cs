@@ -65,7 +65,7 @@ public sealed class CommandLinesTests : IDisposable
         var step = _target.Assembly.GetType("FemagAws.Jobs.GoOnStep", throwOnError: true)!;
         var pair = typeof(KeyValuePair<,>).MakeGenericType(_target.Assembly.GetType("FemagAws.FemagJob", throwOnError: true)!, step);
         var jobs = (IList)Activator.CreateInstance(typeof(List<>).MakeGenericType(pair))!;
-        foreach (var (job, next) in new[] { (Job(here, 0, null), "Wait"), (Job(there, 1, null), "Start"), (Job(here, 2, null), "Wait"), (Job(here, 3, null), "Receive") })
+        foreach (var (job, next) in new[] { (Job(here, 0, null), "Wait"), (Job(there, 1, null), "Start"), (Job(here, 2, null), "Wait"), (Job(here, 3, null), "Receive"), (Job(here, 4, null), "Start") })
         {
             jobs.Add(Activator.CreateInstance(pair, job, Enum.Parse(step, next)));
         }
@@ -74,6 +74,7 @@ public sealed class CommandLinesTests : IDisposable
             new[]
             {
                 "Get-FemagJob -Region eu-west-1 | Where-Object BucketName -in 'b-0', 'b-2' | Wait-FemagJob | Receive-FemagResult",
+                "Get-FemagJob -Region eu-west-1 | Where-Object BucketName -in 'b-4' | Start-FemagInstance | Wait-FemagJob | Receive-FemagResult",
                 "Get-FemagJob -Region eu-west-1 | Where-Object BucketName -in 'b-3' | Receive-FemagResult",
                 "Get-FemagJob -Region us-east-1 | Where-Object BucketName -in 'b-1' | Start-FemagInstance | Wait-FemagJob | Receive-FemagResult",
             },
