@@ -90,13 +90,15 @@ namespace FemagAws.Aws
                 ec2Config.AuthenticationRegion = target.Region;
             }
 
-            var owner = new Lazy<Task<string?>>(() => ExpectedOwnerAsync(target, credentials, notify));
+            // STS goes where the same settings send it, as it does in the SDK and the aws CLI: an AWS_ENDPOINT_URL store is one.
+            var stsEndpoint = target.EndpointFor("STS", Environment.GetEnvironmentVariable);
+            var owner = new Lazy<Task<string?>>(() => ExpectedOwnerAsync(target, credentials, stsEndpoint, s3Endpoint != null, notify));
             return new AwsClients(target, new OwnerCheckedS3Client(credentials, s3Config, () => owner.Value), new AmazonEC2Client(credentials, ec2Config), source, owner);
         }
 
-        private static async Task<string?> ExpectedOwnerAsync(AwsTarget target, AWSCredentials credentials, Action<string> notify)
+        private static async Task<string?> ExpectedOwnerAsync(AwsTarget target, AWSCredentials credentials, string? stsEndpoint, bool compatibleS3, Action<string> notify)
         {
-            var owner = await BucketOwner.AccountOfAsync(target, credentials).ConfigureAwait(false);
+            var owner = await BucketOwner.AccountOfAsync(target, credentials, stsEndpoint, compatibleS3).ConfigureAwait(false);
             if (owner == null)
             {
                 // Once per client: -Verbose says it once per command and region, not per request.
