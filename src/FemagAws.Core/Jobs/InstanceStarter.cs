@@ -66,8 +66,6 @@ namespace FemagAws.Jobs
                 {
                     JobFinder.Follow(job, launches, live);
                     job.State = FemagJobState.Running;
-                    job.ExitCode = null;
-                    job.FinishTime = null;
                     job.Reason = $"{AlreadyRunningReason} instance {live.InstanceId} (attempt {job.Attempt}) already runs it; no second instance was launched, and the job follows that one.";
                     return job;
                 }
@@ -102,10 +100,8 @@ namespace FemagAws.Jobs
             job.Lifecycle = launched.Spot ? FemagJob.Spot : FemagJob.OnDemand;
             job.Attempt = Math.Max(1, job.Attempt);
             job.State = FemagJobState.Running;
-            job.ExitCode = null;
             job.Reason = null;
             job.LaunchTime = DateTime.UtcNow;
-            job.FinishTime = null;
             return job;
         }
 

@@ -106,7 +106,7 @@ namespace FemagAws.Commands
                 }
 
                 // Launches in flight and instances launched by this call count against max_instances.
-                if (_queue!.Count + _emitted.Count(j => j.InstanceId != null && !InstanceStarter.NeverRan(j)) >= (job.Config.MaxInstances ?? int.MaxValue))
+                if (_queue!.Count + _emitted.Count(j => j.InstanceId != null) >= (job.Config.MaxInstances ?? int.MaxValue))
                 {
                     Hold(job, $"Queued: max_instances = {job.Config.MaxInstances} jobs of this pipeline already run. Wait-FemagJob launches it as others finish.");
                     continue;
@@ -190,7 +190,7 @@ namespace FemagAws.Commands
 
             foreach (var job in _emitted)
             {
-                if (job.InstanceId != null && !InstanceStarter.NeverRan(job))
+                if (job.InstanceId != null)
                 {
                     Ledger.InstanceRunning(job);
                 }
@@ -222,10 +222,9 @@ namespace FemagAws.Commands
 
         private void Emit(FemagJob job)
         {
-
             // Listed before it is written: downstream may hold it even when WriteObject ends in a stop.
             _emitted.Add(job);
-            if (job.InstanceId == null || InstanceStarter.NeverRan(job))
+            if (job.InstanceId == null)
             {
                 WriteVerbose($"Job {job.Index}: {job.Reason}");
             }
