@@ -27,6 +27,10 @@ namespace FemagAws.Aws
 
         private readonly Lazy<Task<string?>> _bucketOwner;
 
+        /// <param name="target">Where the requests go, with which credentials.</param>
+        /// <param name="s3">The S3 client.</param>
+        /// <param name="ec2">The EC2 client.</param>
+        /// <param name="credentialSource">Where the credentials came from.</param>
         /// <param name="bucketOwner">The expected bucket owner; without it (fakes in tests), none.</param>
         internal AwsClients(AwsTarget target, IAmazonS3 s3, IAmazonEC2 ec2, string credentialSource, Lazy<Task<string?>>? bucketOwner = null)
         {
