@@ -70,6 +70,14 @@ namespace FemagAws.Jobs
                     return job;
                 }
 
+                // A stopped instance of an earlier run keeps its volume, billing, and could be started again beside the new
+                // one (Remove-FemagBucket counts it as live): it goes first, marked, as before a relaunch.
+                var stopped = launches.Where(i => i.State == "stopping" || i.State == "stopped").Select(i => i.InstanceId).ToList();
+                if (stopped.Count > 0)
+                {
+                    await JobInstances.TerminateAsync(clients.Ec2, stopped, ct).ConfigureAwait(false);
+                }
+
                 await JobBuckets.DeleteObjectAsync(clients.S3, job.BucketName, job.Config.FinishTaskFilename, ct).ConfigureAwait(false);
                 await JobBuckets.AbortUploadsAsync(clients.S3, job.BucketName, ct).ConfigureAwait(false);
                 (instanceId, launched) = await LaunchFirstAvailableAsync(clients, job, userData, launches, ct).ConfigureAwait(false);
