@@ -29,18 +29,24 @@ namespace FemagAws.Aws
         /// </summary>
         private static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(20);
 
-        private readonly Lazy<Task<string?>> _bucketOwner;
+        private readonly Func<Task<string?>> _askBucketOwner;
+        private readonly object _bucketOwnerLock = new object();
+        private Task<string?>? _bucketOwner;
 
+        /// <param name="target">Where the requests go, with which credentials.</param>
+        /// <param name="s3">The S3 client.</param>
+        /// <param name="ec2">The EC2 client.</param>
+        /// <param name="credentialSource">Where the credentials came from.</param>
         /// <param name="commands">Writes the command lines that messages tell the user to type.</param>
-        /// <param name="bucketOwner">The expected bucket owner; without it (fakes in tests), none.</param>
-        internal AwsClients(AwsTarget target, IAmazonS3 s3, IAmazonEC2 ec2, string credentialSource, ICommandLines commands, Lazy<Task<string?>>? bucketOwner = null)
+        /// <param name="askBucketOwner">Asks for the expected bucket owner; without it (fakes in tests), none.</param>
+        internal AwsClients(AwsTarget target, IAmazonS3 s3, IAmazonEC2 ec2, string credentialSource, ICommandLines commands, Func<Task<string?>>? askBucketOwner = null)
         {
             Target = target;
             Commands = commands;
             S3 = s3;
             Ec2 = ec2;
             CredentialSource = credentialSource;
-            _bucketOwner = bucketOwner ?? new Lazy<Task<string?>>(() => Task.FromResult<string?>(null));
+            _askBucketOwner = askBucketOwner ?? (() => Task.FromResult<string?>(null));
         }
 
         public AwsTarget Target { get; }
@@ -57,9 +63,22 @@ namespace FemagAws.Aws
 
         /// <summary>
         /// The account id every request to a job bucket names as its expected owner (see <see cref="BucketOwner"/>),
-        /// asked for at the first such request; null where the endpoint gives none.
+        /// asked for at the first such request; null where the endpoint gives none. The answer is kept; a failure (the
+        /// network, throttling beyond the SDK's retries) is asked again at the next request, not kept to fail every later
+        /// request of these clients, such as a whole Wait-FemagJob.
         /// </summary>
-        public Task<string?> ExpectedBucketOwnerAsync() => _bucketOwner.Value;
+        public Task<string?> ExpectedBucketOwnerAsync()
+        {
+            lock (_bucketOwnerLock)
+            {
+                if (_bucketOwner == null || _bucketOwner.IsFaulted || _bucketOwner.IsCanceled)
+                {
+                    _bucketOwner = _askBucketOwner();
+                }
+
+                return _bucketOwner;
+            }
+        }
 
         /// <param name="target">Where the requests go, with which credentials.</param>
         /// <param name="commands">Writes the command lines that messages tell the user to type.</param>
@@ -100,13 +119,18 @@ namespace FemagAws.Aws
                 ec2Config.AuthenticationRegion = target.Region;
             }
 
-            var owner = new Lazy<Task<string?>>(() => ExpectedOwnerAsync(target, credentials, notify));
-            return new AwsClients(target, new OwnerCheckedS3Client(credentials, s3Config, () => owner.Value), new AmazonEC2Client(credentials, ec2Config), source, commands, owner);
+            // STS goes where the same settings send it, as it does in the SDK and the aws CLI: an AWS_ENDPOINT_URL store is one.
+            var stsEndpoint = target.EndpointFor("STS", Environment.GetEnvironmentVariable);
+            AwsClients? clients = null;
+            var s3 = new OwnerCheckedS3Client(credentials, s3Config, () => clients!.ExpectedBucketOwnerAsync());
+            clients = new AwsClients(target, s3, new AmazonEC2Client(credentials, ec2Config), source, commands,
+                () => ExpectedOwnerAsync(target, credentials, stsEndpoint, s3Endpoint != null, notify));
+            return clients;
         }
 
-        private static async Task<string?> ExpectedOwnerAsync(AwsTarget target, AWSCredentials credentials, Action<string> notify)
+        private static async Task<string?> ExpectedOwnerAsync(AwsTarget target, AWSCredentials credentials, string? stsEndpoint, bool compatibleS3, Action<string> notify)
         {
-            var owner = await BucketOwner.AccountOfAsync(target, credentials).ConfigureAwait(false);
+            var owner = await BucketOwner.AccountOfAsync(target, credentials, stsEndpoint, compatibleS3).ConfigureAwait(false);
             if (owner == null)
             {
                 // Once per client: -Verbose says it once per command and region, not per request.

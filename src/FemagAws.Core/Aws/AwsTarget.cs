@@ -32,7 +32,7 @@ namespace FemagAws.Aws
         /// AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL_EC2, else AWS_ENDPOINT_URL, the order of the AWS SDK and the aws CLI,
         /// which skip the variables when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true. Null for AWS itself.
         /// </summary>
-        /// <param name="service">S3 or EC2, as the variables name them.</param>
+        /// <param name="service">S3, EC2 or STS, as the variables name them.</param>
         /// <param name="environment">Reads an environment variable.</param>
         public string? EndpointFor(string service, Func<string, string?> environment)
         {

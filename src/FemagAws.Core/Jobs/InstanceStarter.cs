@@ -66,10 +66,16 @@ namespace FemagAws.Jobs
                 {
                     JobFinder.Follow(job, launches, live);
                     job.State = FemagJobState.Running;
-                    job.ExitCode = null;
-                    job.FinishTime = null;
                     job.Reason = $"{AlreadyRunningReason} instance {live.InstanceId} (attempt {job.Attempt}) already runs it; no second instance was launched, and the job follows that one.";
                     return job;
+                }
+
+                // A stopped instance of an earlier run keeps its volume, billing, and could be started again beside the new
+                // one (Remove-FemagBucket counts it as live): it goes first, marked, as before a relaunch.
+                var stopped = launches.Where(i => i.State == "stopping" || i.State == "stopped").Select(i => i.InstanceId).ToList();
+                if (stopped.Count > 0)
+                {
+                    await JobInstances.TerminateAsync(clients.Ec2, stopped, ct).ConfigureAwait(false);
                 }
 
                 await JobBuckets.DeleteObjectAsync(clients.S3, job.BucketName, job.Config.FinishTaskFilename, ct).ConfigureAwait(false);
@@ -102,10 +108,8 @@ namespace FemagAws.Jobs
             job.Lifecycle = launched.Spot ? FemagJob.Spot : FemagJob.OnDemand;
             job.Attempt = Math.Max(1, job.Attempt);
             job.State = FemagJobState.Running;
-            job.ExitCode = null;
             job.Reason = null;
             job.LaunchTime = DateTime.UtcNow;
-            job.FinishTime = null;
             return job;
         }
 

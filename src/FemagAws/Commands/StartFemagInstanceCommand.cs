@@ -10,7 +10,7 @@ namespace FemagAws.Commands
 {
     /// <summary>
     /// <para type="synopsis">Launches one EC2 instance per job to run its cloud-init script.</para>
-    /// <para type="description">Start-FemagInstance launches, for each job, one instance with the configured image, instance type, key, security groups and instance profile. Its user data is the config's cloud-init script in which every line starting with {{ENV}} is replaced by shell-quoted 'export KEY=value' lines, one per config key, then BUCKET_NAME and EXPECTED_BUCKET_OWNER (the account id that owns the bucket, for 'aws s3 ... --expected-bucket-owner'; empty where the endpoint gives none). The instance terminates itself when it shuts down, and is tagged at launch with Name = &lt;bucket&gt;-&lt;company_name&gt; and femag-aws:bucket = &lt;bucket&gt;. Everything that can be checked locally (the image, the cloud-init file, the 16 KB user data limit) is checked before anything is launched. A launch that fails is an error record for that job; the other jobs go on. Instances require IMDSv2. When the config sets max_instances, at most that many jobs of the pipeline run at once; the others, like jobs EC2 turns away for lack of capacity or quota (InsufficientInstanceCapacity, InstanceLimitExceeded, VcpuLimitExceeded), are emitted as Queued and Wait-FemagJob launches them as others finish. With max_runtime, each instance shuts itself down after that many minutes. With spot = 1 (or -Spot) the instances are Spot instances; when EC2 has no Spot capacity the job runs On-Demand unless spot_fallback = 0. instance_type may list several types, tried in order when EC2 has no capacity for one. Each job records its InstanceType, Lifecycle (spot or on-demand) and Attempt, which are also tagged on the instance. Every launch is idempotent: its client token is derived from the bucket, the attempt, the instance type and the market, so a retry or a second session starting the same job gets the same instance from EC2, and a launch whose answer never came is looked up by its token and adopted. A job whose bucket already has a live instance is not launched again: a warning names that instance, the job follows it, and its exit_code is kept. Every EBS volume of the image is set to be deleted on termination. One warning per call says when an instance cannot end by itself (no max_runtime, and no shutdown, poweroff or halt in the script), as it then bills until Wait-FemagJob or Stop-FemagInstance terminates it.</para>
+    /// <para type="description">Start-FemagInstance launches, for each job, one instance with the configured image, instance type, key, security groups and instance profile. Its user data is the config's cloud-init script in which every line starting with {{ENV}} is replaced by shell-quoted 'export KEY=value' lines, one per config key, then BUCKET_NAME and EXPECTED_BUCKET_OWNER (the account id that owns the bucket, for 'aws s3 ... --expected-bucket-owner'; empty where the endpoint gives none). The instance terminates itself when it shuts down, and is tagged at launch with Name = &lt;bucket&gt;-&lt;company_name&gt; and femag-aws:bucket = &lt;bucket&gt;. Everything that can be checked locally (the image, the cloud-init file, the 16 KB user data limit) is checked before anything is launched. A launch that fails is an error record for that job; the other jobs go on. Instances require IMDSv2. When the config sets max_instances, at most that many jobs of the pipeline run at once; the others, like jobs EC2 turns away for lack of capacity or quota (InsufficientInstanceCapacity, InstanceLimitExceeded, VcpuLimitExceeded), are emitted as Queued and Wait-FemagJob launches them as others finish. With max_runtime, each instance shuts itself down after that many minutes. With spot = 1 (or -Spot) the instances are Spot instances; when EC2 has no Spot capacity the job runs On-Demand unless spot_fallback = 0. instance_type may list several types, tried in order when EC2 has no capacity for one. Each job records its InstanceType, Lifecycle (spot or on-demand) and Attempt, which are also tagged on the instance. Every launch is idempotent: its client token is derived from the bucket, the attempt, the instance type and the market, so a retry or a second session starting the same job gets the same instance from EC2, and a launch whose answer never came is looked up by its token and adopted. A job whose bucket already has a live instance is not launched again: a warning names that instance, the job follows it, and its exit_code is kept; a stopped instance of the bucket, which keeps its volume billing, is terminated before the launch. Every EBS volume of the image is set to be deleted on termination. One warning per call says when an instance cannot end by itself (no max_runtime, and no shutdown, poweroff or halt in the script), as it then bills until Wait-FemagJob or Stop-FemagInstance terminates it.</para>
     /// </summary>
     /// <example>
     ///   <code>Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start-FemagInstance | Wait-FemagJob | Receive-FemagResult</code>
@@ -106,7 +106,7 @@ namespace FemagAws.Commands
                 }
 
                 // Launches in flight and instances launched by this call count against max_instances.
-                if (_queue!.Count + _emitted.Count(j => j.InstanceId != null && !InstanceStarter.NeverRan(j)) >= (job.Config.MaxInstances ?? int.MaxValue))
+                if (_queue!.Count + _emitted.Count(j => j.InstanceId != null) >= (job.Config.MaxInstances ?? int.MaxValue))
                 {
                     Hold(job, $"Queued: max_instances = {job.Config.MaxInstances} jobs of this pipeline already run. Wait-FemagJob launches it as others finish.");
                     continue;
@@ -190,7 +190,7 @@ namespace FemagAws.Commands
 
             foreach (var job in _emitted)
             {
-                if (job.InstanceId != null && !InstanceStarter.NeverRan(job))
+                if (job.InstanceId != null)
                 {
                     Ledger.InstanceRunning(job);
                 }
@@ -222,10 +222,9 @@ namespace FemagAws.Commands
 
         private void Emit(FemagJob job)
         {
-
             // Listed before it is written: downstream may hold it even when WriteObject ends in a stop.
             _emitted.Add(job);
-            if (job.InstanceId == null || InstanceStarter.NeverRan(job))
+            if (job.InstanceId == null)
             {
                 WriteVerbose($"Job {job.Index}: {job.Reason}");
             }

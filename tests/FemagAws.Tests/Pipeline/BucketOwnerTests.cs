@@ -98,4 +98,36 @@ public sealed class BucketOwnerTests : CloudTest
         Assert.All(proxy.HeaderValues(OwnerHeader), h => Assert.Null(h.Value));
         Assert.True(proxy.Count("s3:PutObject") == 2, proxy.Describe());
     }
+
+    /// <summary>
+    /// AWS_ENDPOINT_URL chooses the endpoint as -EndpointUrl does, for STS too: a store there without account ids is
+    /// told under -Verbose, not an error. A process of its own, as the variable is read from its environment.
+    /// </summary>
+    [Fact]
+    public async Task An_AWS_ENDPOINT_URL_store_without_account_ids_is_taken_like_one_given_by_EndpointUrl()
+    {
+        await using var proxy = new AwsProxy(Cloud.Endpoint);
+        proxy.Fail("sts:GetCallerIdentity", null, 400, "InvalidAction", "Could not find operation GetCallerIdentity for version 2011-06-15");
+        using var ws = new Workspace(Cloud);
+        File.WriteAllLines(ws.ConfigFile, File.ReadAllLines(ws.ConfigFile).Where(line => !line.StartsWith("endpoint_url", StringComparison.Ordinal)));
+        var folder = ws.AddJob("0", "-- job 0\n");
+        const string script =
+            """
+            param($Module, $Folder, $ConfigFile)
+            $ErrorActionPreference = 'Stop'
+            Import-Module $Module
+            $job = [IO.DirectoryInfo]$Folder | New-FemagBucket -ConfigFile $ConfigFile -Verbose
+            "STATE " + $job.State
+            $job | Remove-FemagBucket -Force
+            """;
+
+        var run = ScriptProcess.Run(script, new Dictionary<string, string?> { ["AWS_ENDPOINT_URL"] = proxy.Endpoint },
+            "-Module", Repo.ModuleManifest, "-Folder", folder.FullName, "-ConfigFile", ws.ConfigFile);
+
+        Assert.True(run.ExitCode == 0, run.Output + "\n" + proxy.Describe());
+        Assert.Contains("STATE Uploaded", run.Lines);
+        Assert.Contains("sts:GetCallerIdentity failed or is not served", run.Output, StringComparison.Ordinal);
+        Assert.True(proxy.Count("sts:GetCallerIdentity") >= 1, proxy.Describe());
+        Assert.True(proxy.Count("s3:DeleteBucket") == 1, proxy.Describe());
+    }
 }

@@ -59,6 +59,32 @@ public sealed class LaunchTests : CloudTest
     }
 
     [Fact]
+    public async Task A_job_started_again_while_an_earlier_instance_is_stopped_terminates_that_one_first()
+    {
+        using var ws = new Workspace(Cloud, deleteBuckets: false);
+        var folder = ws.AddJob("0", "-- fake-femag: sleep 600\n");
+        using var ps = new PsSession();
+        var first = ps.Run("$script:job = " + Upload + " | Start-FemagInstance; $script:job", new[] { folder.FullName }, ws.ConfigFile);
+        Assert.True(first.Errors.Count == 0 && first.Terminating == null, first.Describe());
+        var stopped = Assert.Single(first.Output).InstanceId();
+
+        // Someone stops it in the console: it keeps its volume, and could be started again.
+        using var ec2 = Cloud.Ec2();
+        await ec2.StopInstancesAsync(new StopInstancesRequest { InstanceIds = new List<string> { stopped! } });
+        Assert.Equal(InstanceStateName.Stopped, await Cloud.InstanceStateAsync(stopped));
+
+        var again = ps.Run("Get-FemagBucket -Name $script:job.BucketName -ConfigFile $args[0] | Start-FemagInstance", ws.ConfigFile);
+
+        Assert.True(again.Errors.Count == 0 && again.Terminating == null, again.Describe());
+        var job = Assert.Single(again.Output);
+        Assert.NotEqual(stopped, job.InstanceId());
+        Assert.Equal(InstanceStateName.Terminated, await Cloud.InstanceStateAsync(stopped));
+        var tags = (await ec2.DescribeInstancesAsync(new DescribeInstancesRequest { InstanceIds = new List<string> { stopped! } })).Reservations[0].Instances[0].Tags;
+        Assert.Contains(tags, t => t.Key == "femag-aws:stopped-by");
+        await ec2.TerminateInstancesAsync(new TerminateInstancesRequest { InstanceIds = new List<string> { job.InstanceId()! } });
+    }
+
+    [Fact]
     public async Task A_stop_whose_mark_EC2_refuses_terminates_anyway_and_marks_each_instance_on_its_own()
     {
         await using var proxy = new AwsProxy(Cloud.Endpoint);

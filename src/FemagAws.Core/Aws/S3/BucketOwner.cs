@@ -22,14 +22,18 @@ namespace FemagAws.Aws.S3
         private static readonly ConcurrentDictionary<string, Lazy<Task<string?>>> Accounts = new ConcurrentDictionary<string, Lazy<Task<string?>>>();
 
         /// <summary>
-        /// The credentials' account id; null where a compatible endpoint (a target with an endpoint URL) gives none,
-        /// because it serves no STS or answers it with an error. On AWS itself a failure is an error.
+        /// The credentials' account id; null where S3 goes to a compatible endpoint and STS gives none there, because
+        /// it serves no STS or answers it with an error. With S3 on AWS itself a failure is an error.
         /// </summary>
-        public static async Task<string?> AccountOfAsync(AwsTarget target, AWSCredentials credentials)
+        /// <param name="target">Where the requests go, with which credentials.</param>
+        /// <param name="credentials">The credentials whose account is asked for.</param>
+        /// <param name="stsEndpoint">STS's endpoint as <see cref="AwsTarget.EndpointFor"/> chose it; null for AWS itself.</param>
+        /// <param name="compatibleS3">True when S3 goes to a custom endpoint (an S3-compatible store, a local cloud).</param>
+        public static async Task<string?> AccountOfAsync(AwsTarget target, AWSCredentials credentials, string? stsEndpoint, bool compatibleS3)
         {
             var keys = await credentials.GetCredentialsAsync().ConfigureAwait(false);
-            var key = target.EndpointUrl + "|" + target.Region + "|" + keys.AccessKey;
-            var lookup = Accounts.GetOrAdd(key, _ => new Lazy<Task<string?>>(() => AskAsync(target, credentials)));
+            var key = stsEndpoint + "|" + compatibleS3 + "|" + target.Region + "|" + keys.AccessKey;
+            var lookup = Accounts.GetOrAdd(key, _ => new Lazy<Task<string?>>(() => AskAsync(target, credentials, stsEndpoint, compatibleS3)));
             try
             {
                 return await lookup.Value.ConfigureAwait(false);
@@ -42,13 +46,13 @@ namespace FemagAws.Aws.S3
             }
         }
 
-        private static async Task<string?> AskAsync(AwsTarget target, AWSCredentials credentials)
+        private static async Task<string?> AskAsync(AwsTarget target, AWSCredentials credentials, string? stsEndpoint, bool compatibleS3)
         {
             // RegionEndpoint first: setting it clears ServiceURL.
             var config = new AmazonSecurityTokenServiceConfig { RegionEndpoint = RegionEndpoint.GetBySystemName(target.Region) };
-            if (target.EndpointUrl != null)
+            if (stsEndpoint != null)
             {
-                config.ServiceURL = target.EndpointUrl;
+                config.ServiceURL = stsEndpoint;
                 config.AuthenticationRegion = target.Region;
             }
 
@@ -60,7 +64,7 @@ namespace FemagAws.Aws.S3
                     return string.IsNullOrEmpty(account) ? null : account;
                 }
             }
-            catch (Exception ex) when (target.EndpointUrl != null && (ex is AmazonServiceException || ex is AmazonClientException || ex is System.Net.Http.HttpRequestException))
+            catch (Exception ex) when (compatibleS3 && (ex is AmazonServiceException || ex is AmazonClientException || ex is System.Net.Http.HttpRequestException))
             {
                 return null;
             }
