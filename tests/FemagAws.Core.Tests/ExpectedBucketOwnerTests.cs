@@ -1,6 +1,9 @@
 using Amazon.EC2;
+using Amazon.Runtime;
 using Amazon.S3;
+using Amazon.S3.Model;
 using FemagAws.Aws;
+using FemagAws.Aws.S3;
 
 namespace FemagAws.Core.Tests;
 
@@ -22,5 +25,21 @@ public sealed class ExpectedBucketOwnerTests
         Assert.Equal("123456789012", await clients.ExpectedBucketOwnerAsync());
         Assert.Equal("123456789012", await clients.ExpectedBucketOwnerAsync());
         Assert.Equal(2, asked);
+    }
+
+    [Fact]
+    public async Task A_request_stopped_while_the_account_is_looked_up_ends_at_once()
+    {
+        // The lookup never answers (STS hangs); Ctrl+C must still end every S3 request that waits for it.
+        var lookup = new TaskCompletionSource<string?>();
+        using var s3 = new OwnerCheckedS3Client(new BasicAWSCredentials("testing", "testing"),
+            new AmazonS3Config { ServiceURL = "http://127.0.0.1:9", AuthenticationRegion = "eu-central-1", ForcePathStyle = true, MaxErrorRetry = 0 }, () => lookup.Task);
+        using var stop = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+
+        var request = s3.GetBucketTaggingAsync(new GetBucketTaggingRequest { BucketName = "b-0" }, stop.Token);
+
+        Assert.Same(request, await Task.WhenAny(request, Task.Delay(TimeSpan.FromSeconds(30))));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => request);
+        Assert.False(lookup.Task.IsCompleted);
     }
 }

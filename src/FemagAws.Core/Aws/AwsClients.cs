@@ -7,6 +7,7 @@ using Amazon.EC2;
 using Amazon.Runtime;
 using Amazon.Runtime.Credentials;
 using Amazon.S3;
+using Amazon.SecurityToken;
 using FemagAws.Aws.Credentials;
 using FemagAws.Aws.S3;
 using FemagAws.Jobs;
@@ -119,18 +120,27 @@ namespace FemagAws.Aws
                 ec2Config.AuthenticationRegion = target.Region;
             }
 
-            // STS goes where the same settings send it, as it does in the SDK and the aws CLI: an AWS_ENDPOINT_URL store is one.
+            // STS goes where the same settings send it, as it does in the SDK and the aws CLI (an AWS_ENDPOINT_URL store is
+            // one), and, since every S3 request waits for its answer, with the same idle timeout and retries.
             var stsEndpoint = target.EndpointFor("STS", Environment.GetEnvironmentVariable);
+            var stsConfig = new AmazonSecurityTokenServiceConfig { RegionEndpoint = region, HttpClientFactory = new IdleTimeoutClientFactory("STS", IdleTimeout, notify) };
+            Retry(stsConfig);
+            if (stsEndpoint != null)
+            {
+                stsConfig.ServiceURL = stsEndpoint;
+                stsConfig.AuthenticationRegion = target.Region;
+            }
+
             AwsClients? clients = null;
             var s3 = new OwnerCheckedS3Client(credentials, s3Config, () => clients!.ExpectedBucketOwnerAsync());
             clients = new AwsClients(target, s3, new AmazonEC2Client(credentials, ec2Config), source, commands,
-                () => ExpectedOwnerAsync(target, credentials, stsEndpoint, s3Endpoint != null, notify));
+                () => ExpectedOwnerAsync(target, credentials, stsConfig, s3Endpoint != null, notify));
             return clients;
         }
 
-        private static async Task<string?> ExpectedOwnerAsync(AwsTarget target, AWSCredentials credentials, string? stsEndpoint, bool compatibleS3, Action<string> notify)
+        private static async Task<string?> ExpectedOwnerAsync(AwsTarget target, AWSCredentials credentials, AmazonSecurityTokenServiceConfig stsConfig, bool compatibleS3, Action<string> notify)
         {
-            var owner = await BucketOwner.AccountOfAsync(target, credentials, stsEndpoint, compatibleS3).ConfigureAwait(false);
+            var owner = await BucketOwner.AccountOfAsync(target, credentials, stsConfig, compatibleS3).ConfigureAwait(false);
             if (owner == null)
             {
                 // Once per client: -Verbose says it once per command and region, not per request.

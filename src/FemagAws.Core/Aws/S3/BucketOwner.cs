@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Concurrent;
 using System.Reflection;
+using System.Threading;
 using System.Threading.Tasks;
 using Amazon;
 using Amazon.Runtime;
@@ -27,13 +28,13 @@ namespace FemagAws.Aws.S3
         /// </summary>
         /// <param name="target">Where the requests go, with which credentials.</param>
         /// <param name="credentials">The credentials whose account is asked for.</param>
-        /// <param name="stsEndpoint">STS's endpoint as <see cref="AwsTarget.EndpointFor"/> chose it; null for AWS itself.</param>
+        /// <param name="stsConfig">STS's client settings: its endpoint as <see cref="AwsTarget.EndpointFor"/> chose it, timeouts and retries.</param>
         /// <param name="compatibleS3">True when S3 goes to a custom endpoint (an S3-compatible store, a local cloud).</param>
-        public static async Task<string?> AccountOfAsync(AwsTarget target, AWSCredentials credentials, string? stsEndpoint, bool compatibleS3)
+        public static async Task<string?> AccountOfAsync(AwsTarget target, AWSCredentials credentials, AmazonSecurityTokenServiceConfig stsConfig, bool compatibleS3)
         {
             var keys = await credentials.GetCredentialsAsync().ConfigureAwait(false);
-            var key = stsEndpoint + "|" + compatibleS3 + "|" + target.Region + "|" + keys.AccessKey;
-            var lookup = Accounts.GetOrAdd(key, _ => new Lazy<Task<string?>>(() => AskAsync(target, credentials, stsEndpoint, compatibleS3)));
+            var key = stsConfig.ServiceURL + "|" + compatibleS3 + "|" + target.Region + "|" + keys.AccessKey;
+            var lookup = Accounts.GetOrAdd(key, _ => new Lazy<Task<string?>>(() => AskAsync(credentials, stsConfig, compatibleS3)));
             try
             {
                 return await lookup.Value.ConfigureAwait(false);
@@ -46,16 +47,8 @@ namespace FemagAws.Aws.S3
             }
         }
 
-        private static async Task<string?> AskAsync(AwsTarget target, AWSCredentials credentials, string? stsEndpoint, bool compatibleS3)
+        private static async Task<string?> AskAsync(AWSCredentials credentials, AmazonSecurityTokenServiceConfig config, bool compatibleS3)
         {
-            // RegionEndpoint first: setting it clears ServiceURL.
-            var config = new AmazonSecurityTokenServiceConfig { RegionEndpoint = RegionEndpoint.GetBySystemName(target.Region) };
-            if (stsEndpoint != null)
-            {
-                config.ServiceURL = stsEndpoint;
-                config.AuthenticationRegion = target.Region;
-            }
-
             try
             {
                 using (var sts = new AmazonSecurityTokenServiceClient(credentials, config))
@@ -119,10 +112,30 @@ namespace FemagAws.Aws.S3
                 var property = OwnerProperty(executionContext);
                 if (property != null)
                 {
-                    Apply(property, executionContext, await _owner().ConfigureAwait(false));
+                    Apply(property, executionContext, await WaitAsync(_owner(), executionContext.RequestContext.CancellationToken).ConfigureAwait(false));
                 }
 
                 return await base.InvokeAsync<T>(executionContext).ConfigureAwait(false);
+            }
+
+            /// <summary>
+            /// The lookup's answer, unless the request is cancelled first (Ctrl+C): the lookup is shared by every request
+            /// of the clients, so a stopped request stops waiting for it and leaves it to the others.
+            /// </summary>
+            private static async Task<string?> WaitAsync(Task<string?> lookup, CancellationToken ct)
+            {
+                if (!lookup.IsCompleted && ct.CanBeCanceled)
+                {
+                    var stopped = new TaskCompletionSource<bool>();
+                    using (ct.Register(() => stopped.TrySetResult(true)))
+                    {
+                        await Task.WhenAny(lookup, stopped.Task).ConfigureAwait(false);
+                    }
+
+                    ct.ThrowIfCancellationRequested();
+                }
+
+                return await lookup.ConfigureAwait(false);
             }
 
             public override void InvokeSync(IExecutionContext executionContext)
