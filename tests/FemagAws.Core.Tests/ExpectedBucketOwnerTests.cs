@@ -20,10 +20,10 @@ public sealed class ExpectedBucketOwnerTests
                 : Task.FromResult<string?>("123456789012"));
 
         // A blip at the first request fails that request only: later ones (a whole Wait-FemagJob) get the account.
-        var failed = await Assert.ThrowsAsync<FemagException>(() => clients.ExpectedBucketOwnerAsync());
+        var failed = await Assert.ThrowsAsync<FemagException>(() => clients.ExpectedBucketOwnerAsync(CancellationToken.None));
         Assert.Equal("AwsThrottling", failed.ErrorId);
-        Assert.Equal("123456789012", await clients.ExpectedBucketOwnerAsync());
-        Assert.Equal("123456789012", await clients.ExpectedBucketOwnerAsync());
+        Assert.Equal("123456789012", await clients.ExpectedBucketOwnerAsync(CancellationToken.None));
+        Assert.Equal("123456789012", await clients.ExpectedBucketOwnerAsync(CancellationToken.None));
         Assert.Equal(2, asked);
     }
 
@@ -32,8 +32,10 @@ public sealed class ExpectedBucketOwnerTests
     {
         // The lookup never answers (STS hangs); Ctrl+C must still end every S3 request that waits for it.
         var lookup = new TaskCompletionSource<string?>();
+        AwsClients? clients = null;
         using var s3 = new OwnerCheckedS3Client(new BasicAWSCredentials("testing", "testing"),
-            new AmazonS3Config { ServiceURL = "http://127.0.0.1:9", AuthenticationRegion = "eu-central-1", ForcePathStyle = true, MaxErrorRetry = 0 }, () => lookup.Task);
+            new AmazonS3Config { ServiceURL = "http://127.0.0.1:9", AuthenticationRegion = "eu-central-1", ForcePathStyle = true, MaxErrorRetry = 0 }, ct => clients!.ExpectedBucketOwnerAsync(ct));
+        clients = new AwsClients(new AwsTarget("eu-central-1", null, null), s3, FakeAws.Of<IAmazonEC2>().Client, "fake", new FakeCommandLines(), () => lookup.Task);
         using var stop = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
 
         var request = s3.GetBucketTaggingAsync(new GetBucketTaggingRequest { BucketName = "b-0" }, stop.Token);

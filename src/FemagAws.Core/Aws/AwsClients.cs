@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Threading;
 using System.Threading.Tasks;
 using Amazon;
 using Amazon.EC2;
@@ -66,10 +67,12 @@ namespace FemagAws.Aws
         /// The account id every request to a job bucket names as its expected owner (see <see cref="BucketOwner"/>),
         /// asked for at the first such request; null where the endpoint gives none. The answer is kept; a failure (the
         /// network, throttling beyond the SDK's retries) is asked again at the next request, not kept to fail every later
-        /// request of these clients, such as a whole Wait-FemagJob.
+        /// request of these clients, such as a whole Wait-FemagJob. The lookup is shared by every request of the clients,
+        /// so one stopped by <paramref name="ct"/> (Ctrl+C) stops waiting for it and leaves it to the others.
         /// </summary>
-        public Task<string?> ExpectedBucketOwnerAsync()
+        public async Task<string?> ExpectedBucketOwnerAsync(CancellationToken ct)
         {
+            Task<string?> lookup;
             lock (_bucketOwnerLock)
             {
                 if (_bucketOwner == null || _bucketOwner.IsFaulted || _bucketOwner.IsCanceled)
@@ -77,8 +80,21 @@ namespace FemagAws.Aws
                     _bucketOwner = _askBucketOwner();
                 }
 
-                return _bucketOwner;
+                lookup = _bucketOwner;
             }
+
+            if (!lookup.IsCompleted && ct.CanBeCanceled)
+            {
+                var stopped = new TaskCompletionSource<bool>();
+                using (ct.Register(() => stopped.TrySetResult(true)))
+                {
+                    await Task.WhenAny(lookup, stopped.Task).ConfigureAwait(false);
+                }
+
+                ct.ThrowIfCancellationRequested();
+            }
+
+            return await lookup.ConfigureAwait(false);
         }
 
         /// <param name="target">Where the requests go, with which credentials.</param>
@@ -132,7 +148,7 @@ namespace FemagAws.Aws
             }
 
             AwsClients? clients = null;
-            var s3 = new OwnerCheckedS3Client(credentials, s3Config, () => clients!.ExpectedBucketOwnerAsync());
+            var s3 = new OwnerCheckedS3Client(credentials, s3Config, ct => clients!.ExpectedBucketOwnerAsync(ct));
             clients = new AwsClients(target, s3, new AmazonEC2Client(credentials, ec2Config), source, commands,
                 () => ExpectedOwnerAsync(target, credentials, stsConfig, s3Endpoint != null, notify));
             return clients;

@@ -65,7 +65,7 @@ namespace FemagAws.Jobs
                 try
                 {
                     var clients = _clients.Get(job);
-                    var userData = InstanceStarter.PrepareUserData(job, await clients.ExpectedBucketOwnerAsync().ConfigureAwait(false));
+                    var userData = InstanceStarter.PrepareUserData(job, await clients.ExpectedBucketOwnerAsync(ct).ConfigureAwait(false));
                     await InstanceStarter.StartAsync(clients, job, userData, ct).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (!ct.IsCancellationRequested)

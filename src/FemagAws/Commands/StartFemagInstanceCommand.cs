@@ -87,7 +87,7 @@ namespace FemagAws.Commands
                 string userData;
                 try
                 {
-                    userData = InstanceStarter.PrepareUserData(job, Await(clients.ExpectedBucketOwnerAsync()));
+                    userData = InstanceStarter.PrepareUserData(job, Await(clients.ExpectedBucketOwnerAsync(Cancellation)));
                 }
                 catch (FemagException ex)
                 {

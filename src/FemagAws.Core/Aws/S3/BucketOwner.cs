@@ -78,9 +78,9 @@ namespace FemagAws.Aws.S3
     /// </summary>
     internal sealed class OwnerCheckedS3Client : AmazonS3Client
     {
-        private readonly Func<Task<string?>> _owner;
+        private readonly Func<CancellationToken, Task<string?>> _owner;
 
-        public OwnerCheckedS3Client(AWSCredentials credentials, AmazonS3Config config, Func<Task<string?>> owner)
+        public OwnerCheckedS3Client(AWSCredentials credentials, AmazonS3Config config, Func<CancellationToken, Task<string?>> owner)
             : base(credentials, config)
         {
             _owner = owner;
@@ -92,7 +92,7 @@ namespace FemagAws.Aws.S3
 
             // Runs before the request is marshalled, so the SDK itself writes the header where the operation has one.
             // The base constructor may build the pipeline before _owner is set: the handler reads it per request.
-            pipeline.AddHandlerBefore<Marshaller>(new ExpectedOwnerHandler(() => _owner()));
+            pipeline.AddHandlerBefore<Marshaller>(new ExpectedOwnerHandler(ct => _owner(ct)));
         }
 
         private sealed class ExpectedOwnerHandler : PipelineHandler
@@ -100,9 +100,9 @@ namespace FemagAws.Aws.S3
             /// <summary>ExpectedBucketOwner per request type, or null for those without it (S3's model decides, not a list here).</summary>
             private static readonly ConcurrentDictionary<Type, PropertyInfo?> OwnerProperties = new ConcurrentDictionary<Type, PropertyInfo?>();
 
-            private readonly Func<Task<string?>> _owner;
+            private readonly Func<CancellationToken, Task<string?>> _owner;
 
-            public ExpectedOwnerHandler(Func<Task<string?>> owner)
+            public ExpectedOwnerHandler(Func<CancellationToken, Task<string?>> owner)
             {
                 _owner = owner;
             }
@@ -112,38 +112,19 @@ namespace FemagAws.Aws.S3
                 var property = OwnerProperty(executionContext);
                 if (property != null)
                 {
-                    Apply(property, executionContext, await WaitAsync(_owner(), executionContext.RequestContext.CancellationToken).ConfigureAwait(false));
+                    Apply(property, executionContext, await _owner(executionContext.RequestContext.CancellationToken).ConfigureAwait(false));
                 }
 
                 return await base.InvokeAsync<T>(executionContext).ConfigureAwait(false);
             }
 
-            /// <summary>
-            /// The lookup's answer, unless the request is cancelled first (Ctrl+C): the lookup is shared by every request
-            /// of the clients, so a stopped request stops waiting for it and leaves it to the others.
-            /// </summary>
-            private static async Task<string?> WaitAsync(Task<string?> lookup, CancellationToken ct)
-            {
-                if (!lookup.IsCompleted && ct.CanBeCanceled)
-                {
-                    var stopped = new TaskCompletionSource<bool>();
-                    using (ct.Register(() => stopped.TrySetResult(true)))
-                    {
-                        await Task.WhenAny(lookup, stopped.Task).ConfigureAwait(false);
-                    }
-
-                    ct.ThrowIfCancellationRequested();
-                }
-
-                return await lookup.ConfigureAwait(false);
-            }
 
             public override void InvokeSync(IExecutionContext executionContext)
             {
                 var property = OwnerProperty(executionContext);
                 if (property != null)
                 {
-                    Apply(property, executionContext, _owner().GetAwaiter().GetResult());
+                    Apply(property, executionContext, _owner(executionContext.RequestContext.CancellationToken).GetAwaiter().GetResult());
                 }
 
                 base.InvokeSync(executionContext);
