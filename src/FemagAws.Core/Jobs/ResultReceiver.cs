@@ -125,18 +125,17 @@ namespace FemagAws.Jobs
             if (removeBucket && outcome.Refused.Count == 0)
             {
                 outcome.BucketInUse = await BucketRemover.InUseAsync(clients, job.BucketName, ct).ConfigureAwait(false);
-            }
-
-            if (removeBucket && outcome.Refused.Count == 0 && outcome.BucketInUse == null)
-            {
-                // Skipped objects count as received: their bytes are on disk already, or are the job's input.
-                // Folder markers carry no data; one with content was not received, so it keeps the bucket.
-                var received = downloads.Select(d => d.Obj.Key).Concat(objects.Where(o => o.Key.EndsWith("/", StringComparison.Ordinal) && (o.Size ?? 0) == 0).Select(o => o.Key)).ToList();
-                outcome.BucketRemoved = await JobBuckets.RemoveReceivedAsync(clients.S3, job.BucketName, received, ct).ConfigureAwait(false);
-                if (!outcome.BucketRemoved)
+                if (outcome.BucketInUse == null)
                 {
-                    outcome.BucketKept = $"Job {job.Index}: bucket {job.BucketName} still holds objects that were not received (written after the listing) or an unfinished upload, so it was kept. " +
-                                         $"Pipe the job into Receive-FemagResult again to fetch new objects, which then removes the bucket; '{clients.Commands.RemoveBucket(clients.Target, job.BucketName)}' removes it with whatever is left.";
+                    // Skipped objects count as received: their bytes are on disk already, or are the job's input.
+                    // Folder markers carry no data; one with content was not received, so it keeps the bucket.
+                    var received = downloads.Select(d => d.Obj.Key).Concat(objects.Where(o => o.Key.EndsWith("/", StringComparison.Ordinal) && (o.Size ?? 0) == 0).Select(o => o.Key)).ToList();
+                    outcome.BucketRemoved = await JobBuckets.RemoveReceivedAsync(clients.S3, job.BucketName, received, ct).ConfigureAwait(false);
+                    if (!outcome.BucketRemoved)
+                    {
+                        outcome.BucketKept = $"Job {job.Index}: bucket {job.BucketName} still holds objects that were not received (written after the listing) or an unfinished upload, so it was kept. " +
+                                             $"Pipe the job into Receive-FemagResult again to fetch new objects, which then removes the bucket; '{clients.Commands.RemoveBucket(clients.Target, job.BucketName)}' removes it with whatever is left.";
+                    }
                 }
             }
 
