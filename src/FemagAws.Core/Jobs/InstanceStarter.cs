@@ -72,7 +72,7 @@ namespace FemagAws.Jobs
 
                 // A stopped instance of an earlier run keeps its volume, billing, and could be started again beside the new
                 // one (Remove-FemagBucket counts it as live): it goes first, marked, as before a relaunch.
-                var stopped = launches.Where(i => i.State == "stopping" || i.State == "stopped").Select(i => i.InstanceId).ToList();
+                var stopped = launches.Where(i => i.HasEnded && i.MayStillBill).Select(i => i.InstanceId).ToList();
                 if (stopped.Count > 0)
                 {
                     await JobInstances.TerminateAsync(clients.Ec2, stopped, ct).ConfigureAwait(false);

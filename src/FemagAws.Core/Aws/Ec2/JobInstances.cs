@@ -65,6 +65,15 @@ namespace FemagAws.Aws.Ec2
         /// <summary>True once the instance can no longer write to the bucket.</summary>
         public bool HasEnded => State != "pending" && State != "running";
 
+        /// <summary>
+        /// States of an instance that may still write to its bucket or bill: a stopped one keeps its volume and can be
+        /// started again. One shutting down is not billed and never comes back.
+        /// </summary>
+        public static readonly IReadOnlyList<string> MayStillBillStates = new[] { "pending", "running", "stopping", "stopped" };
+
+        /// <summary>True while the instance may still write to its bucket or bill (<see cref="MayStillBillStates"/>).</summary>
+        public bool MayStillBill => MayStillBillStates.Contains(State);
+
         public static InstanceStatus From(Instance instance)
         {
             string? Tag(string key) => instance.Tags?.FirstOrDefault(t => t.Key == key)?.Value;
@@ -498,15 +507,12 @@ namespace FemagAws.Aws.Ec2
         public static Task<List<InstanceStatus>> ForBucketAsync(IAmazonEC2 ec2, string bucketName, CancellationToken ct) =>
             FilterAsync(ec2, new List<Filter> { new Filter("tag:" + BucketTag, new List<string> { bucketName }) }, $"Looking for the launches of bucket {bucketName}", ct);
 
-        /// <summary>
-        /// The instances tagged with a bucket that may still write to it or bill: pending, running, stopping or stopped
-        /// (a stopped one keeps its volume and can be started again). One shutting down is not billed and never comes back.
-        /// </summary>
+        /// <summary>The instances tagged with a bucket that may still write to it or bill (<see cref="InstanceStatus.MayStillBillStates"/>).</summary>
         public static Task<List<InstanceStatus>> LiveForBucketAsync(IAmazonEC2 ec2, string bucketName, CancellationToken ct) =>
             FilterAsync(ec2, new List<Filter>
             {
                 new Filter("tag:" + BucketTag, new List<string> { bucketName }),
-                new Filter("instance-state-name", new List<string> { "pending", "running", "stopping", "stopped" }),
+                new Filter("instance-state-name", InstanceStatus.MayStillBillStates.ToList()),
             }, $"Looking for instances of bucket {bucketName}", ct);
 
         private static Task<List<InstanceStatus>> LiveWithTagAsync(IAmazonEC2 ec2, string tag, string value, string doing, CancellationToken ct) =>
