@@ -474,7 +474,7 @@ class Bench:
             # Mid-run: an instance is reclaimed once it has run its user data for 2.5 jobs, while the pipeline still runs.
             during = self.reclaimer(reclaims, reclaimed, boot + 2.5 * W6_JOB_SECONDS) if reclaims else None
 
-            def settle(pool=pool):
+            def settle(pool=pool, before=before):
                 ended, waited = self.ended_instances(before)
                 job_seconds = self.taken_to_ended(n) if pool else self.user_data_seconds(ended)
                 self.delete_all_buckets()
