@@ -14,7 +14,7 @@ namespace FemagAws.Jobs
     {
         public static async Task<FemagJob> CreateAsync(AwsClients clients, DirectoryInfo folder, int index, FemagConfig config, CancellationToken ct)
         {
-            var job = clients.Target.NewJob(index, BucketNames.New(index), config, FemagJobState.Uploaded);
+            var job = clients.Target.NewJob(index, BucketNames.New(index), config);
             job.Folder = folder.FullName;
             job.CreationTime = DateTime.UtcNow;
 

@@ -35,7 +35,8 @@ namespace FemagAws.Jobs
             {
                 if (job.State != FemagJobState.Queued)
                 {
-                    job.State = FemagJobState.Running;
+                    // A timed-out job keeps its reason until this wait ends it.
+                    JobStates.Running(job, job.Reason);
                 }
 
                 _failedPolls[job] = 0;
@@ -157,7 +158,7 @@ namespace FemagAws.Jobs
             {
                 _failedPolls.Remove(job);
                 _watcher.Forget(job);
-                job.FinishTime = job.State == FemagJobState.TimedOut ? (DateTime?)null : DateTime.UtcNow;
+                JobStates.LeftWait(job, DateTime.UtcNow);
             }
 
             return finished;
@@ -172,8 +173,7 @@ namespace FemagAws.Jobs
             var left = _failedPolls.Keys.ToList();
             foreach (var job in left.Where(j => j.InstanceId != null))
             {
-                job.State = FemagJobState.TimedOut;
-                job.Reason = $"Still running after waiting {waited.TotalSeconds:0} s; instance {job.InstanceId} was left running.";
+                JobStates.TimeOut(job, $"Still running after waiting {waited.TotalSeconds:0} s; instance {job.InstanceId} was left running.");
             }
 
             _failedPolls.Clear();
@@ -204,10 +204,15 @@ namespace FemagAws.Jobs
                 return false;
             }
 
-            job.State = givenUpAs;
-            job.Reason = givenUpAs == FemagJobState.TimedOut
-                ? $"Gave up: instance {job.InstanceId} could not be described, so it may still run and bill. {ex.Message} Wait for the job again, or stop the instance with Stop-FemagInstance."
-                : ex.Message;
+            if (givenUpAs == FemagJobState.TimedOut)
+            {
+                JobStates.TimeOut(job, $"Gave up: instance {job.InstanceId} could not be described, so it may still run and bill. {ex.Message} Wait for the job again, or stop the instance with Stop-FemagInstance.");
+            }
+            else
+            {
+                JobStates.Fail(job, ex.Message, null);
+            }
+
             return true;
         }
 

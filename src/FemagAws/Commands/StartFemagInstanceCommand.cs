@@ -119,9 +119,7 @@ namespace FemagAws.Commands
                     continue;
                 }
 
-                // A start by hand is a new first launch, whatever an earlier run counted.
-                job.Attempt = 1;
-                job.Losses.Clear();
+                JobStates.StartedByHand(job);
                 _queue!.Start(job, j => InstanceStarter.StartAsync(clients, j, userData, Cancellation));
                 Drain(_queue, false, Activity, Emit, EmitFailed);
             }
@@ -218,7 +216,7 @@ namespace FemagAws.Commands
         }
 
         /// <summary>Passes a job on queued, without launching it, for Wait-FemagJob to launch later.</summary>
-        private void Hold(FemagJob job, string reason) => Emit(InstanceStarter.Queue(job, reason));
+        private void Hold(FemagJob job, string reason) => Emit(JobStates.Queue(job, reason));
 
         private void Emit(FemagJob job)
         {

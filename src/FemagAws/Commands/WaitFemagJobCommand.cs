@@ -109,8 +109,7 @@ namespace FemagAws.Commands
 
                 if (!job.IsFinished)
                 {
-                    job.State = FemagJobState.Failed;
-                    job.Reason = $"Instance {job.InstanceId} was terminated when the wait was stopped (-StopOnCancel).";
+                    JobStates.StoppedByUser(job, $"Instance {job.InstanceId} was terminated when the wait was stopped (-StopOnCancel).", job.FinishTime);
                 }
 
                 Ledger.InstanceTerminatedByStop(job);
