@@ -186,13 +186,13 @@ public sealed class JobStateTests
     }
 
     [Theory]
-    [InlineData("NoSuchBucket", "AwsNoSuchBucket", FemagErrorKind.ObjectNotFound, true)]
+    [InlineData("NoSuchBucket", ErrorIds.AwsNoSuchBucket, FemagErrorKind.ObjectNotFound, true)]
     [InlineData("AccessDenied", "AwsAccessDenied", FemagErrorKind.PermissionDenied, true)]
     [InlineData("ExpiredToken", "AwsExpiredToken", FemagErrorKind.AuthenticationError, true)]
     [InlineData("InvalidInstanceID.Malformed", "AwsInvalidInstanceIDMalformed", FemagErrorKind.InvalidArgument, true)]
     [InlineData("SlowDown", "AwsSlowDown", FemagErrorKind.InvalidOperation, false)]
     [InlineData("ServiceUnavailable", "AwsServiceUnavailable", FemagErrorKind.InvalidOperation, false)]
-    [InlineData("InsufficientInstanceCapacity", "AwsInsufficientInstanceCapacity", FemagErrorKind.LimitsExceeded, false)]
+    [InlineData("InsufficientInstanceCapacity", ErrorIds.AwsInsufficientInstanceCapacity, FemagErrorKind.LimitsExceeded, false)]
     public void Only_errors_another_poll_cannot_mend_fail_a_job_at_once(string code, string errorId, FemagErrorKind kind, bool permanent)
     {
         var explained = Assert.IsType<FemagException>(AwsErrors.Explain(new AmazonServiceException("refused") { ErrorCode = code }, "Reading exit_code in bucket b-0"), exactMatch: false);

@@ -77,7 +77,7 @@ namespace FemagAws.Jobs
                 await JobBuckets.AbortUploadsAsync(clients.S3, job.BucketName, ct).ConfigureAwait(false);
                 (instanceId, launched) = await LaunchFirstAvailableAsync(clients, job, userData, launches, ct).ConfigureAwait(false);
             }
-            catch (FemagException ex) when (ex.ErrorId == "AwsDryRunOperation")
+            catch (FemagException ex) when (ex.ErrorId == ErrorIds.AwsDryRunOperation)
             {
                 JobStates.DryRun(job);
                 return job;
@@ -153,12 +153,12 @@ namespace FemagAws.Jobs
         /// <summary>EC2's answers that say "not this type or market now", for which the next launch option is tried.</summary>
         private static readonly string[] CapacityRefusals =
         {
-            "AwsInsufficientInstanceCapacity", "AwsMaxSpotInstanceCountExceeded", "AwsSpotMaxPriceTooLow", "AwsInsufficientCapacity",
-            "AwsUnfulfillableCapacity", "AwsUnsupported",
+            ErrorIds.AwsInsufficientInstanceCapacity, ErrorIds.AwsMaxSpotInstanceCountExceeded, ErrorIds.AwsSpotMaxPriceTooLow, ErrorIds.AwsInsufficientCapacity,
+            ErrorIds.AwsUnfulfillableCapacity, ErrorIds.AwsUnsupported,
         };
 
         /// <summary>EC2's answers that say "not now": no capacity for any option, or the account's instance or vCPU quota is used up.</summary>
-        private static readonly string[] CapacityErrors = CapacityRefusals.Concat(new[] { "AwsInstanceLimitExceeded", "AwsVcpuLimitExceeded" }).ToArray();
+        private static readonly string[] CapacityErrors = CapacityRefusals.Concat(new[] { ErrorIds.AwsInstanceLimitExceeded, ErrorIds.AwsVcpuLimitExceeded }).ToArray();
 
         private static void CheckLaunchSettings(FemagConfig config)
         {

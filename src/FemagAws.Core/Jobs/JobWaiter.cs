@@ -134,7 +134,7 @@ namespace FemagAws.Jobs
                     {
                         await JobInstances.TerminateAsync(clients.Ec2, toTerminate, ct).ConfigureAwait(false);
                     }
-                    catch (FemagException ex) when (ex.ErrorId == JobInstances.StopNotMarked)
+                    catch (FemagException ex) when (ex.ErrorId == ErrorIds.StopNotMarked)
                     {
                         // Terminated, only not tagged as the module's stop.
                         Warnings.Add(ex.Message);

@@ -131,7 +131,7 @@ namespace FemagAws.Commands
                         Ledger.LeftBehind(ex.Message);
                     }
                 }
-                else if (item.Error is FemagException f && f.ErrorId == "FemagUploadFailedBucketLeft")
+                else if (item.Error is FemagException f && f.ErrorId == ErrorIds.UploadFailedBucketLeft)
                 {
                     Ledger.LeftBehind(f.Message);
                 }

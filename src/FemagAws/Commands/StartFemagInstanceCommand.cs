@@ -156,7 +156,7 @@ namespace FemagAws.Commands
                 {
                     unknown.Add(item.Result);
                 }
-                else if (item.Error is FemagException f && f.ErrorId == "FemagLaunchMayBeLeft")
+                else if (item.Error is FemagException f && f.ErrorId == ErrorIds.LaunchMayBeLeft)
                 {
                     Ledger.LeftBehind(f.Message);
                 }
