@@ -81,7 +81,7 @@ namespace FemagAws.Commands
                 }
                 else if (job.InstanceId == null && job.State != FemagJobState.Queued)
                 {
-                    WriteError(ErrorRecords.Create("FemagJobNotStarted", ErrorCategory.InvalidOperation,
+                    WriteError(ErrorRecords.Create("FemagJobNotStarted", FemagErrorKind.InvalidOperation,
                         $"Job {job.Index} (bucket {job.BucketName}) has no instance to wait for. Start it with Start-FemagInstance first.", job));
                 }
                 else if (!_jobs.Contains(job))
