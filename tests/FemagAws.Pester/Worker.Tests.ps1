@@ -129,18 +129,18 @@ Describe 'The pool worker' {
     It 'hands back the job of an instance terminated mid-job: a second instance takes it as attempt 2 from a cleared bucket' {
         # Pool C, 1 slot, the longest chain: first, while pools A and B run.
         $script:QueueC = New-PoolQueue 'femag-aws-pool-c'
-        New-JobBucket 'job-c1' "-- model c1`n-- fake-femag: sleep 8"
+        New-JobBucket 'job-c1' "-- model c1`n-- fake-femag: sleep 20"
         Send-Job $QueueC 'job-c1' $Seed
         $script:InstanceC = Start-Worker $QueueC -Slots 1
         $taken = Wait-Until { Get-Marker 'job-c1' taken } 60 'instance C takes job-c1'
         $taken.instance | Should -Be $InstanceC
         $taken.attempt | Should -Be '1'
-        Wait-Until { Get-InstanceProcess $InstanceC | Where-Object { $_ -match '^sleep 8\s*$' } } 30 "job-c1's xfemag runs" | Out-Null
+        Wait-Until { Get-InstanceProcess $InstanceC | Where-Object { $_ -match '^sleep 20\s*$' } } 30 "job-c1's xfemag runs" | Out-Null
         Invoke-Aws s3 cp --quiet (Join-Path $Temp 'job-c1.tar.gz') 's3://job-c1/partial-of-attempt-1.bin' | Out-Null
         Invoke-Aws ec2 terminate-instances --instance-ids $InstanceC | Out-Null
         $terminated = [DateTime]::UtcNow
         # Everything of the instance dies with it, the job's own process group (setsid) included.
-        Wait-Until { -not (Get-InstanceProcess $InstanceC) } 5 "no process of $InstanceC left" | Out-Null
+        Wait-Until { -not (Get-InstanceProcess $InstanceC) } 3 "no process of $InstanceC left" | Out-Null
         Get-QueueCount $QueueC.Url | Should -Be 1 -Because 'the message is hidden until its visibility timeout, not gone'
 
         # Idle longer than the visibility timeout, or D might give up before the job comes back.
