@@ -4,14 +4,19 @@
 Usage:
   python3 tools/localcloud/localcloud.py --sandbox DIR [--port 0] [--region R]...
       [--key-pair NAME]... [--instance-profile NAME]... [--security-group sg-xxxxxxxx]...
+      [--boot-delay SECONDS]
 
 Starts moto on 127.0.0.1, provisions the account (key pairs, instance profiles, security
 groups with the given ids, in every --region), prints exactly one line
 `READY http://127.0.0.1:PORT` to stdout, then plays EC2: every instance that reaches
 `running` gets its user data run with bash (cwd/HOME = DIR/<instance-id>/home, output in
 DIR/<instance-id>/console.log, /usr/local/bin replaced by a private bind mount holding the
-fake `xfemag`). Fake `shutdown` halts the instance like EC2 does (InstanceInitiatedShutdownBehavior
-is applied). S3 honours ExpectedBucketOwner as AWS does (moto ignores it; see the patch below).
+fake `xfemag`), --boot-delay seconds later (default 0; EC2's boot and cloud-init take 30-90 s).
+Fake `shutdown` halts the instance like EC2 does (InstanceInitiatedShutdownBehavior is applied).
+The instance's `aws` reaches moto for every service, sqs included (see AWS_WRAPPER). Its processes
+carry INSTANCE_ID=<id> in their environment: a stop, terminate or halt kills them all, also those
+that left the user data's process group (a pool worker's jobs run under setsid), as on EC2.
+S3 honours ExpectedBucketOwner as AWS does (moto ignores it; see the patch below).
 Runs until stdin reaches EOF or SIGTERM/SIGINT; then kills every instance process group, stops
 moto and exits 0. After READY all output goes to DIR/runner.log.
 
