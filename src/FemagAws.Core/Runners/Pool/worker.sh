@@ -120,6 +120,8 @@ take() {
   touch "$state/active"
 }
 
+# Without a queue every turn would fail at once: stop billing instead.
+[ -n "${QUEUE_URL:-}" ] || { log "no QUEUE_URL in the user data: shutting down"; "$halt_now" -h now; exit 1; }
 command -v aws > /dev/null || yum install -y aws-cli || log "cannot install aws-cli"
 if [ -z "${INSTANCE_ID:-}" ]; then  # IMDSv2: a session token first
   for _ in 1 2 3 4 5; do
