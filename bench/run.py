@@ -616,7 +616,7 @@ def pools_targets(result: dict) -> list[str]:
     lines = []
 
     def check(what: str, value: float, bound: float) -> None:
-        lines.append(f"{what}: {value:.2f} ≤ {bound} — target {'met' if value <= bound else 'missed'}")
+        lines.append(f"{what}: {value:.2f}, target ≤ {bound}: {'met' if value <= bound else 'missed'}")
 
     for r in pools:
         bill_bound = 1.3 if r["reclaimed"] else 1.15
@@ -626,7 +626,7 @@ def pools_targets(result: dict) -> list[str]:
             check(f"{r['label']}: billed / instance per job", r["billed"] / per_job["billed"], 0.5)
             check(f"{r['label']}: makespan / instance per job", r["sample"].wall / per_job["sample"].wall, 0.6)
         else:
-            lines.append(f"{r['label']}: {r['succeeded']}/{result['n']} jobs succeeded — target {'met' if r['succeeded'] == result['n'] else 'missed'}")
+            lines.append(f"{r['label']}: {r['succeeded']}/{result['n']} jobs succeeded, target all: {'met' if r['succeeded'] == result['n'] else 'missed'}")
     return lines
 
 
