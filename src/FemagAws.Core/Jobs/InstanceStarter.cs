@@ -181,9 +181,9 @@ namespace FemagAws.Jobs
         };
 
         /// <summary>EC2's answers that say "not now": no capacity for any option, or the account's instance or vCPU quota is used up.</summary>
-        private static readonly string[] CapacityErrors = CapacityRefusals.Concat(new[] { "AwsInstanceLimitExceeded", "AwsVcpuLimitExceeded" }).ToArray();
+        internal static readonly string[] CapacityErrors = CapacityRefusals.Concat(new[] { "AwsInstanceLimitExceeded", "AwsVcpuLimitExceeded" }).ToArray();
 
-        private static void CheckLaunchSettings(FemagConfig config)
+        internal static void CheckLaunchSettings(FemagConfig config)
         {
             if (string.IsNullOrWhiteSpace(config.ImageId))
             {

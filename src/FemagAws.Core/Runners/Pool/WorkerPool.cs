@@ -1,0 +1,317 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using FemagAws.Aws.Ec2;
+using FemagAws.Aws.S3;
+using FemagAws.Aws.Sqs;
+using FemagAws.Jobs;
+
+namespace FemagAws.Runners.Pool
+{
+    /// <summary>What is left of one pool in the account: its queues and live instances, for Get-FemagJob and clean-up.</summary>
+    public sealed class PoolRemnant
+    {
+        public PoolRemnant(string poolId, IReadOnlyList<string> queueUrls, IReadOnlyList<string> liveInstances)
+        {
+            PoolId = poolId;
+            QueueUrls = queueUrls;
+            LiveInstances = liveInstances;
+        }
+
+        public string PoolId { get; }
+
+        public IReadOnlyList<string> QueueUrls { get; }
+
+        public IReadOnlyList<string> LiveInstances { get; }
+    }
+
+    /// <summary>
+    /// A worker pool of one target: jobs go to an SQS queue, and at most pool_size instances take them, slots_per_instance
+    /// at once (see README, Pools). Start, one poll for Wait-FemagJob, the state for Get-FemagJob, withdrawal for
+    /// Stop-FemagInstance, and clean-up when no job of a pool is left.
+    /// </summary>
+    public sealed class WorkerPool
+    {
+        /// <summary>Bucket reads in flight per poll.</summary>
+        private const int ReadsInFlight = 16;
+
+        /// <summary>How many spent ordinals one launch steps over (EC2 answers a spent token with its ended instance).</summary>
+        private const int OrdinalRounds = 8;
+
+        private readonly IPoolQueues _queues;
+        private readonly IPoolInstances _instances;
+        private readonly IPoolBuckets _buckets;
+        private readonly string _region;
+        private readonly Func<DateTime> _clock;
+        private readonly Random _random;
+
+        /// <summary>Per pool, the next instance ordinal to launch, so this session never asks for one twice.</summary>
+        private readonly Dictionary<string, int> _nextOrdinal = new Dictionary<string, int>(StringComparer.Ordinal);
+
+        public WorkerPool(IPoolQueues queues, IPoolInstances instances, IPoolBuckets buckets, string region, Func<DateTime>? clock = null, Random? random = null)
+        {
+            _queues = queues;
+            _instances = instances;
+            _buckets = buckets;
+            _region = region;
+            _clock = clock ?? (() => DateTime.UtcNow);
+            _random = random ?? new Random();
+        }
+
+        /// <summary>Problems met that did not end a job, for the cmdlet to show as warnings.</summary>
+        public List<string> Warnings { get; } = new List<string>();
+
+        /// <summary>What happened that the cmdlet shows with -Verbose.</summary>
+        public List<string> Notes { get; } = new List<string>();
+
+        /// <summary>Instances launched by this object, over its life.</summary>
+        public int Launched { get; private set; }
+
+        /// <summary>
+        /// How many instances a pool needs now: enough slots for its unfinished jobs, at most pool_size in all, less those
+        /// alive. None while no job waits in the queue: an instance that took its jobs has slots for them already.
+        /// </summary>
+        internal static int InstancesToLaunch(int poolSize, int slots, int unfinished, int waiting, int live) =>
+            waiting == 0 ? 0 : Math.Max(0, Math.Min(poolSize, (unfinished + slots - 1) / slots) - live);
+
+        /// <summary>
+        /// Starts jobs of one target and one config in a new pool: everything that can be checked locally first, then the
+        /// queues, the buckets' pool tag, the messages, and the instances. The jobs come back Queued with their PoolId.
+        /// </summary>
+        public async Task<string> StartAsync(IReadOnlyList<FemagJob> jobs, string? expectedBucketOwner, CancellationToken ct)
+        {
+            var config = jobs[0].Config;
+            InstanceStarter.CheckLaunchSettings(config);
+            PoolScripts.CheckShellScript(config);
+            foreach (var job in jobs.Where(j => j.PoolId != null && !j.IsFinished))
+            {
+                throw new FemagException("FemagJobAlreadyStarted", FemagErrorKind.ResourceExists,
+                    $"Job {job.Index} (bucket {job.BucketName}) is already in pool {job.PoolId}. Wait for it with Wait-FemagJob, or withdraw it with Stop-FemagInstance before starting it again.");
+            }
+
+            var messages = jobs.Select(job => PoolScripts.Message(job, expectedBucketOwner)).ToList();
+            var poolId = PoolIds.New(_clock(), _random);
+
+            // The worker's size is checked with a long stand-in URL before anything exists.
+            PoolScripts.WorkerUserData(new string('q', 256), _region, poolId, config.SlotsPerInstance);
+
+            var queueUrl = await _queues.CreateAsync(poolId, config.MaxAttempts, ct).ConfigureAwait(false);
+            await WorkQueue.MapAsync(jobs, ReadsInFlight, async (job, token) =>
+            {
+                await _buckets.PrepareAsync(job, poolId, token).ConfigureAwait(false);
+                return job;
+            }, ct).ConfigureAwait(false);
+            await _queues.SendAsync(queueUrl, messages, ct).ConfigureAwait(false);
+            foreach (var job in jobs)
+            {
+                job.PoolId = poolId;
+                job.State = FemagJobState.Queued;
+                job.Reason = $"Waiting in the queue of pool {poolId} for a free slot.";
+                job.InstanceId = null;
+                job.InstanceType = null;
+                job.Lifecycle = null;
+                job.Attempt = 0;
+                job.Losses = new List<string>();
+                job.ExitCode = null;
+                job.LaunchTime = null;
+                job.FinishTime = null;
+            }
+
+            var userData = PoolScripts.WorkerUserData(queueUrl, _region, poolId, config.SlotsPerInstance);
+            await LaunchAsync(config, poolId, userData, InstancesToLaunch(config.PoolSize, config.SlotsPerInstance, jobs.Count, jobs.Count, 0), 0, ct).ConfigureAwait(false);
+            return poolId;
+        }
+
+        /// <summary>
+        /// One poll of a pool's jobs for Wait-FemagJob: their states from their markers, then instances launched for lost or
+        /// idle-ended ones while jobs wait (never more than pool_size alive), and, when no job of the pool is left, its
+        /// instances terminated and its queues deleted. Returns the jobs that reached an end state.
+        /// </summary>
+        public async Task<List<FemagJob>> PollAsync(string poolId, IReadOnlyList<FemagJob> jobs, CancellationToken ct)
+        {
+            Warnings.Clear();
+            Notes.Clear();
+            var instances = await _instances.ListAsync(poolId, ct).ConfigureAwait(false);
+            var finished = await RefreshAsync(instances, jobs.Where(j => !j.IsFinished).ToList(), ct).ConfigureAwait(false);
+            var live = instances.Where(i => !i.HasEnded).ToList();
+            var unfinished = jobs.Where(j => !j.IsFinished).ToList();
+            if (unfinished.Count == 0)
+            {
+                await CleanUpIfDoneAsync(poolId, jobs, live, ct).ConfigureAwait(false);
+                return finished;
+            }
+
+            var config = unfinished[0].Config;
+            var toLaunch = InstancesToLaunch(config.PoolSize, config.SlotsPerInstance, unfinished.Count, unfinished.Count(j => j.State == FemagJobState.Queued), live.Count);
+            if (toLaunch > 0)
+            {
+                var queueUrl = (await _queues.ListAsync(ct).ConfigureAwait(false)).FirstOrDefault(q => q.PoolId == poolId && !q.DeadLetter)?.Url;
+                if (queueUrl == null)
+                {
+                    Warnings.Add($"The queue of pool {poolId} is gone; its {unfinished.Count} unfinished job(s) cannot run. Start them again with Start-FemagInstance.");
+                    return finished;
+                }
+
+                await LaunchAsync(config, poolId, PoolScripts.WorkerUserData(queueUrl, _region, poolId, config.SlotsPerInstance), toLaunch, instances.Count, ct).ConfigureAwait(false);
+            }
+
+            return finished;
+        }
+
+        /// <summary>The jobs' states now, for Get-FemagJob (nothing is launched or removed); jobs of several pools may be mixed.</summary>
+        public async Task RefreshAsync(IReadOnlyList<FemagJob> jobs, CancellationToken ct)
+        {
+            foreach (var pool in jobs.Where(j => j.PoolId != null).GroupBy(j => j.PoolId!))
+            {
+                await RefreshAsync(await _instances.ListAsync(pool.Key, ct).ConfigureAwait(false), pool.ToList(), ct).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>
+        /// Withdraws the pool's jobs for Stop-FemagInstance: each unfinished one gets femag-aws/withdrawn (a worker skips it
+        /// or ends it within a heartbeat) and fails. When no job of the pool is left unfinished, its instances are
+        /// terminated and its queues deleted.
+        /// </summary>
+        public async Task<List<FemagJob>> WithdrawAsync(string poolId, IReadOnlyList<FemagJob> jobs, CancellationToken ct)
+        {
+            var withdrawn = jobs.Where(j => !j.IsFinished).ToList();
+            await WorkQueue.MapAsync(withdrawn, ReadsInFlight, async (job, token) =>
+            {
+                await _buckets.WithdrawAsync(job, token).ConfigureAwait(false);
+                PoolJobStates.Withdrawn(job);
+                return job;
+            }, ct).ConfigureAwait(false);
+            var live = (await _instances.ListAsync(poolId, ct).ConfigureAwait(false)).Where(i => !i.HasEnded).ToList();
+            await CleanUpIfDoneAsync(poolId, jobs, live, ct).ConfigureAwait(false);
+            return withdrawn;
+        }
+
+        /// <summary>Every pool with a queue or a live instance in the region, for Get-FemagJob and a clean-up after a crash.</summary>
+        public async Task<List<PoolRemnant>> FindAsync(CancellationToken ct)
+        {
+            var queues = await _queues.ListAsync(ct).ConfigureAwait(false);
+            var live = await _instances.ListLiveAsync(ct).ConfigureAwait(false);
+            return queues.Select(q => q.PoolId).Concat(live.Select(i => i.PoolId!)).Where(id => id != null).Distinct(StringComparer.Ordinal).OrderBy(id => id, StringComparer.Ordinal)
+                .Select(id => new PoolRemnant(id, queues.Where(q => q.PoolId == id).Select(q => q.Url).ToList(), live.Where(i => i.PoolId == id).Select(i => i.InstanceId).ToList()))
+                .ToList();
+        }
+
+        /// <summary>Terminates the pool's live instances and deletes its queues.</summary>
+        public async Task CleanUpAsync(string poolId, IReadOnlyCollection<string> liveInstances, CancellationToken ct)
+        {
+            if (liveInstances.Count > 0)
+            {
+                await _instances.TerminateAsync(liveInstances, ct).ConfigureAwait(false);
+            }
+
+            await _queues.DeleteAsync(poolId, ct).ConfigureAwait(false);
+            Notes.Add($"Pool {poolId} has no job left: terminated {liveInstances.Count} instance(s) and deleted its queues.");
+        }
+
+        private async Task<List<FemagJob>> RefreshAsync(List<InstanceStatus> instances, List<FemagJob> jobs, CancellationToken ct)
+        {
+            var byId = instances.GroupBy(i => i.InstanceId).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+            var markers = await WorkQueue.MapAsync(jobs, ReadsInFlight, (job, token) => _buckets.ReadMarkersAsync(job, token), ct).ConfigureAwait(false);
+            var finished = new List<FemagJob>();
+            for (var i = 0; i < jobs.Count; i++)
+            {
+                var job = jobs[i];
+                if (markers[i] == null)
+                {
+                    job.State = FemagJobState.Failed;
+                    job.Reason = $"Bucket {job.BucketName} is gone; the job of pool {job.PoolId} cannot run.";
+                }
+                else
+                {
+                    PoolJobStates.Apply(job, markers[i]!, id => byId.TryGetValue(id, out var status) ? status : null);
+                }
+
+                if (job.IsFinished)
+                {
+                    finished.Add(job);
+                }
+            }
+
+            return finished;
+        }
+
+        /// <summary>
+        /// Ends the pool once none of its jobs is left unfinished: those given here are finished, and so is every other
+        /// job whose bucket carries the pool's tag (a pipeline may wait for part of a pool).
+        /// </summary>
+        private async Task CleanUpIfDoneAsync(string poolId, IReadOnlyList<FemagJob> jobs, List<InstanceStatus> live, CancellationToken ct)
+        {
+            if (jobs.Any(j => !j.IsFinished))
+            {
+                return;
+            }
+
+            var known = new HashSet<string>(jobs.Select(j => j.BucketName), StringComparer.Ordinal);
+            var others = (await _buckets.JobsOfPoolAsync(poolId, ct).ConfigureAwait(false)).Where(j => !known.Contains(j.BucketName)).ToList();
+            if (others.Count > 0)
+            {
+                var markers = await WorkQueue.MapAsync(others, ReadsInFlight, (job, token) => _buckets.ReadMarkersAsync(job, token), ct).ConfigureAwait(false);
+                if (markers.Any(m => m != null && m.Ended == null && !m.Withdrawn))
+                {
+                    return;
+                }
+            }
+
+            await CleanUpAsync(poolId, live.Select(i => i.InstanceId).ToList(), ct).ConfigureAwait(false);
+        }
+
+        /// <summary>
+        /// Launches <paramref name="count"/> instances, each with the launch options of a single job in order (Spot, then
+        /// On-Demand, each instance_type). Ordinals start after the <paramref name="known"/> instances EC2 lists; one EC2
+        /// answers with an ended instance was spent before and is stepped over. No capacity for any option leaves the
+        /// rest to the next poll.
+        /// </summary>
+        private async Task LaunchAsync(FemagConfig config, string poolId, string userData, int count, int known, CancellationToken ct)
+        {
+            var ordinal = Math.Max(known + 1, _nextOrdinal.TryGetValue(poolId, out var next) ? next : 1);
+            var options = InstanceStarter.LaunchOptions(config);
+            for (var launched = 0; launched < count; launched++)
+            {
+                string? id = null;
+                FemagException? refusal = null;
+                for (var round = 0; round < OrdinalRounds && id == null; round++, ordinal++)
+                {
+                    refusal = null;
+                    foreach (var option in options)
+                    {
+                        try
+                        {
+                            id = await _instances.LaunchAsync(config, poolId, ordinal, userData, option.InstanceType, option.Spot, ct).ConfigureAwait(false);
+                            refusal = null;
+                            break;
+                        }
+                        catch (FemagException ex) when (InstanceStarter.CapacityErrors.Contains(ex.ErrorId))
+                        {
+                            refusal = ex;
+                        }
+                    }
+
+                    if (refusal != null)
+                    {
+                        break;
+                    }
+                }
+
+                _nextOrdinal[poolId] = ordinal;
+                if (refusal != null)
+                {
+                    Warnings.Add($"Pool {poolId}: EC2 launched {launched} of {count} instance(s): {refusal.Message} Wait-FemagJob tries again at its next poll.");
+                    return;
+                }
+
+                if (id != null)
+                {
+                    Launched++;
+                    Notes.Add($"Pool {poolId}: launched instance {id}.");
+                }
+            }
+        }
+    }
+}
