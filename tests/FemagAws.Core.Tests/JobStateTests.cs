@@ -5,6 +5,8 @@ using Amazon.S3.Model;
 using FemagAws.Aws;
 using FemagAws.Aws.Ec2;
 using FemagAws.Jobs;
+using FemagAws.Runners;
+using FemagAws.Runners.InstancePerJob;
 using InstanceStatus = FemagAws.Aws.Ec2.InstanceStatus;
 using Tag = Amazon.EC2.Model.Tag;
 
@@ -199,7 +201,7 @@ public sealed class JobStateTests
 
         Assert.Equal((errorId, kind), (explained.ErrorId, explained.Kind));
         Assert.StartsWith($"Reading exit_code in bucket b-0 failed: {code}: refused", explained.Message);
-        Assert.Equal(permanent, JobWaiter.IsPermanent(explained));
+        Assert.Equal(permanent, InstanceWatch.IsPermanent(explained));
     }
 
     [Fact]
@@ -217,8 +219,8 @@ public sealed class JobStateTests
         var unreachable = AwsErrors.Explain(new HttpRequestException("Connection refused"), "Listing bucket b-0");
 
         Assert.Equal("FemagAwsUnreachable", ((FemagException)unreachable).ErrorId);
-        Assert.False(JobWaiter.IsPermanent(unreachable));
-        Assert.False(JobWaiter.IsPermanent(new IOException("reset")));
+        Assert.False(InstanceWatch.IsPermanent(unreachable));
+        Assert.False(InstanceWatch.IsPermanent(new IOException("reset")));
     }
 
     [Theory]
@@ -230,7 +232,7 @@ public sealed class JobStateTests
     [InlineData(30, 300)]
     public void Queued_jobs_pause_10_s_after_a_capacity_refusal_doubling_up_to_5_min(int refusals, int seconds)
     {
-        Assert.Equal(TimeSpan.FromSeconds(seconds), JobLauncher.CapacityPause(refusals));
+        Assert.Equal(TimeSpan.FromSeconds(seconds), LaunchPolicy.CapacityPause(refusals));
     }
 
     [Fact]
@@ -274,7 +276,7 @@ public sealed class JobStateTests
         var queued = new FemagJob { Index = 2, State = FemagJobState.Queued, Reason = "Queued: max_instances = 2" };
         using var clients = new AwsClientCache(new FakeCommandLines());
 
-        var waiter = new JobWaiter(new[] { launched, timedOutBefore, queued }, clients, TimeSpan.FromSeconds(30), keepInstances: false, parallelism: 4);
+        var waiter = new InstanceWatch(new[] { launched, timedOutBefore, queued }, clients, new WatchOptions(TimeSpan.FromSeconds(30), keepInstances: false, parallelism: 4));
 
         Assert.Equal((FemagJobState.Running, FemagJobState.Running, FemagJobState.Queued), (launched.State, timedOutBefore.State, queued.State));
         Assert.Equal(1, waiter.Queued);

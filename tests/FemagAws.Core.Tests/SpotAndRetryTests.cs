@@ -42,7 +42,7 @@ public sealed class SpotAndRetryTests
     [Fact]
     public void Launch_options_are_every_type_on_Spot_then_every_type_On_Demand_unless_the_fallback_is_off()
     {
-        string Options(FemagConfig config) => string.Join(" | ", InstanceStarter.LaunchOptions(config));
+        string Options(FemagConfig config) => string.Join(" | ", LaunchPolicy.Options(config));
 
         Assert.Equal("c5.large on-demand | m5.large on-demand", Options(Config(("instance_type", "c5.large,m5.large"))));
         Assert.Equal("c5.large spot | m5.large spot | c5.large on-demand | m5.large on-demand", Options(Config(("instance_type", "c5.large,m5.large"), ("spot", "1"))));
@@ -112,7 +112,7 @@ public sealed class SpotAndRetryTests
 
         Assert.Single(ec2.Requests<RunInstancesRequest>());
         Assert.Equal((FemagJobState.Queued, null), (job.State, job.InstanceId));
-        Assert.StartsWith(InstanceStarter.CapacityReason, job.Reason);
+        Assert.StartsWith(LaunchPolicy.CapacityReason, job.Reason);
         Assert.Equal(0, launcher.FellBack);
     }
 

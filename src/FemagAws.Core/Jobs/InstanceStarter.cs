@@ -89,9 +89,9 @@ namespace FemagAws.Jobs
                 job.Reason = "Dry run: EC2 says the launch would succeed; nothing was launched.";
                 return job;
             }
-            catch (FemagException ex) when (CapacityErrors.Contains(ex.ErrorId))
+            catch (FemagException ex) when (LaunchPolicy.IsCapacityError(ex.ErrorId))
             {
-                return Queue(job, $"{CapacityReason} {ex.Message} Wait-FemagJob launches the job when capacity frees.");
+                return Queue(job, $"{LaunchPolicy.CapacityReason} {ex.Message} Wait-FemagJob launches the job when capacity frees.");
             }
             catch (Exception ex) when (!ct.IsCancellationRequested)
             {
@@ -120,38 +120,17 @@ namespace FemagAws.Jobs
         /// <summary>True when the job asked for Spot and got On-Demand because EC2 had no Spot capacity.</summary>
         public static bool FellBackToOnDemand(FemagJob job) => job.Config.Spot && job.Lifecycle == FemagJob.OnDemand && job.InstanceId != null;
 
-        /// <summary>
-        /// What to ask EC2 for, in order: each instance_type on Spot (with spot = 1), then each on On-Demand, unless
-        /// spot_fallback = 0 keeps the job on Spot.
-        /// </summary>
-        internal static IReadOnlyList<LaunchOption> LaunchOptions(FemagConfig config)
-        {
-            var types = config.InstanceTypes;
-            var options = new List<LaunchOption>();
-            if (config.Spot)
-            {
-                options.AddRange(types.Select(t => new LaunchOption(t, true)));
-            }
-
-            if (!config.Spot || config.SpotFallback)
-            {
-                options.AddRange(types.Select(t => new LaunchOption(t, false)));
-            }
-
-            return options;
-        }
-
         /// <summary>Launches the first option EC2 has capacity for; rethrows the last refusal when none has.</summary>
         private static async Task<(string InstanceId, LaunchOption Option)> LaunchFirstAvailableAsync(AwsClients clients, FemagJob job, string userData, IReadOnlyCollection<InstanceStatus> launches, CancellationToken ct)
         {
-            var options = LaunchOptions(job.Config);
+            var options = LaunchPolicy.Options(job.Config);
             for (var i = 0; ; i++)
             {
                 try
                 {
                     return (await JobInstances.LaunchAsync(clients.Ec2, job, userData, options[i].InstanceType, options[i].Spot, launches, ct).ConfigureAwait(false), options[i]);
                 }
-                catch (FemagException ex) when (CapacityRefusals.Contains(ex.ErrorId) && i + 1 < options.Count)
+                catch (FemagException ex) when (LaunchPolicy.IsCapacityRefusal(ex.ErrorId) && i + 1 < options.Count)
                 {
                     // This type (or Spot) has no capacity in the zone now; the next option may.
                 }
@@ -161,9 +140,6 @@ namespace FemagAws.Jobs
         /// <summary>How the reason of a job begins whose bucket an instance already ran when it was started.</summary>
         public const string AlreadyRunningReason = "Already running:";
 
-        /// <summary>How the reason of a job queued for lack of EC2 capacity begins.</summary>
-        public const string CapacityReason = "Waiting for EC2 capacity:";
-
         /// <summary>Marks a job as approved to launch but waiting, for Wait-FemagJob to launch later.</summary>
         public static FemagJob Queue(FemagJob job, string reason)
         {
@@ -172,16 +148,6 @@ namespace FemagAws.Jobs
             job.InstanceId = null;
             return job;
         }
-
-        /// <summary>EC2's answers that say "not this type or market now", for which the next launch option is tried.</summary>
-        private static readonly string[] CapacityRefusals =
-        {
-            "AwsInsufficientInstanceCapacity", "AwsMaxSpotInstanceCountExceeded", "AwsSpotMaxPriceTooLow", "AwsInsufficientCapacity",
-            "AwsUnfulfillableCapacity", "AwsUnsupported",
-        };
-
-        /// <summary>EC2's answers that say "not now": no capacity for any option, or the account's instance or vCPU quota is used up.</summary>
-        internal static readonly string[] CapacityErrors = CapacityRefusals.Concat(new[] { "AwsInstanceLimitExceeded", "AwsVcpuLimitExceeded" }).ToArray();
 
         internal static void CheckLaunchSettings(FemagConfig config)
         {
@@ -197,21 +163,5 @@ namespace FemagAws.Jobs
                     $"The configuration {config} sets an empty instance_type. Set it to t2.small or larger; FEMAG does not run on smaller types.");
             }
         }
-    }
-
-    /// <summary>One way to launch a job: an instance type, on Spot or On-Demand.</summary>
-    internal sealed class LaunchOption
-    {
-        public LaunchOption(string instanceType, bool spot)
-        {
-            InstanceType = instanceType;
-            Spot = spot;
-        }
-
-        public string InstanceType { get; }
-
-        public bool Spot { get; }
-
-        public override string ToString() => $"{InstanceType} {(Spot ? FemagJob.Spot : FemagJob.OnDemand)}";
     }
 }

@@ -6,27 +6,46 @@ using System.Threading.Tasks;
 using FemagAws.Aws;
 using FemagAws.Aws.Ec2;
 using FemagAws.Aws.S3;
+using FemagAws.Runners;
 
 namespace FemagAws.Jobs
 {
     /// <summary>
-    /// Get-FemagJob's work: the jobs of one region rebuilt from what is in the account alone, the module's tagged
-    /// instances and its buckets, so a new session can stop, wait for or receive jobs another session started.
+    /// Get-FemagJob's work for jobs on instances of their own: their state rebuilt from what is in the account alone, the
+    /// module's tagged instances and the buckets, so a new session can stop, wait for or receive jobs another session started.
     /// </summary>
     public static class JobFinder
     {
         /// <summary>
-        /// One DescribeInstances per 1,000 of the module's instances, the bucket listing, and one more S3 request per
-        /// bucket without a running instance (its finish file); the buckets are looked up many at a time. With
-        /// <paramref name="bucketsOnly"/>, an instance whose bucket is gone gives no job (Get-FemagBucket lists buckets).
+        /// Get-FemagJob: lists the module's buckets in the target once, and has each runner settle the jobs that run its
+        /// way and add those it knows only from the cloud.
         /// </summary>
-        public static async Task<List<FemagJob>> FindAsync(AwsClientCache cache, AwsTarget target, FemagConfig config, CancellationToken ct, bool bucketsOnly = false)
+        public static async Task<List<FemagJob>> FindAsync(AwsClientCache cache, JobRunners runners, AwsTarget target, FemagConfig config, CancellationToken ct, bool bucketsOnly = false)
+        {
+            var listed = await BucketFinder.ListAsync(cache, target, config, ct).ConfigureAwait(false);
+            var jobs = new List<FemagJob>();
+            foreach (var runner in runners.All)
+            {
+                jobs.AddRange(await runner.FindAsync(target, config, listed.Where(runner.Claims).ToList(), bucketsOnly, ct).ConfigureAwait(false));
+            }
+
+            // In the listing's order, then the jobs known only from the cloud, as each runner gave them.
+            var position = listed.Select((job, i) => (job, i)).ToDictionary(p => p.job, p => p.i);
+            return jobs.Select((job, i) => (job, i)).OrderBy(p => position.TryGetValue(p.job, out var at) ? at : listed.Count + p.i).Select(p => p.job).ToList();
+        }
+
+        /// <summary>
+        /// One DescribeInstances per 1,000 of the module's instances and one more S3 request per bucket without a running
+        /// instance (its finish file); the buckets are looked up many at a time. With <paramref name="bucketsOnly"/>, an
+        /// instance whose bucket is gone gives no job (Get-FemagBucket lists buckets).
+        /// </summary>
+        internal static async Task<List<FemagJob>> SettleAsync(AwsClientCache cache, AwsTarget target, FemagConfig config, IReadOnlyList<FemagJob> listed, bool bucketsOnly, CancellationToken ct)
         {
             var clients = cache.Get(target);
             var instances = (await JobInstances.ListTaggedAsync(clients.Ec2, ct).ConfigureAwait(false))
                 .GroupBy(i => i.BucketName!)
                 .ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
-            var jobs = await BucketFinder.ListAsync(cache, target, config, ct).ConfigureAwait(false);
+            var jobs = listed.ToList();
             var unsettled = new List<KeyValuePair<FemagJob, InstanceStatus?>>();
             foreach (var job in jobs)
             {
@@ -88,8 +107,8 @@ namespace FemagAws.Jobs
             }
 
             // An instance whose bucket is gone may still run and bill: it gets a job, so Stop-FemagInstance can end it.
-            var listed = new HashSet<string>(jobs.Select(j => j.BucketName), StringComparer.Ordinal);
-            foreach (var launches in instances.Where(pair => !bucketsOnly && !listed.Contains(pair.Key)).Select(pair => pair.Value).OrderBy(l => Current(l).LaunchTime))
+            var buckets = new HashSet<string>(jobs.Select(j => j.BucketName), StringComparer.Ordinal);
+            foreach (var launches in instances.Where(pair => !bucketsOnly && !buckets.Contains(pair.Key)).Select(pair => pair.Value).OrderBy(l => Current(l).LaunchTime))
             {
                 var instance = Current(launches);
                 if (instance.State == "terminated" || instance.State == "shutting-down")

@@ -19,9 +19,7 @@ namespace FemagAws.Jobs
         private readonly AwsClientCache _clients;
         private readonly HashSet<FemagJob> _warned = new HashSet<FemagJob>();
 
-        // EC2's last refusal for capacity holds back every queued job (not only the refused one) until this time.
-        private DateTime _nextCapacityTry;
-        private int _capacityRefusals;
+        private readonly LaunchPolicy _policy = new LaunchPolicy();
 
         // Lost jobs are relaunched from the watcher's parallel checks.
         private int _relaunched;
@@ -54,9 +52,14 @@ namespace FemagAws.Jobs
         {
             var failed = new List<FemagJob>();
             var now = DateTime.UtcNow;
+            if (capacityFreed)
+            {
+                _policy.CapacityFreed();
+            }
+
             foreach (var job in queued.OrderBy(j => j.Index).ToList())
             {
-                if (running >= (job.Config.MaxInstances ?? int.MaxValue) || (now < _nextCapacityTry && !capacityFreed))
+                if (_policy.HoldReason(job, running, now) != null)
                 {
                     continue;
                 }
@@ -80,17 +83,13 @@ namespace FemagAws.Jobs
                 if (job.InstanceId != null)
                 {
                     running++;
-                    _capacityRefusals = 0;
-                    capacityFreed = false;
+                    _policy.Launched();
                     FellBack += InstanceStarter.FellBackToOnDemand(job) ? 1 : 0;
                     Notes.Add($"Job {job.Index}: queued job launched as instance {job.InstanceId} ({job.InstanceType}, {job.Lifecycle}, attempt {job.Attempt}).");
                 }
                 else if (job.State == FemagJobState.Queued)
                 {
-                    // The others would only be refused too, each after the SDK's retries: pause all of them.
-                    _capacityRefusals++;
-                    _nextCapacityTry = now + CapacityPause(_capacityRefusals);
-                    capacityFreed = false;
+                    _policy.TurnedAway(now);
                     if (_warned.Add(job))
                     {
                         Warnings.Add($"Job {job.Index}: {job.Reason} It is tried again as jobs finish and every few minutes; -Timeout ends the wait.");
@@ -176,9 +175,5 @@ namespace FemagAws.Jobs
 
         /// <summary>One entry of a job's Losses.</summary>
         internal static string Loss(int attempt, string lossReason) => $"attempt {attempt}: {lossReason}";
-
-        /// <summary>How long queued jobs wait after EC2's n-th capacity refusal in a row: 10 s, doubling, at most 5 min.</summary>
-        internal static TimeSpan CapacityPause(int refusals) =>
-            TimeSpan.FromSeconds(Math.Min(300, 10 * Math.Pow(2, refusals - 1)));
     }
 }

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using FemagAws.Internal;
 using FemagAws.Jobs;
+using FemagAws.Runners;
 
 namespace FemagAws.Commands
 {
@@ -115,7 +116,7 @@ namespace FemagAws.Commands
             OrTerminate(() => ClientsFor(target), target);
             try
             {
-                WriteObject(Await(JobFinder.FindAsync(Clients, target, config, Cancellation, bucketsOnly: true)), enumerateCollection: true);
+                WriteObject(Await(JobFinder.FindAsync(Clients, new JobRunners(Clients), target, config, Cancellation, bucketsOnly: true)), enumerateCollection: true);
             }
             catch (FemagException ex)
             {

@@ -2,6 +2,7 @@ using System.Linq;
 using System.Management.Automation;
 using FemagAws.Internal;
 using FemagAws.Jobs;
+using FemagAws.Runners;
 
 namespace FemagAws.Commands
 {
@@ -57,7 +58,7 @@ namespace FemagAws.Commands
             Progress(Activity, $"Listing the module's instances and buckets in {target.Region}", 0, force: true);
             try
             {
-                var jobs = Await(JobFinder.FindAsync(Clients, target, config, Cancellation));
+                var jobs = Await(JobFinder.FindAsync(Clients, new JobRunners(Clients), target, config, Cancellation));
                 CompleteProgress(Activity);
                 WriteObject(jobs.Where(j => State == null || State.Contains(j.State)), enumerateCollection: true);
             }

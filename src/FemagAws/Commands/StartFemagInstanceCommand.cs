@@ -3,9 +3,9 @@ using System.Globalization;
 using System.Linq;
 using System.Management.Automation;
 using FemagAws.Aws;
-using FemagAws.CloudInit;
 using FemagAws.Internal;
 using FemagAws.Jobs;
+using FemagAws.Runners;
 
 namespace FemagAws.Commands
 {
@@ -30,7 +30,7 @@ namespace FemagAws.Commands
         private bool _warnedSmall;
         private bool _warnedNeverEnds;
         private readonly List<FemagJob> _emitted = new List<FemagJob>();
-        private bool _turnedAway;
+        private JobRunners? _runners;
 
         /// <summary>
         /// <para type="description">The jobs to start, from New-FemagBucket or Get-FemagBucket (also read back with Import-Clixml).</para>
@@ -78,6 +78,7 @@ namespace FemagAws.Commands
         {
             base.BeginProcessing();
             _queue = new WorkQueue<FemagJob, FemagJob>(ThrottleLimit);
+            _runners = new JobRunners(Clients);
         }
 
         protected override void ProcessRecord()
@@ -109,10 +110,11 @@ namespace FemagAws.Commands
                 // The user data names the account that owns the bucket, so the clients come first.
                 var target = Retarget(job);
                 var clients = OrTerminate(() => ClientsFor(target), target);
-                string userData;
+                var runner = _runners!.For(job);
+                string cloudInit;
                 try
                 {
-                    userData = InstanceStarter.PrepareUserData(job, Await(clients.ExpectedBucketOwnerAsync(Cancellation)));
+                    cloudInit = runner.Prepare(job, Await(clients.ExpectedBucketOwnerAsync(Cancellation)));
                 }
                 catch (FemagException ex)
                 {
@@ -121,33 +123,26 @@ namespace FemagAws.Commands
                 }
 
                 WarnIfTooSmall(job.Config);
-                WarnIfNeverEnds(job.Config, userData);
+                WarnIfNeverEnds(job.Config, runner.EndsItself(cloudInit));
                 WarnAboutConfig(ownConfig, always: false);
-                WriteVerbose($"User data for bucket {job.BucketName}:\n{userData}");
-                if (!ShouldProcess($"bucket {job.BucketName}: {job.Config.InstanceType} instance of {job.Config.ImageId} in {target}", "Launch EC2 instance"))
+                WriteVerbose($"User data for bucket {job.BucketName}:\n{cloudInit}");
+                var (what, action) = runner.Describe(job, target);
+                if (!ShouldProcess(what, action))
                 {
                     job.Config = ownConfig;
                     continue;
                 }
 
-                // Launches in flight and instances launched by this call count against max_instances.
-                if (_queue!.Count + _emitted.Count(j => j.InstanceId != null) >= (job.Config.MaxInstances ?? int.MaxValue))
+                if (runner.HoldReason(job) is string hold)
                 {
-                    Hold(job, $"Queued: max_instances = {job.Config.MaxInstances} jobs of this pipeline already run. Wait-FemagJob launches it as others finish.");
-                    continue;
-                }
-
-                // Once EC2 has turned a launch away for capacity, later ones would only wait out the SDK's retries to be refused too.
-                if (_turnedAway)
-                {
-                    Hold(job, $"{InstanceStarter.CapacityReason} an earlier launch of this pipeline was turned away. Wait-FemagJob launches it when capacity frees.");
+                    Hold(job, hold);
                     continue;
                 }
 
                 // A start by hand is a new first launch, whatever an earlier run counted.
                 job.Attempt = 1;
                 job.Losses.Clear();
-                _queue!.Start(job, j => InstanceStarter.StartAsync(clients, j, userData, Cancellation));
+                _queue!.Start(job, j => runner.StartAsync(j, cloudInit, Cancellation));
                 Drain(_queue, false, Activity, Emit, EmitFailed);
             }
         }
@@ -155,6 +150,14 @@ namespace FemagAws.Commands
         protected override void EndProcessing()
         {
             Drain(_queue!, true, Activity, Emit, EmitFailed);
+            foreach (var runner in _runners!.All)
+            {
+                foreach (var note in Await(runner.EndStartAsync(Cancellation)))
+                {
+                    WriteVerbose(note);
+                }
+            }
+
             CompleteProgress(Activity);
             var fellBack = _emitted.Count(InstanceStarter.FellBackToOnDemand);
             if (fellBack > 0)
@@ -226,12 +229,7 @@ namespace FemagAws.Commands
             }
         }
 
-        private void Emit(WorkItem<FemagJob, FemagJob> item)
-        {
-            // A launch that comes back queued was turned away by EC2 for capacity.
-            _turnedAway |= item.Result.State == FemagJobState.Queued;
-            Emit(item.Result);
-        }
+        private void Emit(WorkItem<FemagJob, FemagJob> item) => Emit(item.Result);
 
         /// <summary>A job whose launch failed goes on as Failed after its error, so the pipeline's later cmdlets and $jobs hold it.</summary>
         private void EmitFailed(WorkItem<FemagJob, FemagJob> item)
@@ -266,9 +264,9 @@ namespace FemagAws.Commands
         }
 
         /// <summary>Once per call: an instance that cannot end by itself bills until a client terminates it.</summary>
-        private void WarnIfNeverEnds(FemagConfig config, string userData)
+        private void WarnIfNeverEnds(FemagConfig config, bool endsItself)
         {
-            if (!_warnedNeverEnds && !UserData.EndsItself(userData))
+            if (!_warnedNeverEnds && !endsItself)
             {
                 _warnedNeverEnds = true;
                 WriteWarning($"The cloud-init script '{config.CloudInit}' never shuts its instance down and max_runtime is not set: each instance runs, and bills, " +

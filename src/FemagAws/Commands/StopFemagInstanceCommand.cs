@@ -5,6 +5,8 @@ using System.Management.Automation;
 using FemagAws.Aws;
 using FemagAws.Internal;
 using FemagAws.Jobs;
+using FemagAws.Runners;
+using FemagAws.Runners.InstancePerJob;
 
 namespace FemagAws.Commands
 {
@@ -31,7 +33,10 @@ namespace FemagAws.Commands
         private const string Activity = "Stopping FEMAG instances";
         private readonly List<KeyValuePair<AwsTarget, string>> _instances = new List<KeyValuePair<AwsTarget, string>>();
         private readonly List<FemagJob> _jobs = new List<FemagJob>();
-        private readonly Dictionary<string, string> _jobBuckets = new Dictionary<string, string>(StringComparer.Ordinal);
+
+        // Every job piped in and not declined at -Confirm, in order, for -PassThru; those with nothing to stop too.
+        private readonly List<FemagJob> _passOn = new List<FemagJob>();
+        private JobRunners? _runners;
 
         /// <summary>
         /// <para type="description">The jobs whose instances to terminate, e.g. from Get-FemagJob or Start-FemagInstance.</para>
@@ -51,6 +56,12 @@ namespace FemagAws.Commands
         /// </summary>
         [Parameter]
         public SwitchParameter PassThru { get; set; }
+
+        protected override void BeginProcessing()
+        {
+            base.BeginProcessing();
+            _runners = new JobRunners(Clients);
+        }
 
         protected override void ProcessRecord()
         {
@@ -78,46 +89,36 @@ namespace FemagAws.Commands
 
             foreach (var job in jobs)
             {
-                if (job.InstanceId == null)
+                if (!(_runners!.For(job).DescribeStop(job) is var (what, action)))
                 {
                     WriteVerbose($"Job {job.Index} (bucket {job.BucketName}) has no instance; nothing to stop.");
                 }
-                else if (ShouldProcess($"instance {job.InstanceId} of job {job.Index} (bucket {job.BucketName})", "Terminate instance"))
+                else if (ShouldProcess(what, action))
                 {
-                    _instances.Add(new KeyValuePair<AwsTarget, string>(Retarget(job), job.InstanceId));
-                    _jobBuckets[job.InstanceId] = job.BucketName;
+                    Retarget(job);
+                    _jobs.Add(job);
                 }
                 else
                 {
                     continue;
                 }
 
-                _jobs.Add(job);
+                _passOn.Add(job);
             }
         }
 
         protected override void EndProcessing()
         {
-            // One outcome per instance; instances whose request failed have none and their jobs are not passed on.
-            var outcomes = new Dictionary<string, InstanceStop>(StringComparer.Ordinal);
-            var named = new List<FemagJob>();
-            var groups = _instances.GroupBy(i => i.Key, i => i.Value).ToList();
+            var groups = _jobs.GroupBy(j => (Runner: _runners!.For(j), Target: AwsTarget.Of(j))).ToList();
+            var named = _instances.GroupBy(i => i.Key, i => i.Value).ToList();
+            var stopped = new List<JobStop>();
             for (var i = 0; i < groups.Count; i++)
             {
-                Progress(Activity, $"{groups[i].Key}: {groups[i].Count()} instance(s)", 100 * i / groups.Count, force: true);
-                var clients = OrTerminate(() => ClientsFor(groups[i].Key), groups[i].Key);
+                Progress(Activity, $"{groups[i].Key.Target}: {groups[i].Count()} job(s)", 100 * i / (groups.Count + named.Count), force: true);
+                OrTerminate(() => ClientsFor(groups[i].Key.Target), groups[i].Key.Target);
                 try
                 {
-                    foreach (var stop in Await(InstanceStopper.StopAsync(clients, groups[i].ToList(), _jobBuckets, Cancellation)).Values)
-                    {
-                        outcomes[stop.InstanceId] = stop;
-
-                        // An instance named by -InstanceId gets its job back from its tags, so -PassThru has one to emit.
-                        if (!_jobBuckets.ContainsKey(stop.InstanceId) && InstanceStopper.JobOf(groups[i].Key, stop) is FemagJob job)
-                        {
-                            named.Add(job);
-                        }
-                    }
+                    stopped.AddRange(Await(groups[i].Key.Runner.StopAsync(groups[i].Key.Target, groups[i].ToList(), Cancellation)));
                 }
                 catch (FemagException ex)
                 {
@@ -125,48 +126,54 @@ namespace FemagAws.Commands
                 }
             }
 
-            CompleteProgress(Activity);
-            foreach (var stop in outcomes.Values)
+            for (var i = 0; i < named.Count; i++)
             {
-                if (stop.Refusal != null)
+                Progress(Activity, $"{named[i].Key}: {named[i].Count()} instance(s)", 100 * (groups.Count + i) / (groups.Count + named.Count), force: true);
+                var clients = OrTerminate(() => ClientsFor(named[i].Key), named[i].Key);
+                try
                 {
-                    WriteFailure(stop.Refusal, (object?)_jobs.FirstOrDefault(j => j.InstanceId == stop.InstanceId) ?? stop.InstanceId);
+                    foreach (var stop in Await(InstanceStopper.StopAsync(clients, named[i].ToList(), new Dictionary<string, string>(), Cancellation)).Values)
+                    {
+                        // An instance named by -InstanceId gets its job back from its tags, so -PassThru has one to emit.
+                        if (stop.Refusal != null)
+                        {
+                            WriteFailure(stop.Refusal, stop.InstanceId);
+                        }
+                        else if (InstanceStopper.JobOf(named[i].Key, stop) is FemagJob job)
+                        {
+                            stopped.Add(InstancePerJobRunner.Outcome(job, stop));
+                        }
+                    }
                 }
-                else if (stop.MarkFailure != null)
+                catch (FemagException ex)
                 {
-                    WriteWarning($"Instance {stop.InstanceId} had already ended ({stop.State}) and could not be marked as stopped ({stop.MarkFailure}). " +
-                                 "If its job had not finished, a later Wait-FemagJob may launch it again; Remove-FemagBucket removes the job for good.");
-                }
-                else
-                {
-                    WriteVerbose(stop.Terminated ? $"Terminated instance {stop.InstanceId} (was {stop.State})."
-                        : stop.MarkedStopped ? $"Instance {stop.InstanceId} is already {stop.State}; marked as stopped, so its job is not launched again."
-                        : $"Instance {stop.InstanceId} is already {stop.State}; nothing to stop.");
+                    WriteFailure(ex, named[i].ToArray());
                 }
             }
 
-            foreach (var job in _jobs.Concat(named))
+            CompleteProgress(Activity);
+            foreach (var stop in stopped)
             {
-                InstanceStop? stop = null;
-                if (job.InstanceId != null && (!outcomes.TryGetValue(job.InstanceId, out stop) || stop.Refusal != null))
+                if (stop.Refusal != null)
                 {
-                    continue; // its error is written
+                    WriteFailure(stop.Refusal, stop.Job);
                 }
+                else if (stop.Warning != null)
+                {
+                    WriteWarning(stop.Warning);
+                }
+                else if (stop.Note != null)
+                {
+                    WriteVerbose(stop.Note);
+                }
+            }
 
-                if (stop != null && (stop.Terminated || stop.MarkedStopped) &&
-                    (job.State == FemagJobState.Running || job.State == FemagJobState.TimedOut))
-                {
-                    job.State = FemagJobState.Failed;
-                    job.Reason = stop.Terminated
-                        ? $"Stopped by Stop-FemagInstance before it finished; instance {job.InstanceId} was terminated."
-                        : $"Stopped by Stop-FemagInstance after instance {job.InstanceId} had ended ({stop.State}) without finishing; it is not launched again.";
-                    job.FinishTime = DateTime.UtcNow;
-                }
-
-                if (PassThru)
-                {
-                    WriteObject(job);
-                }
+            // A job whose stop failed has its error written and is not passed on.
+            var ended = new HashSet<FemagJob>(stopped.Where(s => s.Refusal == null).Select(s => s.Job));
+            var failed = new HashSet<FemagJob>(_jobs.Where(j => !ended.Contains(j)));
+            foreach (var job in _passOn.Where(j => PassThru && !failed.Contains(j)).Concat(stopped.Select(s => s.Job).Where(j => PassThru && ended.Contains(j) && !_passOn.Contains(j))))
+            {
+                WriteObject(job);
             }
         }
     }

@@ -6,6 +6,7 @@ using System.Threading;
 using FemagAws.Aws;
 using FemagAws.Internal;
 using FemagAws.Jobs;
+using FemagAws.Runners;
 
 namespace FemagAws.Commands
 {
@@ -183,7 +184,7 @@ namespace FemagAws.Commands
                 OrTerminate(() => ClientsFor(target), target);
             }
 
-            var waiter = new JobWaiter(_jobs, Clients, TimeSpan.FromSeconds(SettleTime), KeepInstance, 16);
+            var waiter = new JobWaiter(_jobs, new JobRunners(Clients), new WatchOptions(TimeSpan.FromSeconds(SettleTime), KeepInstance, 16));
             var started = DateTime.UtcNow;
             var total = _jobs.Count;
             int succeeded = 0, failed = 0;

@@ -271,7 +271,7 @@ namespace FemagAws.Runners.Pool
         private async Task LaunchAsync(FemagConfig config, string poolId, string userData, int count, int known, CancellationToken ct)
         {
             var ordinal = Math.Max(known + 1, _nextOrdinal.TryGetValue(poolId, out var next) ? next : 1);
-            var options = InstanceStarter.LaunchOptions(config);
+            var options = LaunchPolicy.Options(config);
             for (var launched = 0; launched < count; launched++)
             {
                 string? id = null;
@@ -287,7 +287,7 @@ namespace FemagAws.Runners.Pool
                             refusal = null;
                             break;
                         }
-                        catch (FemagException ex) when (InstanceStarter.CapacityErrors.Contains(ex.ErrorId))
+                        catch (FemagException ex) when (LaunchPolicy.IsCapacityError(ex.ErrorId))
                         {
                             refusal = ex;
                         }

@@ -1,0 +1,146 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using FemagAws.Aws;
+using FemagAws.CloudInit;
+using FemagAws.Jobs;
+
+namespace FemagAws.Runners.InstancePerJob
+{
+    /// <summary>
+    /// Runs each job on an EC2 instance of its own, as femagtools does: the instance's user data is the job's rendered
+    /// cloud-init script, the job is done when its finish file is in the bucket and the results have stopped arriving,
+    /// and a lost instance is relaunched up to max_attempts.
+    /// </summary>
+    public sealed class InstancePerJobRunner : IJobRunner
+    {
+        private readonly AwsClientCache _clients;
+        private readonly LaunchPolicy _policy = new LaunchPolicy();
+        private readonly object _lock = new object();
+
+        // Jobs of this call let through by the launch policy whose launch runs or has given them an instance.
+        private int _running;
+
+        public InstancePerJobRunner(AwsClientCache clients)
+        {
+            _clients = clients;
+        }
+
+        public bool Claims(FemagJob job) => true;
+
+        public string Prepare(FemagJob job, string? expectedBucketOwner) => InstanceStarter.PrepareUserData(job, expectedBucketOwner);
+
+        public bool EndsItself(string cloudInit) => UserData.EndsItself(cloudInit);
+
+        public (string Target, string Action) Describe(FemagJob job, AwsTarget target) =>
+            ($"bucket {job.BucketName}: {job.Config.InstanceType} instance of {job.Config.ImageId} in {target}", "Launch EC2 instance");
+
+        /// <summary>A job let through counts as running from then on, so the next job's answer already knows of it.</summary>
+        public string? HoldReason(FemagJob job)
+        {
+            lock (_lock)
+            {
+                var reason = _policy.HoldReason(job, _running, DateTime.UtcNow);
+                if (reason == null)
+                {
+                    _running++;
+                    return null;
+                }
+
+                return reason + (reason.StartsWith(LaunchPolicy.CapacityReason, StringComparison.Ordinal)
+                    ? " Wait-FemagJob launches it when capacity frees."
+                    : " Wait-FemagJob launches it as others finish.");
+            }
+        }
+
+        public async Task<FemagJob> StartAsync(FemagJob job, string cloudInit, CancellationToken ct)
+        {
+            var launched = false;
+            try
+            {
+                await InstanceStarter.StartAsync(_clients.Get(job), job, cloudInit, ct).ConfigureAwait(false);
+                launched = job.InstanceId != null;
+                return job;
+            }
+            finally
+            {
+                lock (_lock)
+                {
+                    if (launched)
+                    {
+                        _policy.Launched();
+                    }
+                    else
+                    {
+                        _running--;
+                        if (job.State == FemagJobState.Queued)
+                        {
+                            _policy.TurnedAway(DateTime.UtcNow);
+                        }
+                    }
+                }
+            }
+        }
+
+        public Task<IReadOnlyList<string>> EndStartAsync(CancellationToken ct) => Task.FromResult<IReadOnlyList<string>>(Array.Empty<string>());
+
+        public IJobWatch Watch(IReadOnlyCollection<FemagJob> jobs, WatchOptions options) => new InstanceWatch(jobs, _clients, options);
+
+        public (string Target, string Action)? DescribeStop(FemagJob job) =>
+            job.InstanceId == null ? ((string, string)?)null : ($"instance {job.InstanceId} of job {job.Index} (bucket {job.BucketName})", "Terminate instance");
+
+        /// <summary>One DescribeInstances (each instance must carry the job's bucket tag) and one TerminateInstances per 1,000 jobs.</summary>
+        public async Task<IReadOnlyList<JobStop>> StopAsync(AwsTarget target, IReadOnlyList<FemagJob> jobs, CancellationToken ct)
+        {
+            var buckets = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var job in jobs)
+            {
+                buckets[job.InstanceId!] = job.BucketName;
+            }
+
+            var stops = await InstanceStopper.StopAsync(_clients.Get(target), buckets.Keys.ToList(), buckets, ct).ConfigureAwait(false);
+            return jobs.Select(job => Outcome(job, stops[job.InstanceId!])).ToList();
+        }
+
+        /// <summary>
+        /// What the stop of an instance means for its job: a Running or TimedOut job whose instance was terminated, or had
+        /// ended and is now marked as stopped, becomes Failed.
+        /// </summary>
+        public static JobStop Outcome(FemagJob job, InstanceStop stop)
+        {
+            var outcome = new JobStop(job) { Refusal = stop.Refusal };
+            if (stop.Refusal != null)
+            {
+                return outcome;
+            }
+
+            if (stop.MarkFailure != null)
+            {
+                outcome.Warning = $"Instance {stop.InstanceId} had already ended ({stop.State}) and could not be marked as stopped ({stop.MarkFailure}). " +
+                                  "If its job had not finished, a later Wait-FemagJob may launch it again; Remove-FemagBucket removes the job for good.";
+            }
+            else
+            {
+                outcome.Note = stop.Terminated ? $"Terminated instance {stop.InstanceId} (was {stop.State})."
+                    : stop.MarkedStopped ? $"Instance {stop.InstanceId} is already {stop.State}; marked as stopped, so its job is not launched again."
+                    : $"Instance {stop.InstanceId} is already {stop.State}; nothing to stop.";
+            }
+
+            if ((stop.Terminated || stop.MarkedStopped) && (job.State == FemagJobState.Running || job.State == FemagJobState.TimedOut))
+            {
+                job.State = FemagJobState.Failed;
+                job.Reason = stop.Terminated
+                    ? $"Stopped by Stop-FemagInstance before it finished; instance {job.InstanceId} was terminated."
+                    : $"Stopped by Stop-FemagInstance after instance {job.InstanceId} had ended ({stop.State}) without finishing; it is not launched again.";
+                job.FinishTime = DateTime.UtcNow;
+            }
+
+            return outcome;
+        }
+
+        public Task<List<FemagJob>> FindAsync(AwsTarget target, FemagConfig config, IReadOnlyList<FemagJob> listed, bool bucketsOnly, CancellationToken ct) =>
+            JobFinder.SettleAsync(_clients, target, config, listed, bucketsOnly, ct);
+    }
+}
