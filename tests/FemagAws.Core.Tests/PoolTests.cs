@@ -34,6 +34,20 @@ public sealed class PoolTests : IDisposable
     private static string Ended(string status, string finish, string why, params string[] lastLines) =>
         $"status={status}\nfinish={finish}\nwhy={why}\ntime=2026-12-06T04:35:00Z\n--- last lines\n" + string.Join("\n", lastLines) + (lastLines.Length > 0 ? "\n" : string.Empty);
 
+    /// <summary>Start-FemagInstance's way through a pool: prepare each job, create the pool, add the jobs, launch.</summary>
+    private static async Task<string> StartAsync(WorkerPool pool, IReadOnlyList<FemagJob> jobs, string? owner = null)
+    {
+        var scripts = jobs.Select(j => WorkerPool.Prepare(j, owner)).ToList();
+        var poolId = await pool.CreateAsync(jobs[0].Config, CancellationToken.None);
+        for (var i = 0; i < jobs.Count; i++)
+        {
+            await pool.AddAsync(poolId, jobs[i], scripts[i], CancellationToken.None);
+        }
+
+        await pool.LaunchFirstAsync(poolId, jobs[0].Config, jobs.Count, CancellationToken.None);
+        return poolId;
+    }
+
     [Fact]
     public void A_pool_id_is_p_the_UTC_time_and_eight_random_hex_digits()
     {
@@ -84,7 +98,7 @@ public sealed class PoolTests : IDisposable
         var fake = new FakePool();
         var pool = new WorkerPool(fake, fake, fake, "eu-central-1", () => Now, new Random(1));
 
-        await Assert.ThrowsAsync<FemagException>(() => pool.StartAsync(Jobs(Config("#cloud-config\n"), 2), null, CancellationToken.None));
+        await Assert.ThrowsAsync<FemagException>(() => StartAsync(pool, Jobs(Config("#cloud-config\n"), 2)));
 
         Assert.Empty(fake.Calls);
         Assert.Empty(fake.Launches);
@@ -96,7 +110,7 @@ public sealed class PoolTests : IDisposable
         var config = Config(settings: ("max_runtime", "90"));
         var job = Jobs(config, 1)[0];
 
-        var fields = PoolScripts.Message(job, "123456789012").Split(' ');
+        var fields = PoolScripts.Message(job, PoolScripts.Script(job, "123456789012")).Split(' ');
 
         Assert.Equal(new[] { "v1", job.BucketName, "0", "90", "exit_code" }, fields.Take(5));
         Assert.Equal(6, fields.Length);
@@ -114,7 +128,7 @@ public sealed class PoolTests : IDisposable
     {
         var job = Jobs(Config(), 1)[0];
 
-        Assert.Equal("-", PoolScripts.Message(job, null).Split(' ')[3]);
+        Assert.Equal("-", PoolScripts.Message(job, PoolScripts.Script(job, null)).Split(' ')[3]);
     }
 
     [Fact]
@@ -270,7 +284,7 @@ public sealed class PoolTests : IDisposable
         var pool = new WorkerPool(fake, fake, fake, "eu-central-1", () => Now, new Random(1));
         var jobs = Jobs(Config(), 5);
 
-        var poolId = await pool.StartAsync(jobs, "123456789012", CancellationToken.None);
+        var poolId = await StartAsync(pool, jobs, "123456789012");
 
         Assert.Equal(3, fake.Queues[poolId].MaxAttempts);
         Assert.Equal(5, fake.Queues[poolId].Messages.Count);
@@ -279,8 +293,8 @@ public sealed class PoolTests : IDisposable
         Assert.Equal(new[] { 1, 2 }, fake.Launches.Select(l => l.Ordinal));
         Assert.Contains($"export QUEUE_URL='https://sqs.local/123/femag-aws-pool-{poolId}'\n", fake.Launches[0].UserData);
         Assert.Contains("export SLOTS='2'\n", fake.Launches[0].UserData);
-        Assert.Equal(new[] { "CreateQueues " + poolId }, fake.Calls.Take(1));
-        Assert.Equal("Send 5", fake.Calls.Last());
+        Assert.Equal(new[] { "CreateQueues " + poolId, "Prepare " + jobs[0].BucketName, "Send 1" }, fake.Calls.Take(3));
+        Assert.Equal(5, fake.Calls.Count(c => c == "Send 1"));
     }
 
     [Fact]
@@ -290,7 +304,7 @@ public sealed class PoolTests : IDisposable
         fake.NoCapacity.Add("t3.small spot");
         var pool = new WorkerPool(fake, fake, fake, "eu-central-1", () => Now, new Random(1));
 
-        await pool.StartAsync(Jobs(Config(settings: new[] { ("spot", "1"), ("instance_type", "t3.small,t3.medium") }), 2), null, CancellationToken.None);
+        await StartAsync(pool, Jobs(Config(settings: new[] { ("spot", "1"), ("instance_type", "t3.small,t3.medium") }), 2), null);
 
         Assert.Equal(("t3.medium", true), (fake.Launches.Single().Type, fake.Launches.Single().Spot));
     }
@@ -302,7 +316,7 @@ public sealed class PoolTests : IDisposable
         fake.SpentOrdinals.Add(1);
         var pool = new WorkerPool(fake, fake, fake, "eu-central-1", () => Now, new Random(1));
 
-        await pool.StartAsync(Jobs(Config(), 4), null, CancellationToken.None);
+        await StartAsync(pool, Jobs(Config(), 4), null);
 
         Assert.Equal(new[] { 2, 3 }, fake.Launches.Select(l => l.Ordinal));
     }
@@ -315,7 +329,7 @@ public sealed class PoolTests : IDisposable
         var pool = new WorkerPool(fake, fake, fake, "eu-central-1", () => Now, new Random(1));
         var jobs = Jobs(Config(), 2);
 
-        var poolId = await pool.StartAsync(jobs, null, CancellationToken.None);
+        var poolId = await StartAsync(pool, jobs, null);
 
         Assert.Empty(fake.Launches);
         Assert.Contains("EC2 launched 0 of 1 instance(s)", Assert.Single(pool.Warnings));
@@ -330,7 +344,7 @@ public sealed class PoolTests : IDisposable
         var fake = new FakePool();
         var pool = new WorkerPool(fake, fake, fake, "eu-central-1", () => Now, new Random(1));
         var jobs = Jobs(Config(), 4);
-        var poolId = await pool.StartAsync(jobs, null, CancellationToken.None);
+        var poolId = await StartAsync(pool, jobs, null);
         var (first, second) = (fake.Launches[0].Id, fake.Launches[1].Id);
         fake.InstanceStates[first] = fake.InstanceStates[second] = "running";
         for (var i = 0; i < 4; i++)
@@ -356,7 +370,7 @@ public sealed class PoolTests : IDisposable
         var fake = new FakePool();
         var pool = new WorkerPool(fake, fake, fake, "eu-central-1", () => Now, new Random(1));
         var jobs = Jobs(Config(), 2);
-        var poolId = await pool.StartAsync(jobs, null, CancellationToken.None);
+        var poolId = await StartAsync(pool, jobs, null);
         var instance = fake.Launches.Single().Id;
         fake.InstanceStates[instance] = "running";
         fake.Bucket(jobs[0].BucketName, poolId, ended: Ended("0", "yes", "exit"), finish: "0");
@@ -382,7 +396,7 @@ public sealed class PoolTests : IDisposable
         var fake = new FakePool();
         var pool = new WorkerPool(fake, fake, fake, "eu-central-1", () => Now, new Random(1));
         var jobs = Jobs(Config(), 2);
-        var poolId = await pool.StartAsync(jobs, null, CancellationToken.None);
+        var poolId = await StartAsync(pool, jobs, null);
         fake.Bucket(jobs[0].BucketName, poolId, ended: Ended("0", "yes", "exit"), finish: "0");
 
         await pool.PollAsync(poolId, jobs.Take(1).ToList(), CancellationToken.None);
@@ -397,7 +411,7 @@ public sealed class PoolTests : IDisposable
         var fake = new FakePool();
         var pool = new WorkerPool(fake, fake, fake, "eu-central-1", () => Now, new Random(1));
         var jobs = Jobs(Config(), 3);
-        var poolId = await pool.StartAsync(jobs, null, CancellationToken.None);
+        var poolId = await StartAsync(pool, jobs, null);
         fake.InstanceStates[fake.Launches[0].Id] = "running";
 
         var withdrawn = await pool.WithdrawAsync(poolId, jobs.Take(2).ToList(), CancellationToken.None);
@@ -418,7 +432,7 @@ public sealed class PoolTests : IDisposable
     {
         var fake = new FakePool();
         var pool = new WorkerPool(fake, fake, fake, "eu-central-1", () => Now, new Random(1));
-        var poolId = await pool.StartAsync(Jobs(Config(), 1), null, CancellationToken.None);
+        var poolId = await StartAsync(pool, Jobs(Config(), 1), null);
         fake.Buckets.Clear();
 
         var remnant = Assert.Single(await pool.FindAsync(CancellationToken.None));

@@ -56,14 +56,17 @@ namespace FemagAws.Runners.Pool
             }
         }
 
+        /// <summary>The job's script as its slot runs it: the rendered cloud-init, without the instance watchdog (the worker applies max_runtime).</summary>
+        public static string Script(FemagJob job, string? expectedBucketOwner) =>
+            UserData.Render(UserData.Read(job.Config), job.Config, job.BucketName, expectedBucketOwner, watchdog: false);
+
         /// <summary>
         /// The job's message: v1, bucket, index, max_runtime minutes (or -), finish file and the base64 of the job's
-        /// rendered script, one line with single spaces. The script travels in the message, not in the user data, so
-        /// EC2's 16 KB limit does not apply to it; SQS's does.
+        /// rendered <paramref name="script"/>, one line with single spaces. The script travels in the message, not in the
+        /// user data, so EC2's 16 KB limit does not apply to it; SQS's does.
         /// </summary>
-        public static string Message(FemagJob job, string? expectedBucketOwner)
+        public static string Message(FemagJob job, string script)
         {
-            var script = UserData.Render(UserData.Read(job.Config), job.Config, job.BucketName, expectedBucketOwner, watchdog: false);
             var maxRuntime = job.Config.MaxRuntime is double minutes ? minutes.ToString("R", CultureInfo.InvariantCulture) : "-";
             var message = string.Join(" ", MessageVersion, job.BucketName, job.Index.ToString(CultureInfo.InvariantCulture), maxRuntime,
                 job.Config.FinishTaskFilename, Convert.ToBase64String(Encoding.UTF8.GetBytes(script)));

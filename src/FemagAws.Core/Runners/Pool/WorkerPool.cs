@@ -50,6 +50,9 @@ namespace FemagAws.Runners.Pool
         /// <summary>Per pool, the next instance ordinal to launch, so this session never asks for one twice.</summary>
         private readonly Dictionary<string, int> _nextOrdinal = new Dictionary<string, int>(StringComparer.Ordinal);
 
+        /// <summary>The job queue of each pool this object made.</summary>
+        private readonly Dictionary<string, string> _queueUrls = new Dictionary<string, string>(StringComparer.Ordinal);
+
         public WorkerPool(IPoolQueues queues, IPoolInstances instances, IPoolBuckets buckets, string region, Func<DateTime>? clock = null, Random? random = null)
         {
             _queues = queues;
@@ -77,52 +80,60 @@ namespace FemagAws.Runners.Pool
             waiting == 0 ? 0 : Math.Max(0, Math.Min(poolSize, (unfinished + slots - 1) / slots) - live);
 
         /// <summary>
-        /// Starts jobs of one target and one config in a new pool: everything that can be checked locally first, then the
-        /// queues, the buckets' pool tag, the messages, and the instances. The jobs come back Queued with their PoolId.
+        /// Checks what a pool job needs that can be checked locally (the launch settings, a shell script that fits into a
+        /// message) and returns the job's script. Nothing is created.
         /// </summary>
-        public async Task<string> StartAsync(IReadOnlyList<FemagJob> jobs, string? expectedBucketOwner, CancellationToken ct)
+        public static string Prepare(FemagJob job, string? expectedBucketOwner)
         {
-            var config = jobs[0].Config;
-            InstanceStarter.CheckLaunchSettings(config);
-            PoolScripts.CheckShellScript(config);
-            foreach (var job in jobs.Where(j => j.PoolId != null && !j.IsFinished))
+            if (job.PoolId != null && (job.State == FemagJobState.Queued || job.State == FemagJobState.Running || job.State == FemagJobState.TimedOut))
             {
                 throw new FemagException("FemagJobAlreadyStarted", FemagErrorKind.ResourceExists,
                     $"Job {job.Index} (bucket {job.BucketName}) is already in pool {job.PoolId}. Wait for it with Wait-FemagJob, or withdraw it with Stop-FemagInstance before starting it again.");
             }
 
-            var messages = jobs.Select(job => PoolScripts.Message(job, expectedBucketOwner)).ToList();
+            InstanceStarter.CheckLaunchSettings(job.Config);
+            PoolScripts.CheckShellScript(job.Config);
+            var script = PoolScripts.Script(job, expectedBucketOwner);
+            PoolScripts.Message(job, script);
+
+            // The worker's size is checked with a long stand-in URL.
+            PoolScripts.WorkerUserData(new string('q', 256), job.Region, PoolIds.New(DateTime.UtcNow, new Random()), job.Config.SlotsPerInstance);
+            return script;
+        }
+
+        /// <summary>A new pool: its id and its queues. Jobs are added with <see cref="AddAsync"/>, instances launched with <see cref="LaunchFirstAsync"/>.</summary>
+        public async Task<string> CreateAsync(FemagConfig config, CancellationToken ct)
+        {
             var poolId = PoolIds.New(_clock(), _random);
-
-            // The worker's size is checked with a long stand-in URL before anything exists.
-            PoolScripts.WorkerUserData(new string('q', 256), _region, poolId, config.SlotsPerInstance);
-
-            var queueUrl = await _queues.CreateAsync(poolId, config.MaxAttempts, ct).ConfigureAwait(false);
-            await WorkQueue.MapAsync(jobs, ReadsInFlight, async (job, token) =>
-            {
-                await _buckets.PrepareAsync(job, poolId, token).ConfigureAwait(false);
-                return job;
-            }, ct).ConfigureAwait(false);
-            await _queues.SendAsync(queueUrl, messages, ct).ConfigureAwait(false);
-            foreach (var job in jobs)
-            {
-                job.PoolId = poolId;
-                job.State = FemagJobState.Queued;
-                job.Reason = $"Waiting in the queue of pool {poolId} for a free slot.";
-                job.InstanceId = null;
-                job.InstanceType = null;
-                job.Lifecycle = null;
-                job.Attempt = 0;
-                job.Losses = new List<string>();
-                job.ExitCode = null;
-                job.LaunchTime = null;
-                job.FinishTime = null;
-            }
-
-            var userData = PoolScripts.WorkerUserData(queueUrl, _region, poolId, config.SlotsPerInstance);
-            await LaunchAsync(config, poolId, userData, InstancesToLaunch(config.PoolSize, config.SlotsPerInstance, jobs.Count, jobs.Count, 0), 0, ct).ConfigureAwait(false);
+            _queueUrls[poolId] = await _queues.CreateAsync(poolId, config.MaxAttempts, ct).ConfigureAwait(false);
             return poolId;
         }
+
+        /// <summary>
+        /// Puts a prepared job into the pool: its bucket cleared of an earlier run's finish file and markers and tagged with
+        /// the pool, then its message sent. The job comes back Queued with its PoolId.
+        /// </summary>
+        public async Task AddAsync(string poolId, FemagJob job, string script, CancellationToken ct)
+        {
+            await _buckets.PrepareAsync(job, poolId, ct).ConfigureAwait(false);
+            await _queues.SendAsync(_queueUrls[poolId], new[] { PoolScripts.Message(job, script) }, ct).ConfigureAwait(false);
+            job.PoolId = poolId;
+            job.State = FemagJobState.Queued;
+            job.Reason = $"Waiting in the queue of pool {poolId} for a free slot.";
+            job.InstanceId = null;
+            job.InstanceType = null;
+            job.Lifecycle = null;
+            job.Attempt = 0;
+            job.Losses = new List<string>();
+            job.ExitCode = null;
+            job.LaunchTime = null;
+            job.FinishTime = null;
+        }
+
+        /// <summary>Launches the instances a new pool of <paramref name="jobs"/> jobs needs: up to pool_size, fewer when fewer are needed.</summary>
+        public Task LaunchFirstAsync(string poolId, FemagConfig config, int jobs, CancellationToken ct) =>
+            LaunchAsync(config, poolId, PoolScripts.WorkerUserData(_queueUrls[poolId], _region, poolId, config.SlotsPerInstance),
+                InstancesToLaunch(config.PoolSize, config.SlotsPerInstance, jobs, jobs, 0), 0, ct);
 
         /// <summary>
         /// One poll of a pool's jobs for Wait-FemagJob: their states from their markers, then instances launched for lost or
