@@ -110,7 +110,7 @@ namespace FemagAws.Commands
                 // The user data names the account that owns the bucket, so the clients come first.
                 var target = Retarget(job);
                 var clients = OrTerminate(() => ClientsFor(target), target);
-                var runner = _runners!.For(job);
+                var runner = _runners!.ForStart(job);
                 string cloudInit;
                 try
                 {

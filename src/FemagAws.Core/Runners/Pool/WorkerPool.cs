@@ -69,9 +69,6 @@ namespace FemagAws.Runners.Pool
         /// <summary>What happened that the cmdlet shows with -Verbose.</summary>
         public List<string> Notes { get; } = new List<string>();
 
-        /// <summary>Instances launched by this object, over its life.</summary>
-        public int Launched { get; private set; }
-
         /// <summary>
         /// How many instances a pool needs now: enough slots for its unfinished jobs, at most pool_size in all, less those
         /// alive. None while no job waits in the queue: an instance that took its jobs has slots for them already.
@@ -150,7 +147,7 @@ namespace FemagAws.Runners.Pool
             var unfinished = jobs.Where(j => !j.IsFinished).ToList();
             if (unfinished.Count == 0)
             {
-                await CleanUpIfDoneAsync(poolId, jobs, live, ct).ConfigureAwait(false);
+                await CleanUpIfDoneAsync(poolId, jobs, ct).ConfigureAwait(false);
                 return finished;
             }
 
@@ -194,8 +191,7 @@ namespace FemagAws.Runners.Pool
                 PoolJobStates.Withdrawn(job);
                 return job;
             }, ct).ConfigureAwait(false);
-            var live = (await _instances.ListAsync(poolId, ct).ConfigureAwait(false)).Where(i => !i.HasEnded).ToList();
-            await CleanUpIfDoneAsync(poolId, jobs, live, ct).ConfigureAwait(false);
+            await CleanUpIfDoneAsync(poolId, jobs, ct).ConfigureAwait(false);
             return withdrawn;
         }
 
@@ -210,7 +206,7 @@ namespace FemagAws.Runners.Pool
         }
 
         /// <summary>Terminates the pool's live instances and deletes its queues.</summary>
-        public async Task CleanUpAsync(string poolId, IReadOnlyCollection<string> liveInstances, CancellationToken ct)
+        private async Task CleanUpAsync(string poolId, IReadOnlyCollection<string> liveInstances, CancellationToken ct)
         {
             if (liveInstances.Count > 0)
             {
@@ -252,13 +248,14 @@ namespace FemagAws.Runners.Pool
         /// Ends the pool once none of its jobs is left unfinished: those given here are finished, and so is every other
         /// job whose bucket carries the pool's tag (a pipeline may wait for part of a pool).
         /// </summary>
-        private async Task CleanUpIfDoneAsync(string poolId, IReadOnlyList<FemagJob> jobs, List<InstanceStatus> live, CancellationToken ct)
+        private async Task CleanUpIfDoneAsync(string poolId, IReadOnlyList<FemagJob> jobs, CancellationToken ct)
         {
             if (jobs.Any(j => !j.IsFinished))
             {
                 return;
             }
 
+            var live = (await _instances.ListAsync(poolId, ct).ConfigureAwait(false)).Where(i => !i.HasEnded).ToList();
             var known = new HashSet<string>(jobs.Select(j => j.BucketName), StringComparer.Ordinal);
             var others = (await _buckets.JobsOfPoolAsync(poolId, ct).ConfigureAwait(false)).Where(j => !known.Contains(j.BucketName)).ToList();
             if (others.Count > 0)
@@ -319,7 +316,6 @@ namespace FemagAws.Runners.Pool
 
                 if (id != null)
                 {
-                    Launched++;
                     Notes.Add($"Pool {poolId}: launched instance {id}.");
                 }
             }
