@@ -77,7 +77,8 @@ namespace FemagAws
         /// <summary>Why each earlier launch of the job was lost, oldest first.</summary>
         public List<string> Losses { get; set; } = new List<string>();
 
-        public FemagJobState State { get; set; }
+        /// <summary>Set only by the transitions of <see cref="Jobs.JobStates"/> (and when a saved job is read back).</summary>
+        public FemagJobState State { get; internal set; }
 
         /// <summary>What FEMAG returned, read from the finish file; null until it exists.</summary>
         public int? ExitCode { get; set; }

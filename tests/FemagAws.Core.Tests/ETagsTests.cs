@@ -62,7 +62,8 @@ public sealed class ETagsTests : IDisposable
             .On("GetObjectAsync", _ => new GetObjectResponse { ResponseStream = new MemoryStream("after!"u8.ToArray()) });
         var target = new AwsTarget("eu-central-1", null, null);
         var clients = new AwsClients(target, s3, FakeAws.Of<IAmazonEC2>().Client, "fake", new FakeCommandLines());
-        var job = target.NewJob(0, "b-0", FemagConfig.FromSettings(new Dictionary<string, string>()), FemagJobState.Succeeded);
+        var job = target.NewJob(0, "b-0", FemagConfig.FromSettings(new Dictionary<string, string>()));
+        JobStates.FinishWith(job, "0", null);
 
         var outcome = await ResultReceiver.ReceiveAsync(clients, job, Path.GetDirectoryName(_file)!, removeBucket: false, includeUnchanged: false, parallelism: 1, CancellationToken.None);
 

@@ -16,8 +16,4 @@ public sealed class FakeCommandLines : ICommandLines
     public string DeleteOtherBucket(AwsTarget target, string bucketName) => $"delete other {bucketName} in {target.Region}";
 
     public string TerminateInstances(AwsTarget target, IEnumerable<string> instanceIds) => $"terminate {string.Join(" ", instanceIds)} in {target.Region}";
-
-    public IEnumerable<string> GoOn(IReadOnlyList<KeyValuePair<FemagJob, GoOnStep>> jobs) => jobs.Select(j => $"{j.Value} {j.Key.BucketName}");
-
-    public IEnumerable<string> CleanUp(IReadOnlyList<FemagJob> jobs, bool stopInstances) => jobs.Select(j => $"clean up {j.BucketName}{(stopInstances ? " and its instance" : "")}");
 }

@@ -28,7 +28,7 @@ public sealed class JobStateTests
     {
         var job = new FemagJob { State = FemagJobState.Running, Reason = "earlier" };
 
-        JobWatcher.RecordExitCode(job, content);
+        JobStates.FinishWith(job, content, null);
 
         Assert.Equal(state, job.State);
         Assert.Equal(code, job.ExitCode);
@@ -46,7 +46,7 @@ public sealed class JobStateTests
     {
         var job = new FemagJob { ExitCode = 0, Config = FemagConfig.FromSettings(new Dictionary<string, string> { ["finish_task_filename"] = "status" }) };
 
-        JobWatcher.RecordExitCode(job, content);
+        JobStates.FinishWith(job, content, null);
 
         Assert.Equal(FemagJobState.Failed, job.State);
         Assert.Null(job.ExitCode);
@@ -58,7 +58,7 @@ public sealed class JobStateTests
     {
         var job = new FemagJob();
 
-        JobWatcher.RecordExitCode(job, "Segmentation fault (core dumped) in xfemag at step 12\n");
+        JobStates.FinishWith(job, "Segmentation fault (core dumped) in xfemag at step 12\n", null);
 
         Assert.Equal("exit_code holds 'Segmentation fault (core dumped) in xfem…', not an exit code.", job.Reason);
     }
@@ -119,7 +119,7 @@ public sealed class JobStateTests
         // The watchdog starts after the launch: an end sooner than max_runtime (to EC2's second) is a script that crashed.
         var job = new FemagJob { State = FemagJobState.Running };
 
-        JobWatcher.RecordEndedWithoutFinish(job, Ended(Launch.AddSeconds(ranSeconds), maxRuntime: "240"));
+        JobStates.EndedWithoutFinish(job, Ended(Launch.AddSeconds(ranSeconds), maxRuntime: "240"), null);
 
         Assert.Equal(FemagJobState.Failed, job.State);
         Assert.Equal(
@@ -134,7 +134,7 @@ public sealed class JobStateTests
     {
         var job = new FemagJob { State = FemagJobState.Running };
 
-        JobWatcher.RecordEndedWithoutFinish(job, Ended(Launch.AddMinutes(1), maxRuntime: "1"));
+        JobStates.EndedWithoutFinish(job, Ended(Launch.AddMinutes(1), maxRuntime: "1"), null);
 
         Assert.Contains("after 1 minute,", job.Reason);
     }
@@ -152,7 +152,7 @@ public sealed class JobStateTests
             Tags = new List<Tag> { new("femag-aws:bucket", "b-0"), new("femag-aws:max-runtime", "1") },
         });
 
-        JobWatcher.RecordEndedWithoutFinish(job, instance);
+        JobStates.EndedWithoutFinish(job, instance, null);
 
         Assert.Null(instance.EndTime);
         Assert.DoesNotContain("watchdog", job.Reason);
@@ -164,7 +164,7 @@ public sealed class JobStateTests
     {
         var job = new FemagJob();
 
-        JobWatcher.RecordEndedWithoutFinish(job, Ended(Launch.AddHours(5), maxRuntime: null));
+        JobStates.EndedWithoutFinish(job, Ended(Launch.AddHours(5), maxRuntime: null), null);
 
         Assert.Equal("Instance i-0123456789abcdef0 ended (terminated: Client.UserInitiatedShutdown) without writing exit_code.", job.Reason);
     }
@@ -188,13 +188,13 @@ public sealed class JobStateTests
     }
 
     [Theory]
-    [InlineData("NoSuchBucket", "AwsNoSuchBucket", FemagErrorKind.ObjectNotFound, true)]
+    [InlineData("NoSuchBucket", ErrorIds.AwsNoSuchBucket, FemagErrorKind.ObjectNotFound, true)]
     [InlineData("AccessDenied", "AwsAccessDenied", FemagErrorKind.PermissionDenied, true)]
     [InlineData("ExpiredToken", "AwsExpiredToken", FemagErrorKind.AuthenticationError, true)]
     [InlineData("InvalidInstanceID.Malformed", "AwsInvalidInstanceIDMalformed", FemagErrorKind.InvalidArgument, true)]
     [InlineData("SlowDown", "AwsSlowDown", FemagErrorKind.InvalidOperation, false)]
     [InlineData("ServiceUnavailable", "AwsServiceUnavailable", FemagErrorKind.InvalidOperation, false)]
-    [InlineData("InsufficientInstanceCapacity", "AwsInsufficientInstanceCapacity", FemagErrorKind.LimitsExceeded, false)]
+    [InlineData("InsufficientInstanceCapacity", ErrorIds.AwsInsufficientInstanceCapacity, FemagErrorKind.LimitsExceeded, false)]
     public void Only_errors_another_poll_cannot_mend_fail_a_job_at_once(string code, string errorId, FemagErrorKind kind, bool permanent)
     {
         var explained = Assert.IsType<FemagException>(AwsErrors.Explain(new AmazonServiceException("refused") { ErrorCode = code }, "Reading exit_code in bucket b-0"), exactMatch: false);
@@ -293,10 +293,149 @@ public sealed class JobStateTests
     {
         var job = new FemagJob { InstanceId = "i-0123456789abcdef0", State = FemagJobState.Failed };
 
-        InstanceStarter.Queue(job, "Waiting for EC2 capacity: InsufficientInstanceCapacity");
+        JobStates.Queue(job, "Waiting for EC2 capacity: InsufficientInstanceCapacity");
 
         Assert.Equal((FemagJobState.Queued, null, "Waiting for EC2 capacity: InsufficientInstanceCapacity"), (job.State, job.InstanceId, job.Reason));
         Assert.False(job.IsFinished);
+    }
+
+    [Fact]
+    public void Only_JobStates_sets_a_jobs_state_outside_Core()
+    {
+        var setter = typeof(FemagJob).GetProperty(nameof(FemagJob.State))!.SetMethod!;
+
+        Assert.False(setter.IsPublic);
+        Assert.True(setter.IsAssembly);
+    }
+
+    [Fact]
+    public void A_launch_forgets_the_earlier_run_and_a_launched_job_runs_as_at_least_attempt_1()
+    {
+        var job = new FemagJob { InstanceId = "i-0fedcba9876543210", LaunchTime = Launch, ExitCode = 3, FinishTime = Launch.AddHours(1), Reason = "Queued: max_instances = 2" };
+        JobStates.Queue(job, "Queued: max_instances = 2");
+
+        JobStates.Launching(job);
+        Assert.Equal((null, null, null, null), (job.InstanceId, job.LaunchTime, job.ExitCode, job.FinishTime));
+
+        JobStates.Launched(job, "i-0123456789abcdef0", "m5.large", FemagJob.Spot, 0, Launch);
+
+        Assert.Equal((FemagJobState.Running, null, "i-0123456789abcdef0", "m5.large", FemagJob.Spot, 1, (DateTime?)Launch),
+            (job.State, job.Reason, job.InstanceId, job.InstanceType, job.Lifecycle, job.Attempt, job.LaunchTime));
+        JobStates.Launched(job, "i-0123456789abcdef1", "m5.large", FemagJob.OnDemand, 3, Launch);
+        Assert.Equal(3, job.Attempt);
+    }
+
+    [Fact]
+    public void A_dry_run_leaves_the_job_uploaded_and_says_so()
+    {
+        var job = new FemagJob();
+        JobStates.Queue(job, "Queued: max_instances = 1");
+
+        JobStates.DryRun(job);
+
+        Assert.Equal((FemagJobState.Uploaded, "Dry run: EC2 says the launch would succeed; nothing was launched."), (job.State, job.Reason));
+    }
+
+    [Fact]
+    public void A_finish_file_sets_the_finish_time_given()
+    {
+        var job = new FemagJob();
+
+        JobStates.FinishWith(job, "0\n", Launch.AddHours(2));
+
+        Assert.Equal((FemagJobState.Succeeded, (DateTime?)Launch.AddHours(2)), (job.State, job.FinishTime));
+    }
+
+    [Fact]
+    public void An_instance_that_ended_without_the_finish_file_fails_the_job_as_of_the_time_given()
+    {
+        var job = new FemagJob();
+        var instance = Ended(Launch.AddMinutes(30), maxRuntime: null);
+
+        JobStates.EndedWithoutFinish(job, instance, instance.EndTime);
+
+        Assert.Equal((FemagJobState.Failed, instance.EndTime), (job.State, job.FinishTime));
+        Assert.Null(job.ExitCode);
+    }
+
+    [Fact]
+    public void A_loss_with_launches_left_queues_the_next_attempt_and_on_the_last_attempt_fails_with_every_loss()
+    {
+        var job = new FemagJob { InstanceId = "i-0123456789abcdef0", Attempt = 1, Config = FemagConfig.FromSettings(new Dictionary<string, string> { ["max_attempts"] = "2" }) };
+        JobStates.Running(job, null);
+
+        JobStates.Lose(job, 1, "Spot interruption.", 2);
+
+        Assert.Equal((FemagJobState.Queued, null, 2, "Relaunching as attempt 2 of 2: Spot interruption."), (job.State, job.InstanceId, job.Attempt, job.Reason));
+        Assert.Equal(new[] { "attempt 1: Spot interruption." }, job.Losses);
+        Assert.False(job.IsFinished);
+
+        JobStates.FailOnLastAttempt(job, 2, "Hardware failure.", Launch);
+
+        Assert.Equal((FemagJobState.Failed, 2, (DateTime?)Launch), (job.State, job.Attempt, job.FinishTime));
+        Assert.Equal(new[] { "attempt 1: Spot interruption.", "attempt 2: Hardware failure." }, job.Losses);
+        Assert.Equal("Lost on all 2 launch(es) (max_attempts = 2): attempt 1: Spot interruption. attempt 2: Hardware failure.", job.Reason);
+    }
+
+    [Fact]
+    public void Get_FemagJob_shows_a_job_lost_with_launches_left_as_running_until_Wait_FemagJob_relaunches_it()
+    {
+        var job = new FemagJob();
+
+        JobStates.AwaitingRelaunch(job, "Instance i-0123456789abcdef0 ended (terminated) without writing exit_code.");
+
+        Assert.Equal((FemagJobState.Running, "Instance i-0123456789abcdef0 ended (terminated) without writing exit_code. Wait-FemagJob launches it again."), (job.State, job.Reason));
+    }
+
+    [Fact]
+    public void A_timed_out_job_is_not_finished_and_leaving_the_wait_gives_it_no_finish_time()
+    {
+        var job = new FemagJob { InstanceId = "i-0123456789abcdef0", FinishTime = Launch };
+
+        JobStates.TimeOut(job, "Still running after waiting 60 s; instance i-0123456789abcdef0 was left running.");
+        JobStates.LeftWait(job, Launch.AddHours(1));
+
+        Assert.Equal((FemagJobState.TimedOut, null), (job.State, job.FinishTime));
+        Assert.False(job.IsFinished);
+
+        JobStates.Fail(job, "AccessDenied", null);
+        JobStates.LeftWait(job, Launch.AddHours(1));
+        Assert.Equal((FemagJobState.Failed, "AccessDenied", (DateTime?)Launch.AddHours(1)), (job.State, job.Reason, job.FinishTime));
+    }
+
+    [Fact]
+    public void A_job_stopped_by_the_user_fails_with_the_stops_reason_and_time()
+    {
+        var job = new FemagJob { InstanceId = "i-0123456789abcdef0" };
+        JobStates.Running(job, null);
+
+        JobStates.StoppedByUser(job, "Stopped by Stop-FemagInstance before it finished; instance i-0123456789abcdef0 was terminated.", Launch);
+
+        Assert.Equal((FemagJobState.Failed, (DateTime?)Launch), (job.State, job.FinishTime));
+        Assert.StartsWith("Stopped by Stop-FemagInstance", job.Reason);
+        Assert.Null(job.ExitCode);
+    }
+
+    [Theory]
+    [InlineData("running", FemagJobState.Running)]
+    [InlineData("terminated", FemagJobState.Failed)]
+    public void An_instance_whose_bucket_is_gone_gets_a_job_running_while_it_runs_and_failed_once_it_ended(string state, FemagJobState jobState)
+    {
+        var instance = InstanceStatus.From(new Instance
+        {
+            InstanceId = "i-0123456789abcdef0",
+            State = new InstanceState { Name = state },
+            StateTransitionReason = state == "terminated" ? "User initiated (2026-11-24 09:00:00 GMT)" : string.Empty,
+            LaunchTime = Launch,
+            Tags = new List<Tag> { new("femag-aws:bucket", "b-0"), new("femag-aws:attempt", "2") },
+        });
+        var job = new FemagJob { BucketName = "b-0" };
+
+        JobStates.BucketGone(job, new[] { instance }, instance);
+
+        Assert.Equal((jobState, "i-0123456789abcdef0", 2), (job.State, job.InstanceId, job.Attempt));
+        Assert.Equal(state == "terminated" ? Launch.AddHours(1) : (DateTime?)null, job.FinishTime);
+        Assert.Equal($"Bucket b-0 of instance i-0123456789abcdef0 ({state}) no longer exists; stop the instance with Stop-FemagInstance.", job.Reason);
     }
 
     private static InstanceStatus Ended(DateTime end, string? maxRuntime)

@@ -180,7 +180,8 @@ public sealed class KeyPathRulesTests
         fake.On("ListObjectsV2Async", _ => new ListObjectsV2Response { S3Objects = keys.Select(k => new S3Object { Key = k, Size = 2, ETag = "\"e\"" }).ToList() })
             .On("GetObjectAsync", args => new GetObjectResponse { ResponseStream = new MemoryStream(Encoding.UTF8.GetBytes((string)args[1]!)) });
         var target = new AwsTarget("eu-central-1", null, null);
-        var job = target.NewJob(0, "b-0", FemagConfig.FromSettings(new Dictionary<string, string>()), FemagJobState.Succeeded);
+        var job = target.NewJob(0, "b-0", FemagConfig.FromSettings(new Dictionary<string, string>()));
+        JobStates.FinishWith(job, "0", null);
         try
         {
             var outcome = await ResultReceiver.ReceiveAsync(new AwsClients(target, s3, ec2, "fake", new FakeCommandLines()), job, root, removeBucket: true, includeUnchanged: true, 4, CancellationToken.None, KeyPathRules.Windows);

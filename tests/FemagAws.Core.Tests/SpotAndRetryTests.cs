@@ -370,7 +370,7 @@ public sealed class SpotAndRetryTests
 
         var error = await Assert.ThrowsAsync<FemagException>(() => JobInstances.TerminateAsync(cache.Get(Job()).Ec2, new[] { "i-00000000000000013" }, CancellationToken.None));
 
-        Assert.Equal(JobInstances.StopNotMarked, error.ErrorId);
+        Assert.Equal(ErrorIds.StopNotMarked, error.ErrorId);
         Assert.Contains("i-00000000000000013", error.Message);
         Assert.Equal(new[] { "i-00000000000000013" }, Assert.Single(ec2.Requests<TerminateInstancesRequest>()).InstanceIds);
     }

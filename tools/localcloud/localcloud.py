@@ -4,14 +4,19 @@
 Usage:
   python3 tools/localcloud/localcloud.py --sandbox DIR [--port 0] [--region R]...
       [--key-pair NAME]... [--instance-profile NAME]... [--security-group sg-xxxxxxxx]...
+      [--boot-delay SECONDS]
 
 Starts moto on 127.0.0.1, provisions the account (key pairs, instance profiles, security
 groups with the given ids, in every --region), prints exactly one line
 `READY http://127.0.0.1:PORT` to stdout, then plays EC2: every instance that reaches
 `running` gets its user data run with bash (cwd/HOME = DIR/<instance-id>/home, output in
 DIR/<instance-id>/console.log, /usr/local/bin replaced by a private bind mount holding the
-fake `xfemag`). Fake `shutdown` halts the instance like EC2 does (InstanceInitiatedShutdownBehavior
-is applied). S3 honours ExpectedBucketOwner as AWS does (moto ignores it; see the patch below).
+fake `xfemag`), --boot-delay seconds later (default 0; EC2's boot and cloud-init take 30-90 s).
+Fake `shutdown` halts the instance like EC2 does (InstanceInitiatedShutdownBehavior is applied).
+The instance's `aws` reaches moto for every service, sqs included (see AWS_WRAPPER). Its processes
+carry INSTANCE_ID=<id> in their environment: a stop, terminate or halt kills them all, also those
+that left the user data's process group (a pool worker's jobs run under setsid), as on EC2.
+S3 honours ExpectedBucketOwner as AWS does (moto ignores it; see the patch below).
 Runs until stdin reaches EOF or SIGTERM/SIGINT; then kills every instance process group, stops
 moto and exits 0. After READY all output goes to DIR/runner.log.
 
@@ -226,8 +231,12 @@ def parse_args(argv):
     p.add_argument("--key-pair", action="append", default=[], dest="key_pairs")
     p.add_argument("--instance-profile", action="append", default=[], dest="instance_profiles")
     p.add_argument("--security-group", action="append", default=[], dest="security_groups")
+    p.add_argument("--boot-delay", type=float, default=0.0, metavar="SECONDS",
+                   help="each instance runs its user data this long after reaching running (EC2 boot + cloud-init)")
     a = p.parse_args(argv)
     a.regions = a.regions or list(DEFAULT_REGIONS)
+    if a.boot_delay < 0:
+        p.error("--boot-delay must be >= 0")
     return a
 
 
@@ -330,6 +339,11 @@ FAKE_COMMANDS = {
     "halt": '#!/bin/bash\nexec "$(dirname "$0")/shutdown" -H now\n',
 }
 
+# The aws CLI v1 sends sqs (and emr, rds, health) requests to fixed legacy endpoints unless --endpoint-url is
+# given on the command line: AWS_ENDPOINT_URL alone would send an instance's `aws sqs` to the real AWS. So an
+# instance's `aws` passes it explicitly, and every service reaches moto as it reaches AWS on EC2.
+AWS_WRAPPER = '#!/bin/bash\n# localcloud: aws with the local endpoint for every service\nexec @AWS@ --endpoint-url "$AWS_ENDPOINT_URL" "$@"\n'
+
 # Runs inside the new mount namespace: hide the host's /usr/local/bin behind the instance's own.
 BOOT_WRAPPER = (
     'mount --bind "$1" /usr/local/bin || { echo "localcloud: mount --bind $1 /usr/local/bin failed" >&2; exit 1; }\n'
@@ -343,10 +357,11 @@ def shell_quote(s):
 
 
 class Instance:
-    def __init__(self, region, iid, sandbox):
+    def __init__(self, region, iid, sandbox, boot_at):
         self.region = region
         self.id = iid
         self.dir = sandbox / iid
+        self.boot_at = boot_at  # monotonic time its user data starts (EC2's boot); None once started
         self.proc = None
         self.pgid = None
         self.started_at = None
@@ -357,22 +372,65 @@ class Instance:
         return self.proc is not None and self.proc.poll() is None
 
     def kill_group(self):
-        if self.pgid is None:
+        """SIGKILLs the user data's process group and every process of the instance that left it."""
+        killed = False
+        if self.pgid is not None:
+            try:
+                os.killpg(self.pgid, signal.SIGKILL)
+                killed = True
+            except (ProcessLookupError, PermissionError):
+                pass
+        # A pool worker runs each job in a session of its own (setsid), out of that group; when an
+        # instance dies on EC2 they die with it. They are our descendants (we are a child subreaper) and
+        # carry the instance's INSTANCE_ID in their environment. Repeat: one may fork while we look.
+        for _ in range(50):
+            pids = self.processes()
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    killed = True
+                except OSError:
+                    pass
+            time.sleep(0.02)
+        return killed
+
+    def processes(self):
+        """Live processes that descend from this runner and carry INSTANCE_ID=<this id> in their environment."""
+        me, parent, mine = os.getpid(), {}, []
+        marker = f"INSTANCE_ID={self.id}".encode()
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if fields[0] == "Z":
+                    continue  # dead already; reap() collects it
+                parent[int(pid)] = int(fields[1])
+                with open(f"/proc/{pid}/environ", "rb") as f:
+                    if marker in f.read().split(b"\0"):
+                        mine.append(int(pid))
+            except (OSError, IndexError, ValueError):
+                pass
+
+        def descends(pid):
+            for _ in range(64):
+                pid = parent.get(pid, 0)
+                if pid == me:
+                    return True
+                if pid <= 1:
+                    return False
             return False
-        try:
-            os.killpg(self.pgid, signal.SIGKILL)
-            return True
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return False
+
+        return [pid for pid in mine if descends(pid)]
 
 
 class Runner:
-    def __init__(self, endpoint, sandbox, regions):
+    def __init__(self, endpoint, sandbox, regions, boot_delay=0.0):
         self.endpoint = endpoint
         self.sandbox = sandbox
         self.regions = regions
+        self.boot_delay = boot_delay
         self.ec2 = {r: client("ec2", r, endpoint) for r in regions}
         self.instances: dict[tuple[str, str], Instance] = {}
         self.unshare = shutil.which("unshare")
@@ -418,6 +476,8 @@ class Runner:
         (bindir / "shutdown").write_text(SHUTDOWN_TEMPLATE.replace("@INSTANCE_DIR@", shell_quote(str(inst.dir))))
         for name, text in FAKE_COMMANDS.items():
             (bindir / name).write_text(text)
+        if self.aws_dir:
+            (bindir / "aws").write_text(AWS_WRAPPER.replace("@AWS@", shell_quote(os.path.join(self.aws_dir, "aws"))))
         shutil.copyfile(self.xfemag, ulb / "xfemag")
         for f in list(bindir.iterdir()) + [ulb / "xfemag"]:
             f.chmod(0o755)
@@ -495,13 +555,19 @@ class Runner:
                 if inst is None:
                     if state != "running":
                         continue
-                    inst = self.instances[(region, iid)] = Instance(region, iid, self.sandbox)
+                    inst = self.instances[(region, iid)] = Instance(
+                        region, iid, self.sandbox, time.monotonic() + self.boot_delay)
+                    if self.boot_delay:
+                        log.info("%s %s: running, user data starts in %.0f s (--boot-delay)", region, iid, self.boot_delay)
+                if state == "running" and inst.boot_at is not None and time.monotonic() >= inst.boot_at:
+                    inst.boot_at = None
                     try:
                         self.start(inst)
                     except Exception as e:  # noqa: BLE001
                         log.exception("%s %s: start failed: %s", region, iid, e)
                         inst.done = True
                 elif state != "running" and not inst.done:
+                    inst.boot_at = None  # ended while booting: its user data never runs
                     inst.done = True
                     was_alive = inst.alive()
                     killed = inst.kill_group()
@@ -614,7 +680,7 @@ def main(argv=None):
     log.info("moto listening on %s", endpoint)
     try:
         provision(endpoint, args)
-        runner = Runner(endpoint, sandbox, args.regions)
+        runner = Runner(endpoint, sandbox, args.regions, args.boot_delay)
     except Exception as e:  # noqa: BLE001
         log.exception("provisioning failed")
         print(f"localcloud: provisioning failed: {e}", file=sys.stderr, flush=True)

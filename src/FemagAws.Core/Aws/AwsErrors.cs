@@ -91,7 +91,7 @@ namespace FemagAws.Aws
         private static FemagException FromService(AmazonServiceException ex, string doing)
         {
             var code = ex.ErrorCode;
-            var id = "Aws" + code.Replace(".", string.Empty);
+            var id = ErrorIds.OfAws(code);
             // The service's own message often has no full stop, and the advice appended to it is a sentence of its own.
             var message = ex.Message.TrimEnd();
             var text = $"{doing} failed: {code}: {message}{(message.EndsWith(".") || message.EndsWith("!") || message.EndsWith("?") ? string.Empty : ".")}";

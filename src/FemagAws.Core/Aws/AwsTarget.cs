@@ -68,9 +68,9 @@ namespace FemagAws.Aws
         /// A job of this target: its region, endpoint, profile and credentials, and the config with server_location set
         /// to that region (the instance's script reads its region from SERVER_LOCATION: it must be the job's).
         /// </summary>
-        public FemagJob NewJob(int index, string bucketName, FemagConfig config, FemagJobState state)
+        public FemagJob NewJob(int index, string bucketName, FemagConfig config)
         {
-            var job = new FemagJob { Index = index, BucketName = bucketName, Region = Region, Config = config.ForRegion(Region), State = state };
+            var job = new FemagJob { Index = index, BucketName = bucketName, Region = Region, Config = config.ForRegion(Region) };
             ApplyTo(job);
             return job;
         }

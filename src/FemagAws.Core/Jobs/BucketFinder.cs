@@ -87,7 +87,7 @@ namespace FemagAws.Jobs
         private static FemagJob NewJob(AwsClients clients, string bucketName, string? folder, int index, JobTags? tags, FemagConfig config)
         {
             folder = folder ?? tags?.Folder;
-            var job = clients.Target.NewJob(index, bucketName, config, FemagJobState.Uploaded);
+            var job = clients.Target.NewJob(index, bucketName, config);
             job.Folder = folder == null ? null : System.IO.Path.GetFullPath(PathUtil.ExpandHome(folder));
             job.ArchiveETag = tags?.ArchiveETag;
             job.PoolId = tags?.PoolId;

@@ -51,11 +51,7 @@ namespace FemagAws.Jobs
             string instanceId;
             LaunchOption launched;
 
-            // A new launch: nothing of an earlier run describes the job any more, and a launch that fails leaves it never run.
-            job.InstanceId = null;
-            job.LaunchTime = null;
-            job.ExitCode = null;
-            job.FinishTime = null;
+            JobStates.Launching(job);
             try
             {
                 // A bucket that an instance already runs (started by another session, or by this one earlier) gets no
@@ -64,9 +60,8 @@ namespace FemagAws.Jobs
                 var live = launches.Where(i => !i.HasEnded).OrderByDescending(i => i.LaunchTime).FirstOrDefault();
                 if (live != null)
                 {
-                    JobFinder.Follow(job, launches, live);
-                    job.State = FemagJobState.Running;
-                    job.Reason = $"{AlreadyRunningReason} instance {live.InstanceId} (attempt {job.Attempt}) already runs it; no second instance was launched, and the job follows that one.";
+                    JobStates.Follow(job, launches, live);
+                    JobStates.Running(job, $"{AlreadyRunningReason} instance {live.InstanceId} (attempt {job.Attempt}) already runs it; no second instance was launched, and the job follows that one.");
                     return job;
                 }
 
@@ -82,34 +77,25 @@ namespace FemagAws.Jobs
                 await JobBuckets.AbortUploadsAsync(clients.S3, job.BucketName, ct).ConfigureAwait(false);
                 (instanceId, launched) = await LaunchFirstAvailableAsync(clients, job, userData, launches, ct).ConfigureAwait(false);
             }
-            catch (FemagException ex) when (ex.ErrorId == "AwsDryRunOperation")
+            catch (FemagException ex) when (ex.ErrorId == ErrorIds.AwsDryRunOperation)
             {
-                // dry_run = 1: EC2 checked the request and permissions and launched nothing.
-                job.State = FemagJobState.Uploaded;
-                job.Reason = "Dry run: EC2 says the launch would succeed; nothing was launched.";
+                JobStates.DryRun(job);
                 return job;
             }
             catch (FemagException ex) when (LaunchPolicy.IsCapacityError(ex.ErrorId))
             {
-                return Queue(job, $"{LaunchPolicy.CapacityReason} {ex.Message} Wait-FemagJob launches the job when capacity frees.");
+                return JobStates.Queue(job, $"{LaunchPolicy.CapacityReason} {ex.Message} Wait-FemagJob launches the job when capacity frees.");
             }
             catch (Exception ex) when (!ct.IsCancellationRequested)
             {
-                job.State = FemagJobState.Failed;
-                job.Reason = ex.Message;
+                JobStates.Fail(job, ex.Message, null);
                 throw new FemagException(ex is FemagException f ? f.ErrorId : "FemagLaunchFailed", ex is FemagException g ? g.Kind : FemagErrorKind.InvalidOperation,
                     $"{ex.Message} Bucket {job.BucketName} keeps the upload. Fix the cause and start the job again:\n  {clients.Commands.Restart(job)}\n" +
                     $"or delete the bucket:\n  {clients.Commands.RemoveBucket(AwsTarget.Of(job), job.BucketName)}",
                     ex);
             }
 
-            job.InstanceId = instanceId;
-            job.InstanceType = launched.InstanceType;
-            job.Lifecycle = launched.Spot ? FemagJob.Spot : FemagJob.OnDemand;
-            job.Attempt = Math.Max(1, job.Attempt);
-            job.State = FemagJobState.Running;
-            job.Reason = null;
-            job.LaunchTime = DateTime.UtcNow;
+            JobStates.Launched(job, instanceId, launched.InstanceType, launched.Spot ? FemagJob.Spot : FemagJob.OnDemand, job.Attempt, DateTime.UtcNow);
             return job;
         }
 
@@ -140,14 +126,6 @@ namespace FemagAws.Jobs
         /// <summary>How the reason of a job begins whose bucket an instance already ran when it was started.</summary>
         public const string AlreadyRunningReason = "Already running:";
 
-        /// <summary>Marks a job as approved to launch but waiting, for Wait-FemagJob to launch later.</summary>
-        public static FemagJob Queue(FemagJob job, string reason)
-        {
-            job.State = FemagJobState.Queued;
-            job.Reason = reason;
-            job.InstanceId = null;
-            return job;
-        }
 
         internal static void CheckLaunchSettings(FemagConfig config)
         {

@@ -56,12 +56,13 @@ namespace FemagAws.Jobs
                 return null;
             }
 
-            var job = target.NewJob(status.Index ?? BucketNames.IndexOf(status.BucketName) ?? 0, status.BucketName, FemagConfig.Defaults, FemagJobState.Running);
-            JobFinder.Follow(job, new[] { status }, status);
+            var job = target.NewJob(status.Index ?? BucketNames.IndexOf(status.BucketName) ?? 0, status.BucketName, FemagConfig.Defaults);
+            JobStates.Follow(job, new[] { status }, status);
+            JobStates.Running(job, null);
             if (status.StoppedBy != null)
             {
                 // Stopped before: this stop changes nothing, and the job says so.
-                JobWatcher.RecordEndedWithoutFinish(job, status);
+                JobStates.EndedWithoutFinish(job, status, null);
             }
 
             return job;

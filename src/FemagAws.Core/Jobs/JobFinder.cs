@@ -53,12 +53,12 @@ namespace FemagAws.Jobs
                 if (instances.TryGetValue(job.BucketName, out var launches))
                 {
                     instance = Current(launches);
-                    Follow(job, launches, instance);
+                    JobStates.Follow(job, launches, instance);
                 }
 
                 if (instance != null && !instance.HasEnded)
                 {
-                    job.State = FemagJobState.Running;
+                    JobStates.Running(job, null);
                 }
                 else
                 {
@@ -77,32 +77,25 @@ namespace FemagAws.Jobs
                 }
                 else if (finishes[i].Finish is { } finish)
                 {
-                    JobWatcher.RecordExitCode(job, finish.Text);
-                    job.FinishTime = finish.LastModified;
+                    // Without the object's time, it finished when its instance ended.
+                    JobStates.FinishWith(job, finish.Text, finish.LastModified ?? instance?.EndTime);
                 }
                 else if (instance != null && JobWatcher.IsLoss(instance))
                 {
                     var lossReason = JobWatcher.LossReason(job, instance);
                     if (job.Attempt < job.Config.MaxAttempts)
                     {
-                        // Lost with launches left: Wait-FemagJob relaunches it.
-                        job.State = FemagJobState.Running;
-                        job.Reason = lossReason + " Wait-FemagJob launches it again.";
+                        JobStates.AwaitingRelaunch(job, lossReason);
                     }
                     else
                     {
-                        JobLauncher.FailOnLastAttempt(job, job.Attempt, lossReason);
+                        JobStates.FailOnLastAttempt(job, job.Attempt, lossReason, instance.EndTime);
                     }
                 }
                 else if (instance != null)
                 {
-                    JobWatcher.RecordEndedWithoutFinish(job, instance);
-                }
-
-                // Ended without the finish file: it finished when its instance ended.
-                if (job.IsFinished && job.FinishTime == null)
-                {
-                    job.FinishTime = instance?.EndTime;
+                    // Ended without the finish file: it finished when its instance ended.
+                    JobStates.EndedWithoutFinish(job, instance, instance.EndTime);
                 }
             }
 
@@ -116,26 +109,12 @@ namespace FemagAws.Jobs
                     continue;
                 }
 
-                var job = target.NewJob(instance.Index ?? BucketNames.IndexOf(instance.BucketName!) ?? 0, instance.BucketName!, config,
-                    instance.HasEnded ? FemagJobState.Failed : FemagJobState.Running);
-                Follow(job, launches, instance);
-                job.FinishTime = instance.HasEnded ? instance.EndTime : null;
-                job.Reason = $"Bucket {instance.BucketName} of instance {instance.InstanceId} ({instance.State}) no longer exists; stop the instance with Stop-FemagInstance.";
+                var job = target.NewJob(instance.Index ?? BucketNames.IndexOf(instance.BucketName!) ?? 0, instance.BucketName!, config);
+                JobStates.BucketGone(job, launches, instance);
                 jobs.Add(job);
             }
 
             return jobs;
-        }
-
-        /// <summary>Points the job at one of its bucket's instances: its id, launch, type, lifecycle, attempt and earlier losses.</summary>
-        internal static void Follow(FemagJob job, IReadOnlyCollection<InstanceStatus> launches, InstanceStatus instance)
-        {
-            job.InstanceId = instance.InstanceId;
-            job.LaunchTime = instance.LaunchTime;
-            job.InstanceType = instance.InstanceType;
-            job.Lifecycle = instance.Lifecycle;
-            job.Attempt = instance.Attempt ?? 1;
-            job.Losses = EarlierLosses(job, launches, instance);
         }
 
         /// <summary>
@@ -180,7 +159,7 @@ namespace FemagAws.Jobs
 
                 if (JobWatcher.IsLoss(earlier))
                 {
-                    losses.Insert(0, JobLauncher.Loss(attempt, JobWatcher.LossReason(job, earlier)));
+                    losses.Insert(0, JobStates.Loss(attempt, JobWatcher.LossReason(job, earlier)));
                 }
 
                 next = earlier;

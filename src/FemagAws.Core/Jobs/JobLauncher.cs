@@ -64,7 +64,6 @@ namespace FemagAws.Jobs
                     continue;
                 }
 
-                job.Reason = null;
                 try
                 {
                     var clients = _clients.Get(job);
@@ -73,8 +72,12 @@ namespace FemagAws.Jobs
                 }
                 catch (Exception ex) when (!ct.IsCancellationRequested)
                 {
-                    job.State = FemagJobState.Failed;
-                    job.Reason = job.Reason ?? ex.Message;
+                    // StartAsync fails the job itself with the cause alone, without its advice to start the job again by hand.
+                    if (job.State != FemagJobState.Failed)
+                    {
+                        JobStates.Fail(job, ex.Message, null);
+                    }
+
                     Warnings.Add($"Job {job.Index} could not be launched: {job.Reason}");
                     failed.Add(job);
                     continue;
@@ -124,9 +127,8 @@ namespace FemagAws.Jobs
             var newer = launches.Where(i => i.LaunchTime > since).OrderByDescending(i => i.LaunchTime).FirstOrDefault();
             if (newer != null)
             {
-                JobFinder.Follow(job, launches, newer);
-                job.State = FemagJobState.Running;
-                job.Reason = null;
+                JobStates.Follow(job, launches, newer);
+                JobStates.Running(job, null);
                 lock (Notes)
                 {
                     Notes.Add($"Job {job.Index}: instance {instance.InstanceId} was already replaced by {newer.InstanceId} (attempt {job.Attempt}); following that one.");
@@ -139,7 +141,7 @@ namespace FemagAws.Jobs
             var max = job.Config.MaxAttempts;
             if (attempt >= max)
             {
-                FailOnLastAttempt(job, attempt, lossReason);
+                JobStates.FailOnLastAttempt(job, attempt, lossReason, instance.EndTime);
                 return false;
             }
 
@@ -152,10 +154,8 @@ namespace FemagAws.Jobs
 
             // A partial result of the lost instance must not look like the next one's, nor its exit_code (none here) stay.
             await JobBuckets.ClearExceptAsync(clients.S3, job.BucketName, job.ArchiveKey, ct).ConfigureAwait(false);
-            job.Losses.Add(Loss(attempt, lossReason));
-            job.Attempt = attempt + 1;
+            JobStates.Lose(job, attempt, lossReason, max);
             Interlocked.Increment(ref _relaunched);
-            InstanceStarter.Queue(job, $"Relaunching as attempt {job.Attempt} of {max}: {lossReason}");
             lock (Notes)
             {
                 Notes.Add($"Job {job.Index}: {job.Reason}");
@@ -164,16 +164,5 @@ namespace FemagAws.Jobs
             return true;
         }
 
-        /// <summary>A job lost on its last allowed launch fails with the reason of every attempt.</summary>
-        internal static void FailOnLastAttempt(FemagJob job, int attempt, string lossReason)
-        {
-            job.Attempt = attempt;
-            job.Losses.Add(Loss(attempt, lossReason));
-            job.State = FemagJobState.Failed;
-            job.Reason = $"Lost on all {attempt} launch(es) (max_attempts = {job.Config.MaxAttempts}): {string.Join(" ", job.Losses)}";
-        }
-
-        /// <summary>One entry of a job's Losses.</summary>
-        internal static string Loss(int attempt, string lossReason) => $"attempt {attempt}: {lossReason}";
     }
 }

@@ -15,7 +15,7 @@ namespace FemagAws.Jobs
     {
         public static async Task<FemagJob> CreateAsync(AwsClients clients, DirectoryInfo folder, int index, FemagConfig config, CancellationToken ct)
         {
-            var job = clients.Target.NewJob(index, BucketNames.New(index), config, FemagJobState.Uploaded);
+            var job = clients.Target.NewJob(index, BucketNames.New(index), config);
             job.Folder = folder.FullName;
             job.CreationTime = DateTime.UtcNow;
 
@@ -125,14 +125,14 @@ namespace FemagAws.Jobs
                     await JobBuckets.RemoveAsync(clients.S3, job.BucketName, cleanup.Token).ConfigureAwait(false);
                 }
             }
-            catch (FemagException gone) when (gone.ErrorId == "AwsNoSuchBucket")
+            catch (FemagException gone) when (gone.ErrorId == ErrorIds.AwsNoSuchBucket)
             {
                 // The create never went through.
             }
             catch (Exception cleanupError)
             {
                 var why = uploadError == null ? "was stopped" : $"failed ({uploadError.Message})";
-                throw new FemagException("FemagUploadFailedBucketLeft", FemagErrorKind.InvalidOperation,
+                throw new FemagException(ErrorIds.UploadFailedBucketLeft, FemagErrorKind.InvalidOperation,
                     $"Uploading folder '{job.Folder}' {why} and its bucket {job.BucketName} could not be removed ({cleanupError.Message}). It is left, tagged {JobBuckets.IndexTag}; remove it with '{clients.Commands.RemoveBucket(AwsTarget.Of(job), job.BucketName)}'.",
                     uploadError ?? cleanupError);
             }

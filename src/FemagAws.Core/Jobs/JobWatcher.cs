@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Globalization;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
@@ -82,7 +81,7 @@ namespace FemagAws.Jobs
                         return (JobCheck.Lost, LossReason(job, instance));
                     }
 
-                    RecordEndedWithoutFinish(job, instance);
+                    JobStates.EndedWithoutFinish(job, instance, null);
                     return (JobCheck.Finished, null);
                 }
 
@@ -109,7 +108,7 @@ namespace FemagAws.Jobs
             // The finish file first seen may not be the last: a script can sync an old one (a rerun folder's) before
             // it writes FEMAG's own, so the one in the bucket now, when the job is judged complete, is the exit code.
             var finish = readNow ? null : await JobBuckets.TryReadTextAsync(clients.S3, job.BucketName, job.Config.FinishTaskFilename, ct).ConfigureAwait(false);
-            RecordExitCode(job, finish ?? track.FinishText!);
+            JobStates.FinishWith(job, finish ?? track.FinishText!, null);
             return (JobCheck.Finished, null);
         }
 
@@ -142,51 +141,15 @@ namespace FemagAws.Jobs
             return instance.HasEnded && !justLaunched && !goingDown;
         }
 
-        /// <summary>Fails a job whose instance ended before the finish file arrived, saying whether the max_runtime watchdog stopped it.</summary>
-        internal static void RecordEndedWithoutFinish(FemagJob job, InstanceStatus instance)
-        {
-            job.State = FemagJobState.Failed;
-            if (instance.StoppedBy != null)
-            {
-                job.Reason = $"Stopped by Stop-FemagInstance: instance {instance.InstanceId} ({instance.State}) was ended before {job.Config.FinishTaskFilename} was written; it is not launched again.";
-                return;
-            }
-
-            if (ByWatchdog(instance))
-            {
-                job.Reason = $"Instance {instance.InstanceId} was stopped by the max_runtime watchdog after {instance.MaxRuntime:0.#} minute{(instance.MaxRuntime == 1 ? string.Empty : "s")}, before {job.Config.FinishTaskFilename} was written. Raise max_runtime if the calculation needs longer.";
-                return;
-            }
-
-            job.Reason = LossReason(job, instance);
-        }
-
         /// <summary>What happened to an instance that ended without the finish file.</summary>
         internal static string LossReason(FemagJob job, InstanceStatus instance) =>
             $"Instance {instance.InstanceId} ended ({instance.State}{(instance.Reason != null ? ": " + instance.Reason : string.Empty)}) without writing {job.Config.FinishTaskFilename}.";
-
-        internal static void RecordExitCode(FemagJob job, string text)
-        {
-            var trimmed = text.Trim();
-            if (int.TryParse(trimmed, NumberStyles.Integer, CultureInfo.InvariantCulture, out var code))
-            {
-                job.ExitCode = code;
-                job.State = code == 0 ? FemagJobState.Succeeded : FemagJobState.Failed;
-                job.Reason = code == 0 ? null : $"FEMAG exited with code {code}; see femag.err and the *.PROT log among the results.";
-            }
-            else
-            {
-                job.ExitCode = null;
-                job.State = FemagJobState.Failed;
-                job.Reason = $"{job.Config.FinishTaskFilename} holds '{(trimmed.Length > 40 ? trimmed.Substring(0, 40) + "…" : trimmed)}', not an exit code.";
-            }
-        }
 
         // The watchdog starts with the script, after the launch, and shuts the instance down max_runtime minutes later, so
         // it never ends one sooner; EC2 gives both times only to the second. An end before that, or one EC2 gives no time
         // for, is not known to be the watchdog's: a script that crashed is not told to ask for more runtime.
         // EC2's own end (Server.*: a Spot interruption, a hardware failure) is never the watchdog's, however late it came.
-        private static bool ByWatchdog(InstanceStatus instance) =>
+        internal static bool ByWatchdog(InstanceStatus instance) =>
             instance.MaxRuntime is double minutes && !IsServerEnd(instance) &&
             instance.EndTime - instance.LaunchTime >= TimeSpan.FromMinutes(minutes) - TimeSpan.FromSeconds(2);
 

@@ -91,11 +91,11 @@ namespace FemagAws.Jobs
 
         private static readonly string[] CapacityRefusals =
         {
-            "AwsInsufficientInstanceCapacity", "AwsMaxSpotInstanceCountExceeded", "AwsSpotMaxPriceTooLow", "AwsInsufficientCapacity",
-            "AwsUnfulfillableCapacity", "AwsUnsupported",
+            ErrorIds.AwsInsufficientInstanceCapacity, ErrorIds.AwsMaxSpotInstanceCountExceeded, ErrorIds.AwsSpotMaxPriceTooLow, ErrorIds.AwsInsufficientCapacity,
+            ErrorIds.AwsUnfulfillableCapacity, ErrorIds.AwsUnsupported,
         };
 
-        private static readonly string[] QuotaErrors = { "AwsInstanceLimitExceeded", "AwsVcpuLimitExceeded" };
+        private static readonly string[] QuotaErrors = { ErrorIds.AwsInstanceLimitExceeded, ErrorIds.AwsVcpuLimitExceeded };
     }
 
     /// <summary>One way to launch: an instance type, on Spot or On-Demand.</summary>

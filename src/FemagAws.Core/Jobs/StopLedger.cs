@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using System.Text;
 
 namespace FemagAws.Jobs
 {
@@ -58,19 +57,12 @@ namespace FemagAws.Jobs
             public InstanceFate Fate { get; set; }
         }
 
-        private readonly ICommandLines _commands;
         private readonly object _lock = new object();
         private readonly HashSet<object> _members = new HashSet<object>();
         private readonly Dictionary<string, Bucket> _buckets = new Dictionary<string, Bucket>(StringComparer.Ordinal);
         private readonly Dictionary<string, Instance> _instances = new Dictionary<string, Instance>(StringComparer.Ordinal);
         private readonly List<FemagJob> _cutOff = new List<FemagJob>();
         private readonly List<string> _leftBehind = new List<string>();
-
-        /// <param name="commands">Writes the lines the account tells the user to type.</param>
-        public StopLedger(ICommandLines commands)
-        {
-            _commands = commands;
-        }
 
         /// <summary>A cmdlet of the pipeline begins.</summary>
         public void Join(object member)
@@ -85,7 +77,7 @@ namespace FemagAws.Jobs
         /// A cmdlet of the pipeline ends. The last one gets the account of everything entered, if anything is left to
         /// tell, and the ledger starts empty for the next pipeline; the others get null.
         /// </summary>
-        public string? Leave(object member)
+        public StopAccount? Leave(object member)
         {
             lock (_lock)
             {
@@ -181,10 +173,10 @@ namespace FemagAws.Jobs
             }
         }
 
-        private string? Account()
+        private StopAccount? Account()
         {
-            var running = _instances.Values.Where(i => i.Fate == InstanceFate.Running).OrderBy(i => i.Job.Index).ToList();
-            var terminated = _instances.Values.Where(i => i.Fate == InstanceFate.TerminatedByStop).OrderBy(i => i.Job.Index).ToList();
+            var running = _instances.Values.Where(i => i.Fate == InstanceFate.Running).OrderBy(i => i.Job.Index).Select(i => new StoppedInstance(i.Id, i.Job)).ToList();
+            var terminated = _instances.Values.Where(i => i.Fate == InstanceFate.TerminatedByStop).OrderBy(i => i.Job.Index).Select(i => new StoppedInstance(i.Id, i.Job)).ToList();
 
             // A job whose instance runs on is told with its instance: going on waits for it, whatever its bucket holds.
             var busy = new HashSet<string>(running.Select(i => i.Job.BucketName), StringComparer.Ordinal);
@@ -197,60 +189,15 @@ namespace FemagAws.Jobs
                 return null;
             }
 
-            var text = new StringBuilder("Stopped. What is left in the cloud:");
-            List(text, "Running and billing", running.Select(i => $"{i.Id} (job {i.Job.Index})").ToList(), "instance(s)");
-            List(text, "Terminated by the stop, no longer billing", terminated.Select(i => $"{i.Id} (job {i.Job.Index})").ToList(), "instance(s)");
-            List(text, "Uploaded, no instance", uploaded.Select(j => $"{j.BucketName} (job {j.Index})").ToList(), "bucket(s)");
-            List(text, "Instance lost, waiting to be launched again", lost.Select(j => $"{j.BucketName} (job {j.Index}, attempt {j.Attempt} of {j.Config.MaxAttempts})").ToList(), "bucket(s)");
-            List(text, "Finished, results not received", finished.Select(j => $"{j.BucketName} (job {j.Index})").ToList(), "bucket(s)");
-            List(text, "Upload cut off, nothing left (run New-FemagBucket for them again)", _cutOff.OrderBy(j => j.Index).Select(j => $"'{j.Folder}' (job {j.Index})").ToList(), "folder(s)");
-            foreach (var what in _leftBehind)
-            {
-                text.Append("\n  Check by hand: ").Append(what);
-            }
-
-            var jobs = running.Select(i => i.Job).Concat(uploaded).Concat(lost).Concat(finished).ToList();
-            if (jobs.Count == 0)
-            {
-                return text.ToString();
-            }
-
-            // One command per kind of job and place to find them, copied as is into any later session.
+            // Each job still in the cloud with its next step, in the order the account tells them; cleaning up takes the same jobs.
             var steps = running.Select(i => Step(i.Job, GoOnStep.Wait)).Concat(uploaded.Select(j => Step(j, GoOnStep.Start)))
                 .Concat(lost.Select(j => Step(j, GoOnStep.Wait))).Concat(finished.Select(j => Step(j, GoOnStep.Receive))).ToList();
-            text.Append("\nGo on:");
-            Lines(text, _commands.GoOn(steps));
-            text.Append(running.Count > 0
-                ? "\nOr clean up (terminates the instances, deletes the buckets with their results):"
-                : "\nOr clean up (deletes the buckets with their results):");
-            Lines(text, _commands.CleanUp(jobs, running.Count > 0));
-
+            var jobs = running.Select(i => i.Job).Concat(uploaded).Concat(lost).Concat(finished).ToList();
             // Keys given on the command line live in memory only, so the commands cannot carry them.
             var given = jobs.Where(j => j.Credentials != null).Select(j => j.Credentials!.Source).Distinct().ToList();
-            if (given.Count > 0)
-            {
-                text.Append("\nGive Get-FemagJob the credentials given before with ").Append(string.Join("; ", given)).Append(": they were kept in memory only.");
-            }
-
-            return text.ToString();
-        }
-
-        private static void List(StringBuilder text, string what, List<string> items, string unit)
-        {
-            if (items.Count > 0)
-            {
-                text.Append("\n  ").Append(what).Append(", ").Append(items.Count).Append(' ').Append(unit).Append(": ").Append(string.Join(", ", items));
-            }
+            return new StopAccount(running, terminated, uploaded, lost, finished, _cutOff.OrderBy(j => j.Index).ToList(), _leftBehind.ToList(), steps, jobs, given);
         }
 
         private static KeyValuePair<FemagJob, GoOnStep> Step(FemagJob job, GoOnStep step) => new KeyValuePair<FemagJob, GoOnStep>(job, step);
-
-        private static void Lines(StringBuilder text, IEnumerable<string> lines)
-        {
-            foreach (var line in lines)
-            {
-                text.Append("\n  ").Append(line);
-            }
-        }
     }
 }

@@ -82,7 +82,7 @@ namespace FemagAws.Commands
             // Named buckets are there to be started again, which a job without the config's settings cannot be.
             if (_config == null)
             {
-                ThrowTerminatingError(ErrorRecords.Create("FemagConfigNeeded", ErrorCategory.InvalidArgument,
+                ThrowTerminatingError(ErrorRecords.Create("FemagConfigNeeded", FemagErrorKind.InvalidArgument,
                     "Get-FemagBucket -Name makes jobs to start again, and Start-FemagInstance launches them with the config's image, instance profile and cloud-init script: " +
                     "give -ConfigFile or -Config. Without -Name, Get-FemagBucket lists the module's buckets and needs no config.", Name));
             }

@@ -80,7 +80,7 @@ namespace FemagAws.Commands
                 var folder = new DirectoryInfo(full);
                 if (!folder.Exists)
                 {
-                    WriteError(ErrorRecords.Create("FemagFolderNotFound", ErrorCategory.ObjectNotFound,
+                    WriteError(ErrorRecords.Create("FemagFolderNotFound", FemagErrorKind.ObjectNotFound,
                         $"Folder '{full}' does not exist. Pass the folders of a parameter variation, e.g. Get-ChildItem parvar -Directory.", path));
                     continue;
                 }
@@ -131,7 +131,7 @@ namespace FemagAws.Commands
                         Ledger.LeftBehind(ex.Message);
                     }
                 }
-                else if (item.Error is FemagException f && f.ErrorId == "FemagUploadFailedBucketLeft")
+                else if (item.Error is FemagException f && f.ErrorId == ErrorIds.UploadFailedBucketLeft)
                 {
                     Ledger.LeftBehind(f.Message);
                 }

@@ -82,7 +82,7 @@ namespace FemagAws.Commands
             {
                 if (!job.IsFinished && !Force)
                 {
-                    WriteError(ErrorRecords.Create("FemagJobNotFinished", ErrorCategory.InvalidOperation,
+                    WriteError(ErrorRecords.Create("FemagJobNotFinished", FemagErrorKind.InvalidOperation,
                         $"Job {job.Index} (bucket {job.BucketName}) is {job.State}; its results may be incomplete. Wait for it with Wait-FemagJob, or use -Force to download anyway.", job));
                     continue;
                 }
@@ -100,7 +100,7 @@ namespace FemagAws.Commands
                     : job.Folder;
                 if (destination == null)
                 {
-                    WriteError(ErrorRecords.Create("FemagNoDestination", ErrorCategory.InvalidArgument,
+                    WriteError(ErrorRecords.Create("FemagNoDestination", FemagErrorKind.InvalidArgument,
                         $"Job {job.Index} (bucket {job.BucketName}) has no folder. Pass -Destination.", job));
                     continue;
                 }

@@ -77,7 +77,7 @@ namespace FemagAws.Commands
             }
             else
             {
-                WriteError(ErrorRecords.Create("FemagNothingToRemove", ErrorCategory.InvalidArgument,
+                WriteError(ErrorRecords.Create("FemagNothingToRemove", FemagErrorKind.InvalidArgument,
                     "Pipe jobs into Remove-FemagBucket (e.g. from Get-FemagJob), or name buckets with -Name.", null));
             }
         }

@@ -139,9 +139,7 @@ namespace FemagAws.Commands
                     continue;
                 }
 
-                // A start by hand is a new first launch, whatever an earlier run counted.
-                job.Attempt = 1;
-                job.Losses.Clear();
+                JobStates.StartedByHand(job);
                 _queue!.Start(job, j => runner.StartAsync(j, cloudInit, Cancellation));
                 Drain(_queue, false, Activity, Emit, EmitFailed);
             }
@@ -186,7 +184,7 @@ namespace FemagAws.Commands
                 {
                     unknown.Add(item.Result);
                 }
-                else if (item.Error is FemagException f && f.ErrorId == "FemagLaunchMayBeLeft")
+                else if (item.Error is FemagException f && f.ErrorId == ErrorIds.LaunchMayBeLeft)
                 {
                     Ledger.LeftBehind(f.Message);
                 }
@@ -241,7 +239,7 @@ namespace FemagAws.Commands
         }
 
         /// <summary>Passes a job on queued, without launching it, for Wait-FemagJob to launch later.</summary>
-        private void Hold(FemagJob job, string reason) => Emit(InstanceStarter.Queue(job, reason));
+        private void Hold(FemagJob job, string reason) => Emit(JobStates.Queue(job, reason));
 
         private void Emit(FemagJob job)
         {

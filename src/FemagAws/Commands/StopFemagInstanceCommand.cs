@@ -73,7 +73,7 @@ namespace FemagAws.Commands
             {
                 if (InstanceId == null || InstanceId.Length == 0)
                 {
-                    WriteError(ErrorRecords.Create("FemagNothingToStop", ErrorCategory.InvalidArgument,
+                    WriteError(ErrorRecords.Create("FemagNothingToStop", FemagErrorKind.InvalidArgument,
                         "Pipe jobs into Stop-FemagInstance (e.g. from Get-FemagJob), or name instances with -InstanceId.", null));
                     return;
                 }

@@ -82,7 +82,7 @@ namespace FemagAws.Commands
                 }
                 else if (job.InstanceId == null && job.State != FemagJobState.Queued)
                 {
-                    WriteError(ErrorRecords.Create("FemagJobNotStarted", ErrorCategory.InvalidOperation,
+                    WriteError(ErrorRecords.Create("FemagJobNotStarted", FemagErrorKind.InvalidOperation,
                         $"Job {job.Index} (bucket {job.BucketName}) has no instance to wait for. Start it with Start-FemagInstance first.", job));
                 }
                 else if (!_jobs.Contains(job))
@@ -110,8 +110,7 @@ namespace FemagAws.Commands
 
                 if (!job.IsFinished)
                 {
-                    job.State = FemagJobState.Failed;
-                    job.Reason = $"Instance {job.InstanceId} was terminated when the wait was stopped (-StopOnCancel).";
+                    JobStates.StoppedByUser(job, $"Instance {job.InstanceId} was terminated when the wait was stopped (-StopOnCancel).", job.FinishTime);
                 }
 
                 Ledger.InstanceTerminatedByStop(job);

@@ -16,8 +16,9 @@ namespace FemagAws.Internal
             return new ErrorRecord(ex, "FemagUnexpected", ErrorCategory.NotSpecified, target);
         }
 
-        public static ErrorRecord Create(string errorId, ErrorCategory category, string message, object? target) =>
-            new ErrorRecord(new FemagException(errorId, FemagErrorKind.InvalidArgument, message), errorId, category, target);
+        /// <summary>A record of the module's own, whose category and exception say the same kind of failure.</summary>
+        public static ErrorRecord Create(string errorId, FemagErrorKind kind, string message, object? target) =>
+            From(new FemagException(errorId, kind, message), target);
 
         private static ErrorCategory Category(FemagErrorKind kind)
         {

@@ -46,7 +46,7 @@ namespace FemagAws.Internal
         private StopLedger JoinLedger()
         {
             var runspace = Runspace.DefaultRunspace;
-            var ledger = runspace == null ? new StopLedger(PowerShellCommands.Instance) : Ledgers.GetValue(runspace, _ => new StopLedger(PowerShellCommands.Instance));
+            var ledger = runspace == null ? new StopLedger() : Ledgers.GetValue(runspace, _ => new StopLedger());
             ledger.Join(this);
             return ledger;
         }
@@ -70,7 +70,7 @@ namespace FemagAws.Internal
                 var account = _ledger?.Leave(this);
                 if (account != null)
                 {
-                    WarnAfterStop(account);
+                    WarnAfterStop(StopAccountText.Of(account, PowerShellCommands.Instance));
                 }
 
                 Dispose(true);

@@ -8,7 +8,7 @@ namespace FemagAws.Internal
 {
     /// <summary>
     /// The command lines the module tells a user to type, for Core (through <see cref="ICommandLines"/>, handed to it
-    /// with the AWS clients and the stop ledger) and for the cmdlets: each names what finds its job or bucket again
+    /// with the AWS clients), for the stop's account (<see cref="StopAccountText"/>) and for the cmdlets: each names what finds its job or bucket again
     /// (config file, region, endpoint, profile), so it runs as printed in this or any later session.
     /// </summary>
     internal sealed class PowerShellCommands : ICommandLines
@@ -35,7 +35,10 @@ namespace FemagAws.Internal
         public string TerminateInstances(AwsTarget target, IEnumerable<string> instanceIds) =>
             AwsCli(target, "ec2 terminate-instances --instance-ids " + string.Join(" ", instanceIds));
 
-        /// <summary>Per place that finds the jobs, in the order the jobs are given: those to wait for, to start, to receive.</summary>
+        /// <summary>
+        /// Lines that take stopped jobs on from where they are, each job with its next step; as few lines as find them:
+        /// per place that finds the jobs, in the order the jobs are given, those to wait for, to start, to receive.
+        /// </summary>
         public IEnumerable<string> GoOn(IReadOnlyList<KeyValuePair<FemagJob, GoOnStep>> jobs)
         {
             foreach (var place in jobs.GroupBy(j => Find(j.Key)))
@@ -56,6 +59,7 @@ namespace FemagAws.Internal
             }
         }
 
+        /// <summary>Lines that remove stopped jobs' buckets, terminating their instances first when <paramref name="stopInstances"/>.</summary>
         public IEnumerable<string> CleanUp(IReadOnlyList<FemagJob> jobs, bool stopInstances) =>
             jobs.GroupBy(Find).Select(place => FindThen(place.Key, place, stopInstances ? "Stop-FemagInstance -PassThru | Remove-FemagBucket -Force" : "Remove-FemagBucket -Force"));
 

@@ -84,13 +84,12 @@ public sealed class CommandLinesTests : IDisposable
     private object Target(string region, string? endpointUrl, string? profileName, string? profileLocation) =>
         _target.GetConstructors().Single().Invoke(new object?[] { region, endpointUrl, profileName, profileLocation, null });
 
-    /// <summary>Job <paramref name="index"/> (bucket b-index), Failed, of a config read from <paramref name="configFile"/> that names the local endpoint.</summary>
+    /// <summary>Job <paramref name="index"/> (bucket b-index) of a config read from <paramref name="configFile"/> that names the local endpoint.</summary>
     private object Job(object target, int index, string? configFile)
     {
         var config = _target.Assembly.GetType("FemagAws.FemagConfig", throwOnError: true)!.GetMethod("FromSettings")!
             .Invoke(null, new object?[] { new Dictionary<string, string> { ["endpoint_url"] = "http://127.0.0.1:4566" }, configFile })!;
-        var failed = Enum.Parse(_target.Assembly.GetType("FemagAws.FemagJobState", throwOnError: true)!, "Failed");
-        return _target.GetMethod("NewJob")!.Invoke(target, new[] { index, "b-" + index, config, failed })!;
+        return _target.GetMethod("NewJob")!.Invoke(target, new[] { index, "b-" + index, config })!;
     }
 
     private object Call(string method, params object[] args) => _commands.GetType().GetMethod(method)!.Invoke(_commands, args)!;

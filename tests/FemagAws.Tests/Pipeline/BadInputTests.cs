@@ -49,6 +49,22 @@ public sealed class BadInputTests : CloudTest
     }
 
     [Fact]
+    public void Waiting_for_a_job_never_started_is_an_invalid_operation_in_its_record_and_its_exception()
+    {
+        using var ws = new Workspace(Cloud);
+        var folder = ws.AddJob("0", "-- job\n");
+        using var ps = new PsSession();
+
+        var result = ps.Run("[IO.DirectoryInfo[]]$args[0] | New-FemagBucket -ConfigFile $args[1] | Wait-FemagJob", new[] { folder.FullName }, ws.ConfigFile);
+
+        var error = Assert.Single(result.Errors);
+        Assert.StartsWith("FemagJobNotStarted,", error.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.InvalidOperation, error.CategoryInfo.Category);
+        // A script that reads $_.Exception.Kind, or rethrows the exception, sees the same kind of failure.
+        Assert.Equal("InvalidOperation", error.Exception.GetType().GetProperty("Kind")!.GetValue(error.Exception)!.ToString());
+    }
+
+    [Fact]
     public async Task A_missingCloud_init_launches_nothing_and_says_which_file()
     {
         using var ws = new Workspace(Cloud);

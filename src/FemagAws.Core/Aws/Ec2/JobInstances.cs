@@ -125,9 +125,6 @@ namespace FemagAws.Aws.Ec2
         /// </summary>
         public const string StoppedByTag = "femag-aws:stopped-by";
 
-        /// <summary>The error id of a termination that went through while the stop tag could not be put on some instances.</summary>
-        public const string StopNotMarked = "FemagStopNotMarked";
-
         /// <summary>DescribeInstances takes this many ids per call, so a poll costs ceil(N/1000) calls.</summary>
         public const int DescribeBatch = 1000;
 
@@ -202,7 +199,7 @@ namespace FemagAws.Aws.Ec2
                         return instance.InstanceId;
                     }
                 }
-                catch (FemagException ex) when (ex.ErrorId == "AwsIdempotentParameterMismatch")
+                catch (FemagException ex) when (ex.ErrorId == ErrorIds.AwsIdempotentParameterMismatch)
                 {
                     // The token was used with other parameters (an earlier run with another config, or a session starting
                     // the job with another one right now): a live instance of it runs the job; an ended one spent it.
@@ -391,7 +388,7 @@ namespace FemagAws.Aws.Ec2
             }
             catch (Exception ex)
             {
-                throw new FemagException("FemagLaunchMayBeLeft", FemagErrorKind.InvalidOperation,
+                throw new FemagException(ErrorIds.LaunchMayBeLeft, FemagErrorKind.InvalidOperation,
                     $"The launch for bucket {job.BucketName} got no answer, and whether it started an instance could not be checked ({ex.Message}). " +
                     $"Look for an instance tagged {BucketTag} = {job.BucketName} (Get-FemagJob) and stop it with Stop-FemagInstance.", ex);
             }
@@ -496,7 +493,7 @@ namespace FemagAws.Aws.Ec2
 
             if (unmarked.Count > 0)
             {
-                throw new FemagException(StopNotMarked, FemagErrorKind.InvalidOperation,
+                throw new FemagException(ErrorIds.StopNotMarked, FemagErrorKind.InvalidOperation,
                     $"Terminated {string.Join(", ", unmarked)}, but could not tag them {StoppedByTag} ({markFailure!.Message}). " +
                     "Another session's Wait-FemagJob may take their end for a loss and launch the job again; allow ec2:CreateTags on the module's instances.", markFailure);
             }

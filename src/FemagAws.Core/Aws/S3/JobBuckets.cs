@@ -244,7 +244,7 @@ namespace FemagAws.Aws.S3
                     await AwsErrors.Call(() => s3.DeleteBucketAsync(bucketName, ct), $"Deleting bucket {bucketName}").ConfigureAwait(false);
                     return deleted;
                 }
-                catch (FemagException ex) when (ex.ErrorId == "AwsBucketNotEmpty" && attempt < 3)
+                catch (FemagException ex) when (ex.ErrorId == ErrorIds.AwsBucketNotEmpty && attempt < 3)
                 {
                     // A request the client gave up on (a cut-off upload's last part) may still land after the listing.
                     await Task.Delay(TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);

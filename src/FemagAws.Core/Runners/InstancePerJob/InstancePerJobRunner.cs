@@ -132,11 +132,9 @@ namespace FemagAws.Runners.InstancePerJob
 
             if ((stop.Terminated || stop.MarkedStopped) && (job.State == FemagJobState.Running || job.State == FemagJobState.TimedOut))
             {
-                job.State = FemagJobState.Failed;
-                job.Reason = stop.Terminated
+                JobStates.StoppedByUser(job, stop.Terminated
                     ? $"Stopped by Stop-FemagInstance before it finished; instance {job.InstanceId} was terminated."
-                    : $"Stopped by Stop-FemagInstance after instance {job.InstanceId} had ended ({stop.State}) without finishing; it is not launched again.";
-                job.FinishTime = DateTime.UtcNow;
+                    : $"Stopped by Stop-FemagInstance after instance {job.InstanceId} had ended ({stop.State}) without finishing; it is not launched again.", DateTime.UtcNow);
             }
 
             return outcome;

@@ -36,7 +36,8 @@ namespace FemagAws.Runners.InstancePerJob
             {
                 if (job.State != FemagJobState.Queued)
                 {
-                    job.State = FemagJobState.Running;
+                    // A timed-out job keeps its reason until this wait ends it.
+                    JobStates.Running(job, job.Reason);
                 }
 
                 _failedPolls[job] = 0;
@@ -134,7 +135,7 @@ namespace FemagAws.Runners.InstancePerJob
                     {
                         await JobInstances.TerminateAsync(clients.Ec2, toTerminate, ct).ConfigureAwait(false);
                     }
-                    catch (FemagException ex) when (ex.ErrorId == JobInstances.StopNotMarked)
+                    catch (FemagException ex) when (ex.ErrorId == ErrorIds.StopNotMarked)
                     {
                         // Terminated, only not tagged as the module's stop.
                         Warnings.Add(ex.Message);
@@ -158,7 +159,7 @@ namespace FemagAws.Runners.InstancePerJob
             {
                 _failedPolls.Remove(job);
                 _watcher.Forget(job);
-                job.FinishTime = job.State == FemagJobState.TimedOut ? (DateTime?)null : DateTime.UtcNow;
+                JobStates.LeftWait(job, DateTime.UtcNow);
             }
 
             return finished;
@@ -173,8 +174,7 @@ namespace FemagAws.Runners.InstancePerJob
             var left = _failedPolls.Keys.ToList();
             foreach (var job in left.Where(j => j.InstanceId != null))
             {
-                job.State = FemagJobState.TimedOut;
-                job.Reason = $"Still running after waiting {waited.TotalSeconds:0} s; instance {job.InstanceId} was left running.";
+                JobStates.TimeOut(job, $"Still running after waiting {waited.TotalSeconds:0} s; instance {job.InstanceId} was left running.");
             }
 
             _failedPolls.Clear();
@@ -205,10 +205,15 @@ namespace FemagAws.Runners.InstancePerJob
                 return false;
             }
 
-            job.State = givenUpAs;
-            job.Reason = givenUpAs == FemagJobState.TimedOut
-                ? $"Gave up: instance {job.InstanceId} could not be described, so it may still run and bill. {ex.Message} Wait for the job again, or stop the instance with Stop-FemagInstance."
-                : ex.Message;
+            if (givenUpAs == FemagJobState.TimedOut)
+            {
+                JobStates.TimeOut(job, $"Gave up: instance {job.InstanceId} could not be described, so it may still run and bill. {ex.Message} Wait for the job again, or stop the instance with Stop-FemagInstance.");
+            }
+            else
+            {
+                JobStates.Fail(job, ex.Message, null);
+            }
+
             return true;
         }
 

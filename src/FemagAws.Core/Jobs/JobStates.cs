@@ -1,0 +1,182 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using FemagAws.Aws.Ec2;
+
+namespace FemagAws.Jobs
+{
+    /// <summary>
+    /// The one place a job changes state: each method is one transition and sets, with <see cref="FemagJob.State"/>, the
+    /// reason, exit code, instance, attempt, losses and finish time that go with it. Start-FemagInstance, Wait-FemagJob,
+    /// Get-FemagJob and Stop-FemagInstance all move jobs through these, so a job reads the same whichever cmdlet judged it.
+    /// </summary>
+    public static class JobStates
+    {
+        /// <summary>Approved to launch but waiting (max_instances, EC2 capacity, a relaunch): Wait-FemagJob launches it later.</summary>
+        public static FemagJob Queue(FemagJob job, string reason)
+        {
+            job.State = FemagJobState.Queued;
+            job.Reason = reason;
+            job.InstanceId = null;
+            return job;
+        }
+
+        /// <summary>Start-FemagInstance starts the job: a new first launch, whatever an earlier run counted.</summary>
+        public static void StartedByHand(FemagJob job)
+        {
+            job.Attempt = 1;
+            job.Losses.Clear();
+        }
+
+        /// <summary>A new launch begins: nothing of an earlier run describes the job any more, and a launch that fails leaves it never run.</summary>
+        public static void Launching(FemagJob job)
+        {
+            job.InstanceId = null;
+            job.LaunchTime = null;
+            job.ExitCode = null;
+            job.FinishTime = null;
+        }
+
+        /// <summary>EC2 launched the job's instance; a first launch counts as attempt 1.</summary>
+        public static void Launched(FemagJob job, string instanceId, string instanceType, string lifecycle, int attempt, DateTime launchTime)
+        {
+            job.InstanceId = instanceId;
+            job.InstanceType = instanceType;
+            job.Lifecycle = lifecycle;
+            job.Attempt = Math.Max(1, attempt);
+            job.State = FemagJobState.Running;
+            job.Reason = null;
+            job.LaunchTime = launchTime;
+        }
+
+        /// <summary>dry_run = 1: EC2 checked the request and permissions and launched nothing; the job stays uploaded.</summary>
+        public static void DryRun(FemagJob job)
+        {
+            job.State = FemagJobState.Uploaded;
+            job.Reason = "Dry run: EC2 says the launch would succeed; nothing was launched.";
+        }
+
+        /// <summary>
+        /// Points the job at one of its bucket's instances: its id, launch, type, lifecycle, attempt and the losses of the
+        /// attempts before it. The state is the caller's next transition, as the instance may have ended.
+        /// </summary>
+        public static void Follow(FemagJob job, IReadOnlyCollection<InstanceStatus> launches, InstanceStatus instance)
+        {
+            job.InstanceId = instance.InstanceId;
+            job.LaunchTime = instance.LaunchTime;
+            job.InstanceType = instance.InstanceType;
+            job.Lifecycle = instance.Lifecycle;
+            job.Attempt = instance.Attempt ?? 1;
+            job.Losses = JobFinder.EarlierLosses(job, launches, instance);
+        }
+
+        /// <summary>The job's instance runs (or is being watched as running) and the finish file has not been seen; <paramref name="reason"/> says more, or null.</summary>
+        public static void Running(FemagJob job, string? reason)
+        {
+            job.State = FemagJobState.Running;
+            job.Reason = reason;
+        }
+
+        /// <summary>
+        /// Lost with launches left, as Get-FemagJob sees it: still Running, since Wait-FemagJob launches it again.
+        /// </summary>
+        public static void AwaitingRelaunch(FemagJob job, string lossReason) => Running(job, lossReason + " Wait-FemagJob launches it again.");
+
+        /// <summary>
+        /// The finish file holds the exit code: 0 succeeds, any other whole number fails, and anything else fails without
+        /// an exit code. <paramref name="finishTime"/> is when it finished, or null when the caller stamps it later.
+        /// </summary>
+        public static void FinishWith(FemagJob job, string finishText, DateTime? finishTime)
+        {
+            var trimmed = finishText.Trim();
+            if (int.TryParse(trimmed, NumberStyles.Integer, CultureInfo.InvariantCulture, out var code))
+            {
+                job.ExitCode = code;
+                job.State = code == 0 ? FemagJobState.Succeeded : FemagJobState.Failed;
+                job.Reason = code == 0 ? null : $"FEMAG exited with code {code}; see femag.err and the *.PROT log among the results.";
+            }
+            else
+            {
+                job.ExitCode = null;
+                job.State = FemagJobState.Failed;
+                job.Reason = $"{job.Config.FinishTaskFilename} holds '{(trimmed.Length > 40 ? trimmed.Substring(0, 40) + "…" : trimmed)}', not an exit code.";
+            }
+
+            job.FinishTime = finishTime;
+        }
+
+        /// <summary>The job failed for <paramref name="reason"/>, such as a launch that failed or checks that failed for good.</summary>
+        public static void Fail(FemagJob job, string reason, DateTime? finishTime)
+        {
+            job.State = FemagJobState.Failed;
+            job.Reason = reason;
+            job.FinishTime = finishTime;
+        }
+
+        /// <summary>
+        /// Fails a job whose instance ended before the finish file arrived, saying whether Stop-FemagInstance or the
+        /// max_runtime watchdog ended it, or else how it ended.
+        /// </summary>
+        public static void EndedWithoutFinish(FemagJob job, InstanceStatus instance, DateTime? finishTime)
+        {
+            var reason =
+                instance.StoppedBy != null
+                    ? $"Stopped by Stop-FemagInstance: instance {instance.InstanceId} ({instance.State}) was ended before {job.Config.FinishTaskFilename} was written; it is not launched again."
+                : JobWatcher.ByWatchdog(instance)
+                    ? $"Instance {instance.InstanceId} was stopped by the max_runtime watchdog after {instance.MaxRuntime:0.#} minute{(instance.MaxRuntime == 1 ? string.Empty : "s")}, before {job.Config.FinishTaskFilename} was written. Raise max_runtime if the calculation needs longer."
+                : JobWatcher.LossReason(job, instance);
+            Fail(job, reason, finishTime);
+        }
+
+        /// <summary>
+        /// A job lost with launches left: the loss is added to its Losses and it is queued as the next attempt of
+        /// <paramref name="maxAttempts"/>.
+        /// </summary>
+        public static void Lose(FemagJob job, int attempt, string lossReason, int maxAttempts)
+        {
+            job.Losses.Add(Loss(attempt, lossReason));
+            job.Attempt = attempt + 1;
+            Queue(job, $"Relaunching as attempt {job.Attempt} of {maxAttempts}: {lossReason}");
+        }
+
+        /// <summary>A job lost on its last allowed launch fails with the reason of every attempt.</summary>
+        public static void FailOnLastAttempt(FemagJob job, int attempt, string lossReason, DateTime? finishTime)
+        {
+            job.Attempt = attempt;
+            job.Losses.Add(Loss(attempt, lossReason));
+            Fail(job, $"Lost on all {attempt} launch(es) (max_attempts = {job.Config.MaxAttempts}): {string.Join(" ", job.Losses)}", finishTime);
+        }
+
+        /// <summary>Wait-FemagJob stopped waiting for the job; its instance may still run.</summary>
+        public static void TimeOut(FemagJob job, string reason)
+        {
+            job.State = FemagJobState.TimedOut;
+            job.Reason = reason;
+        }
+
+        /// <summary>Stop-FemagInstance (or Wait-FemagJob -StopOnCancel) ended the job's instance before it finished.</summary>
+        public static void StoppedByUser(FemagJob job, string reason, DateTime? finishTime) => Fail(job, reason, finishTime);
+
+        /// <summary>
+        /// An instance of the module whose bucket is gone: a job of its own, Running while the instance may still bill
+        /// (so Stop-FemagInstance can end it), else Failed when the instance ended.
+        /// </summary>
+        public static void BucketGone(FemagJob job, IReadOnlyCollection<InstanceStatus> launches, InstanceStatus instance)
+        {
+            Follow(job, launches, instance);
+            job.State = instance.HasEnded ? FemagJobState.Failed : FemagJobState.Running;
+            job.FinishTime = instance.HasEnded ? instance.EndTime : null;
+            job.Reason = $"Bucket {instance.BucketName} of instance {instance.InstanceId} ({instance.State}) no longer exists; stop the instance with Stop-FemagInstance.";
+        }
+
+        /// <summary>
+        /// A job leaves Wait-FemagJob's watch at <paramref name="now"/>: that is its finish time, but not for a timed-out
+        /// job, whose instance may still run.
+        /// </summary>
+        public static void LeftWait(FemagJob job, DateTime now) =>
+            job.FinishTime = job.State == FemagJobState.TimedOut ? (DateTime?)null : now;
+
+        /// <summary>One entry of a job's Losses.</summary>
+        internal static string Loss(int attempt, string lossReason) => $"attempt {attempt}: {lossReason}";
+    }
+}
