@@ -19,44 +19,27 @@ namespace FemagAws.Runners.Pool
             if (markers.Ended is EndedMarker ended)
             {
                 Ended(job, ended, markers.Finish);
-                return;
             }
-
-            if (markers.Withdrawn)
+            else if (markers.Withdrawn)
             {
-                Withdrawn(job);
-                return;
+                JobStates.Withdrawn(job, null);
             }
-
-            if (!(markers.Taken is TakenMarker taken))
+            else if (!(markers.Taken is TakenMarker taken))
             {
-                job.State = FemagJobState.Queued;
-                job.InstanceId = null;
-                job.Reason = job.Losses.Count > 0 ? job.Reason : $"Waiting in the queue of pool {job.PoolId} for a free slot.";
-                return;
+                JobStates.WaitingInPool(job);
             }
-
-            job.Attempt = taken.Attempt;
-            var instance = instanceOf(taken.InstanceId);
-            if (instance == null || HasGone(instance))
+            else if (instanceOf(taken.InstanceId) is InstanceStatus instance && !HasGone(instance))
             {
-                Lost(job, taken, instance);
-                return;
+                JobStates.TakenInPool(job, taken.InstanceId, taken.Attempt, instance.InstanceType, instance.Lifecycle, taken.Time);
             }
-
-            job.State = FemagJobState.Running;
-            job.InstanceId = taken.InstanceId;
-            job.InstanceType = instance.InstanceType;
-            job.Lifecycle = instance.Lifecycle;
-            job.LaunchTime = taken.Time;
-            job.Reason = null;
-        }
-
-        /// <summary>Marks a job withdrawn by Stop-FemagInstance: failed, never run again.</summary>
-        public static void Withdrawn(FemagJob job)
-        {
-            job.State = FemagJobState.Failed;
-            job.Reason = $"Withdrawn by Stop-FemagInstance from pool {job.PoolId}; it is not run again.";
+            else
+            {
+                var gone = instanceOf(taken.InstanceId);
+                var what = gone == null
+                    ? $"Instance {taken.InstanceId} of pool {job.PoolId} is gone"
+                    : $"Instance {taken.InstanceId} of pool {job.PoolId} ended ({gone.State}{(gone.Reason != null ? ": " + gone.Reason : string.Empty)})";
+                JobStates.LostInPool(job, taken.Attempt, what + " while it ran the job.", gone?.EndTime);
+            }
         }
 
         /// <summary>
@@ -66,62 +49,27 @@ namespace FemagAws.Runners.Pool
         private static bool HasGone(InstanceStatus instance) =>
             instance.HasEnded && instance.State != "shutting-down" && instance.State != "stopping";
 
-        private static void Lost(FemagJob job, TakenMarker taken, InstanceStatus? instance)
-        {
-            var what = instance == null
-                ? $"Instance {taken.InstanceId} of pool {job.PoolId} is gone"
-                : $"Instance {taken.InstanceId} of pool {job.PoolId} ended ({instance.State}{(instance.Reason != null ? ": " + instance.Reason : string.Empty)})";
-            var reason = what + " while it ran the job.";
-            if (taken.Attempt >= job.Config.MaxAttempts)
-            {
-                if (job.State != FemagJobState.Failed)
-                {
-                    job.Losses.RemoveAll(l => l.StartsWith(JobLauncher.Loss(taken.Attempt, string.Empty), StringComparison.Ordinal));
-                    JobLauncher.FailOnLastAttempt(job, taken.Attempt, reason);
-                }
-
-                job.InstanceId = taken.InstanceId;
-                return;
-            }
-
-            // Once per attempt: each poll sees the same taken marker until another instance takes the job.
-            if (!job.Losses.Any(l => l.StartsWith(JobLauncher.Loss(taken.Attempt, string.Empty), StringComparison.Ordinal)))
-            {
-                job.Losses.Add(JobLauncher.Loss(taken.Attempt, reason));
-            }
-
-            job.State = FemagJobState.Queued;
-            job.InstanceId = null;
-            job.Reason = $"{reason} It waits in the queue for attempt {taken.Attempt + 1} of {job.Config.MaxAttempts}.";
-        }
-
         private static void Ended(FemagJob job, EndedMarker ended, string? finish)
         {
-            job.FinishTime = ended.Time;
             var lastLines = ended.LastLines.Length > 0 ? " Last lines of its output:\n" + ended.LastLines : " It wrote no output.";
-            switch (ended.Why)
+            if (ended.Why == "withdrawn")
             {
-                case "withdrawn":
-                    Withdrawn(job);
-                    return;
-                case "max_runtime":
-                    job.State = FemagJobState.Failed;
-                    job.ExitCode = null;
-                    job.Reason = $"Ran longer than max_runtime = {job.Config.MaxRuntime:0.#} minutes and was ended (status {ended.Status}). Raise max_runtime if the calculation needs longer.{lastLines}";
-                    return;
+                JobStates.Withdrawn(job, ended.Time);
             }
-
-            if (ended.Finish && finish != null)
+            else if (ended.Why == "max_runtime")
             {
-                JobWatcher.RecordExitCode(job, finish);
-                return;
+                JobStates.Fail(job, $"Ran longer than max_runtime = {job.Config.MaxRuntime:0.#} minutes and was ended (status {ended.Status}). Raise max_runtime if the calculation needs longer.{lastLines}", ended.Time);
             }
-
-            // A script that ended without the finish file would fail again: the job fails now, with its own words.
-            job.State = FemagJobState.Failed;
-            job.ExitCode = null;
-            var how = ended.Why == "shutdown" ? $"called shutdown (exit status {ended.Status})" : $"ended with exit status {ended.Status}";
-            job.Reason = $"The job's script {how} without writing {job.Config.FinishTaskFilename}; it is not run again.{lastLines}";
+            else if (ended.Finish && finish != null)
+            {
+                JobStates.FinishWith(job, finish, ended.Time);
+            }
+            else
+            {
+                // A script that ended without the finish file would fail again: the job fails now, with its own words.
+                var how = ended.Why == "shutdown" ? $"called shutdown (exit status {ended.Status})" : $"ended with exit status {ended.Status}";
+                JobStates.Fail(job, $"The job's script {how} without writing {job.Config.FinishTaskFilename}; it is not run again.{lastLines}", ended.Time);
+            }
         }
     }
 }

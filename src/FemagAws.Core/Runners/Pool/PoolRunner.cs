@@ -8,6 +8,7 @@ using FemagAws.Aws;
 using FemagAws.Aws.Ec2;
 using FemagAws.Aws.S3;
 using FemagAws.Aws.Sqs;
+using FemagAws.Jobs;
 
 namespace FemagAws.Runners.Pool
 {
@@ -134,9 +135,8 @@ namespace FemagAws.Runners.Pool
             var known = new HashSet<string>(listed.Select(j => j.PoolId!), StringComparer.Ordinal);
             foreach (var remnant in (await pool.FindAsync(ct).ConfigureAwait(false)).Where(r => !known.Contains(r.PoolId)))
             {
-                var job = target.NewJob(0, RemnantName(remnant.PoolId), config, FemagJobState.Failed);
-                job.PoolId = remnant.PoolId;
-                job.Reason = $"Pool {remnant.PoolId} has no job left, but {remnant.LiveInstances.Count} instance(s) and {remnant.QueueUrls.Count} queue(s) of it remain; Stop-FemagInstance removes them.";
+                var job = target.NewJob(0, RemnantName(remnant.PoolId), config);
+                JobStates.PoolLeftOver(job, remnant.PoolId, remnant.LiveInstances.Count, remnant.QueueUrls.Count);
                 jobs.Add(job);
             }
 
@@ -208,7 +208,10 @@ namespace FemagAws.Runners.Pool
             foreach (var job in finished)
             {
                 _pending.Remove(job);
-                job.FinishTime = job.FinishTime ?? DateTime.UtcNow;
+                if (job.FinishTime == null)
+                {
+                    JobStates.LeftWait(job, DateTime.UtcNow);
+                }
             }
 
             return finished;
@@ -219,8 +222,7 @@ namespace FemagAws.Runners.Pool
             var left = _pending.ToList();
             foreach (var job in left)
             {
-                job.State = FemagJobState.TimedOut;
-                job.Reason = $"Still {(job.InstanceId != null ? "running on instance " + job.InstanceId : "queued")} in pool {job.PoolId} after waiting {waited.TotalSeconds:0} s; the pool goes on. Wait for the job again, or withdraw it with Stop-FemagInstance.";
+                JobStates.TimeOut(job, $"Still {(job.InstanceId != null ? "running on instance " + job.InstanceId : "queued")} in pool {job.PoolId} after waiting {waited.TotalSeconds:0} s; the pool goes on. Wait for the job again, or withdraw it with Stop-FemagInstance.");
             }
 
             _pending.Clear();

@@ -114,17 +114,7 @@ namespace FemagAws.Runners.Pool
         {
             await _buckets.PrepareAsync(job, poolId, ct).ConfigureAwait(false);
             await _queues.SendAsync(_queueUrls[poolId], new[] { PoolScripts.Message(job, script) }, ct).ConfigureAwait(false);
-            job.PoolId = poolId;
-            job.State = FemagJobState.Queued;
-            job.Reason = $"Waiting in the queue of pool {poolId} for a free slot.";
-            job.InstanceId = null;
-            job.InstanceType = null;
-            job.Lifecycle = null;
-            job.Attempt = 0;
-            job.Losses = new List<string>();
-            job.ExitCode = null;
-            job.LaunchTime = null;
-            job.FinishTime = null;
+            JobStates.SentToPool(job, poolId);
         }
 
         /// <summary>Launches the instances a new pool of <paramref name="jobs"/> jobs needs: up to pool_size, fewer when fewer are needed.</summary>
@@ -188,7 +178,7 @@ namespace FemagAws.Runners.Pool
             await WorkQueue.MapAsync(withdrawn, ReadsInFlight, async (job, token) =>
             {
                 await _buckets.WithdrawAsync(job, token).ConfigureAwait(false);
-                PoolJobStates.Withdrawn(job);
+                JobStates.Withdrawn(job, DateTime.UtcNow);
                 return job;
             }, ct).ConfigureAwait(false);
             await CleanUpIfDoneAsync(poolId, jobs, ct).ConfigureAwait(false);
@@ -227,8 +217,7 @@ namespace FemagAws.Runners.Pool
                 var job = jobs[i];
                 if (markers[i] == null)
                 {
-                    job.State = FemagJobState.Failed;
-                    job.Reason = $"Bucket {job.BucketName} is gone; the job of pool {job.PoolId} cannot run.";
+                    JobStates.Fail(job, $"Bucket {job.BucketName} is gone; the job of pool {job.PoolId} cannot run.", DateTime.UtcNow);
                 }
                 else
                 {
