@@ -67,10 +67,6 @@ internal sealed class FakePool : IPoolQueues, IPoolInstances, IPoolBuckets
     public Task<List<InstanceStatus>> ListAsync(string poolId, CancellationToken ct) =>
         Task.FromResult(Launches.Where(l => l.PoolId == poolId).Select(l => new InstanceStatus(l.Id, InstanceStates[l.Id], null)).ToList());
 
-    public Task<List<InstanceStatus>> ListLiveAsync(CancellationToken ct) =>
-        Task.FromResult(Launches.Where(l => InstanceStatus.MayStillBillStates.Contains(InstanceStates[l.Id]))
-            .Select(l => Status(l.Id, l.PoolId)).ToList());
-
     public Task<string?> LaunchAsync(FemagConfig config, string poolId, int ordinal, string userData, string instanceType, bool spot, CancellationToken ct)
     {
         if (NoCapacity.Contains(instanceType + " " + (spot ? FemagJob.Spot : FemagJob.OnDemand)))
@@ -126,15 +122,4 @@ internal sealed class FakePool : IPoolQueues, IPoolInstances, IPoolBuckets
 
     public Task<List<FemagJob>> JobsOfPoolAsync(string poolId, CancellationToken ct) =>
         Task.FromResult(Buckets.Where(b => b.Value.PoolId == poolId).Select(b => new FemagJob { BucketName = b.Key, PoolId = poolId }).ToList());
-
-    private InstanceStatus Status(string id, string poolId)
-    {
-        var instance = new Amazon.EC2.Model.Instance
-        {
-            InstanceId = id,
-            State = new Amazon.EC2.Model.InstanceState { Name = Amazon.EC2.InstanceStateName.FindValue(InstanceStates[id]) },
-            Tags = new List<Amazon.EC2.Model.Tag> { new(PoolQueues.PoolTag, poolId) },
-        };
-        return InstanceStatus.From(instance);
-    }
 }

@@ -435,10 +435,11 @@ public sealed class PoolTests : IDisposable
         var poolId = await StartAsync(pool, Jobs(Config(), 1), null);
         fake.Buckets.Clear();
 
-        var remnant = Assert.Single(await pool.FindAsync(CancellationToken.None));
+        var remnant = Assert.Single(await pool.FindAsync(new HashSet<string>(), CancellationToken.None));
 
         Assert.Equal(poolId, remnant.PoolId);
         Assert.Equal(2, remnant.QueueUrls.Count);
         Assert.Equal(new[] { fake.Launches[0].Id }, remnant.LiveInstances);
+        Assert.Empty(await pool.FindAsync(new HashSet<string> { poolId }, CancellationToken.None));
     }
 }

@@ -17,9 +17,6 @@ namespace FemagAws.Aws.Ec2
         /// <summary>The pool's instances EC2 still lists, ended ones too.</summary>
         Task<List<InstanceStatus>> ListAsync(string poolId, CancellationToken ct);
 
-        /// <summary>Every pool instance of the module in the region that may still bill.</summary>
-        Task<List<InstanceStatus>> ListLiveAsync(CancellationToken ct);
-
         /// <summary>
         /// Launches the pool's instance number <paramref name="ordinal"/>; the same pool, ordinal, type and market give the
         /// same client token, so a retried launch gets the same instance. Null when EC2 answers with an instance of that
@@ -55,13 +52,6 @@ namespace FemagAws.Aws.Ec2
 
         public Task<List<InstanceStatus>> ListAsync(string poolId, CancellationToken ct) =>
             JobInstances.FilterAsync(_ec2, new List<Filter> { new Filter("tag:" + PoolQueues.PoolTag, new List<string> { poolId }) }, $"Looking for the instances of pool {poolId}", ct);
-
-        public Task<List<InstanceStatus>> ListLiveAsync(CancellationToken ct) =>
-            JobInstances.FilterAsync(_ec2, new List<Filter>
-            {
-                new Filter("tag-key", new List<string> { PoolQueues.PoolTag }),
-                new Filter("instance-state-name", InstanceStatus.MayStillBillStates.ToList()),
-            }, "Listing the module's pool instances", ct);
 
         public async Task<string?> LaunchAsync(FemagConfig config, string poolId, int ordinal, string userData, string instanceType, bool spot, CancellationToken ct)
         {

@@ -131,9 +131,9 @@ namespace FemagAws.Runners.Pool
             }
 
             // A pool whose jobs are all gone still bills for its instances and keeps its queues: it shows, so
-            // Get-FemagJob | Stop-FemagInstance removes it.
+            // Get-FemagJob | Stop-FemagInstance removes it. Its live instances are only looked for in such a pool.
             var known = new HashSet<string>(listed.Select(j => j.PoolId!), StringComparer.Ordinal);
-            foreach (var remnant in (await pool.FindAsync(ct).ConfigureAwait(false)).Where(r => !known.Contains(r.PoolId)))
+            foreach (var remnant in (await pool.FindAsync(known, ct).ConfigureAwait(false)))
             {
                 var job = target.NewJob(0, RemnantName(remnant.PoolId), config);
                 JobStates.PoolLeftOver(job, remnant.PoolId, remnant.LiveInstances.Count, remnant.QueueUrls.Count);

@@ -185,14 +185,23 @@ namespace FemagAws.Runners.Pool
             return withdrawn;
         }
 
-        /// <summary>Every pool with a queue or a live instance in the region, for Get-FemagJob and a clean-up after a crash.</summary>
-        public async Task<List<PoolRemnant>> FindAsync(CancellationToken ct)
+        /// <summary>
+        /// Every pool with a queue in the region but <paramref name="known"/>, with its live instances, for Get-FemagJob and a
+        /// clean-up after a crash.
+        /// Queues are enough to find pools: a pool's queues are made before its instances and deleted after them.
+        /// </summary>
+        /// <param name="known">Pools to leave out: those whose jobs the caller has.</param>
+        /// <param name="ct">Stops the requests.</param>
+        public async Task<List<PoolRemnant>> FindAsync(ISet<string> known, CancellationToken ct)
         {
-            var queues = await _queues.ListAsync(ct).ConfigureAwait(false);
-            var live = await _instances.ListLiveAsync(ct).ConfigureAwait(false);
-            return queues.Select(q => q.PoolId).Concat(live.Select(i => i.PoolId!)).Where(id => id != null).Distinct(StringComparer.Ordinal).OrderBy(id => id, StringComparer.Ordinal)
-                .Select(id => new PoolRemnant(id, queues.Where(q => q.PoolId == id).Select(q => q.Url).ToList(), live.Where(i => i.PoolId == id).Select(i => i.InstanceId).ToList()))
-                .ToList();
+            var remnants = new List<PoolRemnant>();
+            foreach (var pool in (await _queues.ListAsync(ct).ConfigureAwait(false)).Where(q => !known.Contains(q.PoolId)).GroupBy(q => q.PoolId).OrderBy(g => g.Key, StringComparer.Ordinal))
+            {
+                var live = (await _instances.ListAsync(pool.Key, ct).ConfigureAwait(false)).Where(i => i.MayStillBill).Select(i => i.InstanceId).ToList();
+                remnants.Add(new PoolRemnant(pool.Key, pool.Select(q => q.Url).ToList(), live));
+            }
+
+            return remnants;
         }
 
         /// <summary>Terminates the pool's live instances and deletes its queues.</summary>
