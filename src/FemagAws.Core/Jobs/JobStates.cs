@@ -49,6 +49,12 @@ namespace FemagAws.Jobs
             job.LaunchTime = launchTime;
         }
 
+        /// <summary>
+        /// Ctrl+C cut the launch off after EC2 had started an instance, which the launch's clean-up terminated: the job
+        /// names it, so the stop's account can tell of it, and is otherwise left as it was.
+        /// </summary>
+        public static void LaunchCutOff(FemagJob job, string terminatedInstanceId) => job.InstanceId = terminatedInstanceId;
+
         /// <summary>dry_run = 1: EC2 checked the request and permissions and launched nothing; the job stays uploaded.</summary>
         public static void DryRun(FemagJob job)
         {

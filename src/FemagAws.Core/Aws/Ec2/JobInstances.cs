@@ -219,10 +219,9 @@ namespace FemagAws.Aws.Ec2
                         return found;
                     }
 
-                    // The job names the one terminated here, so the stop's account can tell of it.
                     if (found != null)
                     {
-                        job.InstanceId = found;
+                        Jobs.JobStates.LaunchCutOff(job, found);
                     }
 
                     throw;
