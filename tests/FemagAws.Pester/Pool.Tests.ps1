@@ -99,4 +99,47 @@ Describe 'A worker pool' {
         $run.Output -match '^JOB 1 ' | Should -BeLike 'JOB 1 Succeeded attempt=1 *' -Because $run.Text
         Get-PoolQueue | Should -BeNullOrEmpty
     }
+
+    It 'is saved with Export-Clixml and waited for in a new session' {
+        $ws = New-TestWorkspace $Cloud -Fsl @(0..2 | ForEach-Object { "-- model $_`n-- fake-femag: sleep 2" }) -Extra "pool_size = 2`nslots_per_instance = 2"
+
+        $start = Invoke-FreshPwsh -WorkingDirectory $ws.FullName -Script @'
+$ErrorActionPreference = 'Stop'
+Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start-FemagInstance | Export-Clixml jobs.xml
+'@
+        $start.ExitCode | Should -Be 0 -Because $start.Text
+        $resume = Invoke-FreshPwsh -WorkingDirectory $ws.FullName -Script @'
+$ErrorActionPreference = 'Stop'
+Import-Clixml jobs.xml | ForEach-Object { "SAVED $($_.Index) $($_.State) pool=$($_.PoolId)" }
+Import-Clixml jobs.xml | Wait-FemagJob -PollInterval 0.5 -SettleTime 1 | Receive-FemagResult | ForEach-Object { "JOB $($_.Index) $($_.State)" }
+'@
+
+        $resume.ExitCode | Should -Be 0 -Because $resume.Text
+        @($resume.Output -match '^SAVED \d Queued pool=p\d{14}-[0-9a-f]{8}$').Count | Should -Be 3 -Because $resume.Text
+        @($resume.Output -match '^JOB \d Succeeded$').Count | Should -Be 3 -Because $resume.Text
+        @(Get-PoolInstance | Where-Object State -NotIn 'terminated', 'shutting-down') | Should -BeNullOrEmpty
+        Get-PoolQueue | Should -BeNullOrEmpty
+    }
+
+    It 'is cleaned up after a crash with Get-FemagJob | Stop-FemagInstance, its queue included' {
+        $ws = New-TestWorkspace $Cloud -Fsl @(0..2 | ForEach-Object { "-- model $_`n-- fake-femag: sleep 60" }) -Extra "pool_size = 2`nslots_per_instance = 1"
+
+        $start = Invoke-FreshPwsh -WorkingDirectory $ws.FullName -Script @'
+$ErrorActionPreference = 'Stop'
+Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start-FemagInstance | Out-Null
+'@
+        $start.ExitCode | Should -Be 0 -Because $start.Text
+        @(Get-PoolInstance | Where-Object State -NotIn 'terminated', 'shutting-down').Count | Should -Be 2
+        Get-PoolQueue | Should -Not -BeNullOrEmpty
+
+        $stop = Invoke-FreshPwsh -WorkingDirectory $ws.FullName -Environment @{ ENDPOINT = $Cloud.Endpoint } -Script @'
+$ErrorActionPreference = 'Stop'
+Get-FemagJob -Region eu-central-1 -EndpointUrl $env:ENDPOINT | Where-Object PoolId | Stop-FemagInstance -PassThru | ForEach-Object { "STOPPED $($_.Index) $($_.State) $($_.Reason)" }
+'@
+
+        $stop.ExitCode | Should -Be 0 -Because $stop.Text
+        @($stop.Output -match '^STOPPED \d Failed Withdrawn by Stop-FemagInstance').Count | Should -Be 3 -Because $stop.Text
+        @(Get-PoolInstance | Where-Object State -NotIn 'terminated', 'shutting-down') | Should -BeNullOrEmpty
+        Get-PoolQueue | Should -BeNullOrEmpty
+    }
 }
