@@ -133,7 +133,7 @@ namespace FemagAws.Jobs
             // under a live instance: the job may have been judged finished while its instance runs on.
             if (removeBucket && outcome.Refused.Count == 0)
             {
-                outcome.BucketInUse = await BucketRemover.InUseAsync(clients, job.BucketName, ct).ConfigureAwait(false);
+                outcome.BucketInUse = await BucketRemover.InUseAsync(clients, job.BucketName, job.PoolId, ct).ConfigureAwait(false);
                 if (outcome.BucketInUse == null)
                 {
                     // Skipped objects count as received: their bytes are on disk already, or are the job's input.
