@@ -105,6 +105,24 @@ public sealed class PoolTests : IDisposable
     }
 
     [Fact]
+    public void A_dry_run_is_refused_for_a_pool_before_anything_is_created()
+    {
+        var ex = Assert.Throws<FemagException>(() => WorkerPool.Prepare(Jobs(Config(settings: ("dry_run", "1")), 1)[0], null));
+
+        Assert.Equal("FemagPoolDryRun", ex.ErrorId);
+    }
+
+    [Fact]
+    public void A_job_already_in_a_pool_is_not_started_again()
+    {
+        var job = Jobs(Config(), 1)[0];
+        job.PoolId = "p20261206043000-1a2b3c4d";
+        job.State = FemagJobState.Running;
+
+        Assert.Equal("FemagJobAlreadyStarted", Assert.Throws<FemagException>(() => WorkerPool.Prepare(job, null)).ErrorId);
+    }
+
+    [Fact]
     public void A_message_is_one_line_with_the_job_fields_and_its_rendered_script_in_base64_without_a_watchdog()
     {
         var config = Config(settings: ("max_runtime", "90"));

@@ -88,6 +88,13 @@ namespace FemagAws.Runners.Pool
                     $"Job {job.Index} (bucket {job.BucketName}) is already in pool {job.PoolId}. Wait for it with Wait-FemagJob, or withdraw it with Stop-FemagInstance before starting it again.");
             }
 
+            // A dry run launches nothing, but a pool would make its queues and send the jobs before it launches.
+            if (job.Config.DryRun)
+            {
+                throw new FemagException("FemagPoolDryRun", FemagErrorKind.InvalidArgument,
+                    $"dry_run = 1 checks single launches only; a pool would create its queues and send the jobs first. Set pool_size = 0 in {job.Config} for the dry run.");
+            }
+
             InstanceStarter.CheckLaunchSettings(job.Config);
             PoolScripts.CheckShellScript(job.Config);
             var script = PoolScripts.Script(job, expectedBucketOwner);
