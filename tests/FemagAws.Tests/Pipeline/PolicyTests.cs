@@ -119,10 +119,11 @@ public sealed class PolicyTests : CloudTest
             Assert.True(pipeline.Errors.Count == 0 && pipeline.Terminating == null, pipeline.Describe() + Cloud.RunnerLog);
             Assert.Equal(new[] { "Succeeded", "Succeeded" }, pipeline.Output.Select(j => j.State()));
 
-            // A pool left running, cleaned up from the account alone.
+            // A pool left running, cleaned up from the account alone, its bucket too (the other tests share the account).
             Assert.Empty(ps.Run(Start, new[] { left.FullName }, ws.ConfigFile).Errors);
-            var cleanUp = ps.Run("Get-FemagJob -ConfigFile $args[0] | Where-Object PoolId | Stop-FemagInstance", ws.ConfigFile);
+            var cleanUp = ps.Run("Get-FemagJob -ConfigFile $args[0] | Where-Object PoolId | Stop-FemagInstance -PassThru | Remove-FemagBucket -Confirm:$false; Get-FemagJob -ConfigFile $args[0] | Where-Object PoolId", ws.ConfigFile);
             Assert.True(cleanUp.Errors.Count == 0 && cleanUp.Terminating == null, cleanUp.Describe());
+            Assert.Empty(cleanUp.Output);
         }
 
         Assert.DoesNotContain(await Cloud.InstancesAsync(), i => i.Tags.Any(t => t.Key == "femag-aws:pool") &&
@@ -136,7 +137,7 @@ public sealed class PolicyTests : CloudTest
         Assert.Empty(new[]
         {
             "sqs:CreateQueue", "sqs:TagQueue", "sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:SendMessage", "sqs:ListQueues", "sqs:ListQueueTags",
-            "sqs:DeleteQueue", "ec2:RunInstances", "ec2:CreateTags", "ec2:TerminateInstances", "s3:PutBucketTagging",
+            "sqs:DeleteQueue", "ec2:RunInstances", "ec2:CreateTags", "ec2:TerminateInstances", "s3:PutBucketTagging", "s3:DeleteBucket",
         }.Except(clientChecks.Select(c => c.Action)));
     }
 
