@@ -47,6 +47,9 @@ internal sealed class FakePool : IPoolQueues, IPoolInstances, IPoolBuckets
         return Task.CompletedTask;
     }
 
+    public Task<string?> UrlAsync(string poolId, CancellationToken ct) =>
+        Task.FromResult(Queues.ContainsKey(poolId) ? "https://sqs.local/123/" + PoolQueues.QueueName(poolId) : null);
+
     public Task<PoolQueueCounts?> CountsAsync(string poolId, CancellationToken ct) =>
         Task.FromResult(Queues.TryGetValue(poolId, out var q) ? new PoolQueueCounts(q.Messages.Count, 0, 0) : null);
 

@@ -373,6 +373,7 @@ public sealed class PoolTests : IDisposable
         await pool.PollAsync(poolId, jobs, CancellationToken.None);
         Assert.Equal(2, fake.Launches.Count);
         Assert.All(jobs, j => Assert.Equal(FemagJobState.Running, j.State));
+        Assert.Contains($"Pool {poolId}: 4 message(s) waiting in its queue, 0 taken; 2 instance(s) alive.", pool.Notes);
 
         fake.InstanceStates[first] = "terminated";
         await pool.PollAsync(poolId, jobs, CancellationToken.None);

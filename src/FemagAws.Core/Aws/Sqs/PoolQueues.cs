@@ -56,6 +56,9 @@ namespace FemagAws.Aws.Sqs
         /// <summary>Sends one message per body.</summary>
         Task SendAsync(string queueUrl, IReadOnlyList<string> bodies, CancellationToken ct);
 
+        /// <summary>The pool's job queue URL, or null when the queue is gone.</summary>
+        Task<string?> UrlAsync(string poolId, CancellationToken ct);
+
         /// <summary>The job queue's counts, or null when the queue is gone.</summary>
         Task<PoolQueueCounts?> CountsAsync(string poolId, CancellationToken ct);
 
@@ -158,6 +161,8 @@ namespace FemagAws.Aws.Sqs
                 }
             }
         }
+
+        public Task<string?> UrlAsync(string poolId, CancellationToken ct) => TryUrlAsync(QueueName(poolId), ct);
 
         public async Task<PoolQueueCounts?> CountsAsync(string poolId, CancellationToken ct)
         {

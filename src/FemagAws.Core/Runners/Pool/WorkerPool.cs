@@ -148,17 +148,24 @@ namespace FemagAws.Runners.Pool
                 return finished;
             }
 
+            // For -Verbose: what SQS counts (approximately) in the pool's queue.
+            if (await _queues.CountsAsync(poolId, ct).ConfigureAwait(false) is PoolQueueCounts counts)
+            {
+                Notes.Add($"Pool {poolId}: {counts.Visible + counts.Delayed} message(s) waiting in its queue, {counts.NotVisible} taken; {live.Count} instance(s) alive.");
+            }
+
             var config = unfinished[0].Config;
             var toLaunch = InstancesToLaunch(config.PoolSize, config.SlotsPerInstance, unfinished.Count, unfinished.Count(j => j.State == FemagJobState.Queued), live.Count);
             if (toLaunch > 0)
             {
-                var queueUrl = (await _queues.ListAsync(ct).ConfigureAwait(false)).FirstOrDefault(q => q.PoolId == poolId && !q.DeadLetter)?.Url;
+                var queueUrl = _queueUrls.TryGetValue(poolId, out var known) ? known : await _queues.UrlAsync(poolId, ct).ConfigureAwait(false);
                 if (queueUrl == null)
                 {
                     Warnings.Add($"The queue of pool {poolId} is gone; its {unfinished.Count} unfinished job(s) cannot run. Start them again with Start-FemagInstance.");
                     return finished;
                 }
 
+                _queueUrls[poolId] = queueUrl;
                 await LaunchAsync(config, poolId, PoolScripts.WorkerUserData(queueUrl, _region, poolId, config.SlotsPerInstance), toLaunch, instances.Count, ct).ConfigureAwait(false);
             }
 
