@@ -67,8 +67,11 @@ internal sealed class FakePool : IPoolQueues, IPoolInstances, IPoolBuckets
         return Task.CompletedTask;
     }
 
+    /// <summary>What listing a pool's instances throws, when set.</summary>
+    public Exception? ListFailure { get; set; }
+
     public Task<List<InstanceStatus>> ListAsync(string poolId, CancellationToken ct) =>
-        Task.FromResult(Launches.Where(l => l.PoolId == poolId).Select(l => new InstanceStatus(l.Id, InstanceStates[l.Id], null)).ToList());
+        ListFailure != null ? Task.FromException<List<InstanceStatus>>(ListFailure) : Task.FromResult(Launches.Where(l => l.PoolId == poolId).Select(l => new InstanceStatus(l.Id, InstanceStates[l.Id], null)).ToList());
 
     public Task<string?> LaunchAsync(FemagConfig config, string poolId, int ordinal, string userData, string instanceType, bool spot, CancellationToken ct)
     {

@@ -447,6 +447,27 @@ public sealed class PoolTests : IDisposable
     }
 
     [Fact]
+    public async Task A_pool_that_cannot_be_checked_is_given_up_as_timed_out_after_five_polls()
+    {
+        var fake = new FakePool();
+        var pool = new WorkerPool(fake, fake, fake, "eu-central-1", () => Now, new Random(1));
+        var jobs = Jobs(Config(), 2);
+        await StartAsync(pool, jobs);
+        var watch = new PoolWatch(jobs, _ => pool);
+        fake.ListFailure = new FemagException("AwsThrottling", FemagErrorKind.InvalidOperation, "Slow down.");
+
+        for (var poll = 1; poll < 5; poll++)
+        {
+            Assert.Empty(await watch.PollAsync(CancellationToken.None));
+            Assert.Contains("Slow down. Trying again at the next poll.", Assert.Single(watch.Warnings));
+        }
+
+        Assert.Equal(jobs, await watch.PollAsync(CancellationToken.None));
+        Assert.All(jobs, j => Assert.Equal(FemagJobState.TimedOut, j.State));
+        Assert.Empty(watch.Pending);
+    }
+
+    [Fact]
     public async Task A_pool_whose_jobs_are_gone_is_still_found()
     {
         var fake = new FakePool();

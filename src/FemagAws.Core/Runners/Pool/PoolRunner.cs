@@ -9,6 +9,7 @@ using FemagAws.Aws.Ec2;
 using FemagAws.Aws.S3;
 using FemagAws.Aws.Sqs;
 using FemagAws.Jobs;
+using FemagAws.Runners.InstancePerJob;
 
 namespace FemagAws.Runners.Pool
 {
@@ -162,6 +163,9 @@ namespace FemagAws.Runners.Pool
         private readonly List<FemagJob> _pending;
         private readonly Func<AwsTarget, WorkerPool> _poolOf;
 
+        // Polls in a row that failed, per pool.
+        private readonly Dictionary<string, int> _failedPolls = new Dictionary<string, int>(StringComparer.Ordinal);
+
         public PoolWatch(IReadOnlyCollection<FemagJob> jobs, Func<AwsTarget, WorkerPool> poolOf)
         {
             _pending = jobs.ToList();
@@ -194,10 +198,25 @@ namespace FemagAws.Runners.Pool
                 try
                 {
                     finished.AddRange(await pool.PollAsync(group.Key.PoolId, group.ToList(), ct).ConfigureAwait(false));
+                    _failedPolls.Remove(group.Key.PoolId);
                 }
                 catch (Exception ex) when (!ct.IsCancellationRequested && ex is FemagException)
                 {
-                    Warnings.Add($"Pool {group.Key.PoolId}: {ex.Message} Trying again at the next poll.");
+                    // As for jobs on instances of their own: a permanent error, or too many in a row, gives the jobs up
+                    // as TimedOut, since the pool may still run them.
+                    var failed = _failedPolls[group.Key.PoolId] = (_failedPolls.TryGetValue(group.Key.PoolId, out var n) ? n : 0) + 1;
+                    if (!InstanceWatch.IsPermanent(ex) && failed < InstanceWatch.MaxFailedPolls)
+                    {
+                        Warnings.Add($"Pool {group.Key.PoolId}: {ex.Message} Trying again at the next poll.");
+                    }
+                    else
+                    {
+                        foreach (var job in group)
+                        {
+                            JobStates.TimeOut(job, $"Gave up: pool {group.Key.PoolId} could not be checked ({ex.Message}); its instances may still run the job and bill. Wait for the job again, or withdraw it with Stop-FemagInstance.");
+                            finished.Add(job);
+                        }
+                    }
                 }
 
                 Relaunched += group.Sum(j => j.Losses.Count) - losses;
