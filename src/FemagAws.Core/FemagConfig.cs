@@ -39,6 +39,7 @@ namespace FemagAws
         {
             "server_location", "instance_type", "image_id", "iam_instance_profile", "security_group_ids", "delete_buckets",
             "dry_run", "endpoint_url", "finish_task_filename", "max_runtime", "max_instances", "spot", "spot_fallback", "max_attempts",
+            "pool_size", "slots_per_instance",
         };
 
         /// <summary>
@@ -49,7 +50,8 @@ namespace FemagAws
         {
             "engine", "server_location", "instance_type", "acl", "image_id", "finish_task_filename", "company_name",
             "iam_instance_profile", "key_name", "security_group_ids", "cloud_init", "delete_buckets", "dry_run",
-            "endpoint_url", "profile", "max_runtime", "max_instances", "spot", "spot_fallback", "max_attempts",
+            "endpoint_url", "profile", "max_runtime", "max_instances", "spot", "spot_fallback", "max_attempts", "pool_size",
+            "slots_per_instance",
         };
 
         /// <summary>True for names shaped like AWS regions (eu-central-1, us-gov-west-1).</summary>
@@ -128,6 +130,15 @@ namespace FemagAws
 
         /// <summary>How many jobs of one pipeline run at once; the others are queued. Null for no cap.</summary>
         public int? MaxInstances => ParsePositive(Get("max_instances")) is double n ? (int)n : (int?)null;
+
+        /// <summary>Instances of a worker pool that runs the jobs from a queue; 0 (the default) runs one instance per job.</summary>
+        public int PoolSize => ParseCount(Get("pool_size"), 0) ?? 0;
+
+        /// <summary>Jobs one pool instance runs at once (default 1).</summary>
+        public int SlotsPerInstance => ParseCount(Get("slots_per_instance"), 1) ?? 1;
+
+        /// <summary>True when the jobs run in a worker pool (pool_size above 0).</summary>
+        public bool IsPool => PoolSize > 0;
 
         /// <summary>A named profile from ~/.aws/credentials or ~/.aws/config.</summary>
         public string? Profile => Get("profile");
@@ -227,8 +238,11 @@ namespace FemagAws
                 ? number
                 : (double?)null;
 
-        private static bool IsCount(string value) =>
-            int.TryParse(value.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= 1;
+        /// <summary>A whole number of at least <paramref name="minimum"/>, or null when absent or not one.</summary>
+        private static int? ParseCount(string? value, int minimum) =>
+            value != null && int.TryParse(value.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= minimum
+                ? n
+                : (int?)null;
 
         private static bool? ParseBool(string? value)
         {
@@ -303,14 +317,24 @@ namespace FemagAws
                 Fail("max_runtime", $"max_runtime = '{maxRuntime}' is not a number of minutes above 0, such as 180.");
             }
 
-            if (settings.TryGetValue("max_instances", out var maxInstances) && maxInstances.Length > 0 && !IsCount(maxInstances))
+            if (settings.TryGetValue("max_instances", out var maxInstances) && maxInstances.Length > 0 && ParseCount(maxInstances, 1) == null)
             {
                 Fail("max_instances", $"max_instances = '{maxInstances}' is not a whole number of instances above 0, such as 20.");
             }
 
-            if (settings.TryGetValue("max_attempts", out var maxAttempts) && maxAttempts.Length > 0 && !IsCount(maxAttempts))
+            if (settings.TryGetValue("max_attempts", out var maxAttempts) && maxAttempts.Length > 0 && ParseCount(maxAttempts, 1) == null)
             {
                 Fail("max_attempts", $"max_attempts = '{maxAttempts}' is not a whole number of launches above 0, such as 3.");
+            }
+
+            if (settings.TryGetValue("pool_size", out var poolSize) && poolSize.Length > 0 && ParseCount(poolSize, 0) == null)
+            {
+                Fail("pool_size", $"pool_size = '{poolSize}' is not a whole number of instances, such as 10 (0 runs one instance per job).");
+            }
+
+            if (settings.TryGetValue("slots_per_instance", out var slots) && slots.Length > 0 && ParseCount(slots, 1) == null)
+            {
+                Fail("slots_per_instance", $"slots_per_instance = '{slots}' is not a whole number of jobs per instance above 0, such as 2.");
             }
 
             if (settings.TryGetValue("instance_type", out var types) && types.Contains(","))

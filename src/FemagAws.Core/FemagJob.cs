@@ -59,7 +59,11 @@ namespace FemagAws
         /// <summary>Keys given to the command that made the job; in memory only, never a public property.</summary>
         internal GivenCredentials? Credentials { get; set; }
 
+        /// <summary>The instance that runs the job: its own, or the pool instance that took it from the queue.</summary>
         public string? InstanceId { get; set; }
+
+        /// <summary>The worker pool whose queue holds the job (pool_size above 0), or null for a job with an instance of its own.</summary>
+        public string? PoolId { get; set; }
 
         /// <summary>The instance type the job's instance got: the first of instance_type that EC2 had capacity for.</summary>
         public string? InstanceType { get; set; }

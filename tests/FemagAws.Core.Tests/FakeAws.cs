@@ -56,6 +56,14 @@ public class FakeAws : DispatchProxy
             },
         });
 
+    /// <summary>An SQS client of an account without queues, for Get-FemagJob, which looks for the module's pools.</summary>
+    public static Amazon.SQS.IAmazonSQS NoQueues()
+    {
+        var (sqs, fake) = Of<Amazon.SQS.IAmazonSQS>();
+        fake.On("ListQueuesAsync", _ => new Amazon.SQS.Model.ListQueuesResponse());
+        return sqs;
+    }
+
     public IEnumerable<T> Requests<T>() => Calls.Select(c => c.Request).OfType<T>();
 
     protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)

@@ -87,7 +87,7 @@ public sealed class RediscoveryTests
                 ? throw failure()
                 : new GetObjectResponse { ResponseStream = new MemoryStream("0\n"u8.ToArray()) });
         ec2Fake.On("DescribeInstancesAsync", _ => new DescribeInstancesResponse());
-        return (new AwsClientCache(new FakeCommandLines(), (target, _) => new AwsClients(target, s3, ec2, "fake", new FakeCommandLines())), ec2Fake);
+        return (new AwsClientCache(new FakeCommandLines(), (target, _) => new AwsClients(target, s3, ec2, "fake", new FakeCommandLines(), sqs: FakeAws.NoQueues())), ec2Fake);
     }
 
     private static Instance Stopped(string id, string bucketName) => new()

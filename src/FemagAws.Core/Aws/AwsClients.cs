@@ -9,6 +9,7 @@ using Amazon.Runtime;
 using Amazon.Runtime.Credentials;
 using Amazon.S3;
 using Amazon.SecurityToken;
+using Amazon.SQS;
 using FemagAws.Aws.Credentials;
 using FemagAws.Aws.S3;
 using FemagAws.Jobs;
@@ -16,7 +17,7 @@ using FemagAws.Jobs;
 namespace FemagAws.Aws
 {
     /// <summary>
-    /// The S3 and EC2 clients for one <see cref="AwsTarget"/>, created once per cmdlet call, with the module's
+    /// The S3, EC2 and SQS clients for one <see cref="AwsTarget"/>, created once per cmdlet call, with the module's
     /// <see cref="ICommandLines"/> for what the work tells the user to type.
     /// </summary>
     public sealed class AwsClients : IDisposable
@@ -41,8 +42,10 @@ namespace FemagAws.Aws
         /// <param name="credentialSource">Where the credentials came from.</param>
         /// <param name="commands">Writes the command lines that messages tell the user to type.</param>
         /// <param name="askBucketOwner">Asks for the expected bucket owner; without it (fakes in tests), none.</param>
-        internal AwsClients(AwsTarget target, IAmazonS3 s3, IAmazonEC2 ec2, string credentialSource, ICommandLines commands, Func<Task<string?>>? askBucketOwner = null)
+        /// <param name="sqs">The SQS client of pools; tests that run no pool leave it out.</param>
+        internal AwsClients(AwsTarget target, IAmazonS3 s3, IAmazonEC2 ec2, string credentialSource, ICommandLines commands, Func<Task<string?>>? askBucketOwner = null, IAmazonSQS? sqs = null)
         {
+            _sqs = sqs;
             Target = target;
             Commands = commands;
             S3 = s3;
@@ -56,6 +59,11 @@ namespace FemagAws.Aws
         public IAmazonS3 S3 { get; }
 
         public IAmazonEC2 Ec2 { get; }
+
+        private readonly IAmazonSQS? _sqs;
+
+        /// <summary>The SQS client: a pool's queues (Runners/Pool).</summary>
+        public IAmazonSQS Sqs => _sqs ?? throw new InvalidOperationException("These clients were made without SQS.");
 
         /// <summary>Writes the command lines that messages tell the user to type.</summary>
         public ICommandLines Commands { get; }
@@ -147,10 +155,20 @@ namespace FemagAws.Aws
                 stsConfig.AuthenticationRegion = target.Region;
             }
 
+            // A pool's queues go where the same settings send SQS (AWS_ENDPOINT_URL_SQS first), with the same timeouts.
+            var sqsEndpoint = target.EndpointFor("SQS", Environment.GetEnvironmentVariable);
+            var sqsConfig = new AmazonSQSConfig { RegionEndpoint = region, HttpClientFactory = new IdleTimeoutClientFactory("SQS", IdleTimeout, notify) };
+            Retry(sqsConfig);
+            if (sqsEndpoint != null)
+            {
+                sqsConfig.ServiceURL = sqsEndpoint;
+                sqsConfig.AuthenticationRegion = target.Region;
+            }
+
             AwsClients? clients = null;
             var s3 = new OwnerCheckedS3Client(credentials, s3Config, ct => clients!.ExpectedBucketOwnerAsync(ct));
             clients = new AwsClients(target, s3, new AmazonEC2Client(credentials, ec2Config), source, commands,
-                () => ExpectedOwnerAsync(target, credentials, stsConfig, s3Endpoint != null, notify));
+                () => ExpectedOwnerAsync(target, credentials, stsConfig, s3Endpoint != null, notify), new AmazonSQSClient(credentials, sqsConfig));
             return clients;
         }
 
@@ -183,6 +201,7 @@ namespace FemagAws.Aws
         {
             S3.Dispose();
             Ec2.Dispose();
+            _sqs?.Dispose();
         }
 
         /// <summary>

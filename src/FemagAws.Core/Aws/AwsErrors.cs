@@ -102,7 +102,7 @@ namespace FemagAws.Aws
                 case "AllAccessDisabled":
                     // Every request to a job bucket names the expected owner, so a bucket of another account is refused this way too.
                     var owner = ex is Amazon.S3.AmazonS3Exception ? " S3 also refuses a bucket that belongs to another AWS account." : string.Empty;
-                    return new FemagException(id, FemagErrorKind.PermissionDenied, text + " Give the credentials' IAM user or role the S3 and EC2 rights the README lists." + owner, ex);
+                    return new FemagException(id, FemagErrorKind.PermissionDenied, text + " Give the credentials' IAM user or role the S3, EC2 and SQS rights the README lists." + owner, ex);
                 case "InvalidAccessKeyId":
                 case "AuthFailure":
                 case "SignatureDoesNotMatch":

@@ -29,10 +29,10 @@ namespace FemagAws.Aws
 
         /// <summary>
         /// Where one service's requests go: <see cref="EndpointUrl"/> (-EndpointUrl, else endpoint_url), else
-        /// AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL_EC2, else AWS_ENDPOINT_URL, the order of the AWS SDK and the aws CLI,
+        /// AWS_ENDPOINT_URL_S3, _EC2, _STS or _SQS, else AWS_ENDPOINT_URL, the order of the AWS SDK and the aws CLI,
         /// which skip the variables when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true. Null for AWS itself.
         /// </summary>
-        /// <param name="service">S3, EC2 or STS, as the variables name them.</param>
+        /// <param name="service">S3, EC2, STS or SQS, as the variables name them.</param>
         /// <param name="environment">Reads an environment variable.</param>
         public string? EndpointFor(string service, Func<string, string?> environment)
         {

@@ -57,7 +57,8 @@ namespace FemagAws.CloudInit
         private static bool ReadsVariable(string script, string name) =>
             System.Text.RegularExpressions.Regex.IsMatch(script, @"\$\{?" + name + @"(?![A-Za-z0-9_])", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
-        private static string Read(FemagConfig config)
+        /// <summary>The config's cloud-init script as written, before rendering.</summary>
+        internal static string Read(FemagConfig config)
         {
             var path = config.CloudInit;
             if (path == null)
@@ -84,8 +85,9 @@ namespace FemagAws.CloudInit
         /// Replaces every line that starts with {{ENV}} by one shell-quoted export per config key (upper case,
         /// ordinal order), then BUCKET_NAME and EXPECTED_BUCKET_OWNER (empty where unknown, so a script can pass
         /// ${EXPECTED_BUCKET_OWNER:+--expected-bucket-owner $EXPECTED_BUCKET_OWNER}). Windows line ends become \n so bash can run the script.
+        /// A pool's worker applies max_runtime to each job itself, so its scripts get no <paramref name="watchdog"/>.
         /// </summary>
-        public static string Render(string template, FemagConfig config, string bucketName, string? expectedBucketOwner)
+        public static string Render(string template, FemagConfig config, string bucketName, string? expectedBucketOwner, bool watchdog = true)
         {
             var lines = Lines(template);
             var output = new StringBuilder(template.Length + 512);
@@ -105,7 +107,7 @@ namespace FemagAws.CloudInit
                 }
             }
 
-            return config.MaxRuntime is double minutes ? AddWatchdog(output.ToString(), minutes) : output.ToString();
+            return watchdog && config.MaxRuntime is double minutes ? AddWatchdog(output.ToString(), minutes) : output.ToString();
         }
 
         /// <summary>The script's lines, split at \n or \r\n, without a leading byte order mark.</summary>

@@ -90,6 +90,7 @@ namespace FemagAws.Jobs
             var job = clients.Target.NewJob(index, bucketName, config);
             job.Folder = folder == null ? null : System.IO.Path.GetFullPath(PathUtil.ExpandHome(folder));
             job.ArchiveETag = tags?.ArchiveETag;
+            job.PoolId = tags?.PoolId;
             return job;
         }
     }

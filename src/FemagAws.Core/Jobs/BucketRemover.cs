@@ -4,6 +4,7 @@ using System.Threading.Tasks;
 using FemagAws.Aws;
 using FemagAws.Aws.Ec2;
 using FemagAws.Aws.S3;
+using FemagAws.Runners.Pool;
 
 namespace FemagAws.Jobs
 {
@@ -19,12 +20,13 @@ namespace FemagAws.Jobs
             }
 
             var clients = await BucketFinder.ClientsForBucketAsync(cache, target, bucketName, ct).ConfigureAwait(false);
-            if (await JobBuckets.TryGetJobTagsAsync(clients.S3, bucketName, ct).ConfigureAwait(false) == null)
+            var tags = await JobBuckets.TryGetJobTagsAsync(clients.S3, bucketName, ct).ConfigureAwait(false);
+            if (tags == null)
             {
                 throw NotTheModules(clients.Commands, clients.Target, bucketName, $"it has no {JobBuckets.IndexTag} tag");
             }
 
-            var inUse = await InUseAsync(clients, bucketName, ct).ConfigureAwait(false);
+            var inUse = await InUseAsync(clients, bucketName, tags.PoolId, ct).ConfigureAwait(false);
             if (inUse != null)
             {
                 throw inUse;
@@ -35,10 +37,18 @@ namespace FemagAws.Jobs
 
         /// <summary>
         /// Why a bucket must be kept because a live instance of the module may still write to it or bill (see
-        /// <see cref="JobInstances.LiveForBucketAsync"/>), naming the instances; null when none is live.
+        /// <see cref="JobInstances.LiveForBucketAsync"/>), naming the instances; null when none is live. A job of pool
+        /// <paramref name="poolId"/> also keeps its bucket while the pool instance that took it runs it.
         /// </summary>
-        public static async Task<FemagException?> InUseAsync(AwsClients clients, string bucketName, CancellationToken ct)
+        public static async Task<FemagException?> InUseAsync(AwsClients clients, string bucketName, string? poolId, CancellationToken ct)
         {
+            if (poolId != null && await PoolInstanceRunningAsync(clients, bucketName, ct).ConfigureAwait(false) is string instanceId)
+            {
+                return new FemagException("FemagBucketInUse", FemagErrorKind.InvalidOperation,
+                    $"Bucket {bucketName} cannot be removed while instance {instanceId} of pool {poolId} runs its job. " +
+                    $"Withdraw the job with Stop-FemagInstance, or wait for it with Wait-FemagJob, then remove the bucket with '{clients.Commands.RemoveBucket(clients.Target, bucketName)}'.");
+            }
+
             var live = await JobInstances.LiveForBucketAsync(clients.Ec2, bucketName, ct).ConfigureAwait(false);
             if (live.Count == 0)
             {
@@ -48,6 +58,19 @@ namespace FemagAws.Jobs
             return new FemagException("FemagBucketInUse", FemagErrorKind.InvalidOperation,
                 $"Bucket {bucketName} cannot be removed while instance {string.Join(", ", live.Select(i => i.InstanceId + " (" + i.State + ")"))} may still write to it. " +
                 $"Stop the instance with Stop-FemagInstance, or wait for the job with Wait-FemagJob, then remove the bucket with '{clients.Commands.RemoveBucket(clients.Target, bucketName)}'.");
+        }
+
+        /// <summary>The pool instance that took the bucket's job and runs it still, or null: not taken, ended, or the instance is gone.</summary>
+        private static async Task<string?> PoolInstanceRunningAsync(AwsClients clients, string bucketName, CancellationToken ct)
+        {
+            if (await JobBuckets.TryReadTextAsync(clients.S3, bucketName, JobMarkers.EndedKey, ct).ConfigureAwait(false) != null ||
+                !(TakenMarker.Parse(await JobBuckets.TryReadTextAsync(clients.S3, bucketName, JobMarkers.TakenKey, ct).ConfigureAwait(false)) is TakenMarker taken))
+            {
+                return null;
+            }
+
+            var status = (await JobInstances.DescribeAsync(clients.Ec2, new[] { taken.InstanceId }, ct).ConfigureAwait(false))[taken.InstanceId];
+            return status.HasEnded ? null : taken.InstanceId;
         }
 
         /// <summary>Empties the bucket, aborts its unfinished uploads and deletes it; returns how many objects it held.</summary>

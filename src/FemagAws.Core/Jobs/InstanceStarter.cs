@@ -127,7 +127,7 @@ namespace FemagAws.Jobs
         public const string AlreadyRunningReason = "Already running:";
 
 
-        private static void CheckLaunchSettings(FemagConfig config)
+        internal static void CheckLaunchSettings(FemagConfig config)
         {
             if (string.IsNullOrWhiteSpace(config.ImageId))
             {

@@ -182,6 +182,62 @@ namespace FemagAws.Jobs
         public static void LeftWait(FemagJob job, DateTime now) =>
             job.FinishTime = job.State == FemagJobState.TimedOut ? (DateTime?)null : now;
 
+        /// <summary>Sent to a pool's queue: nothing of an earlier run describes the job any more; it waits for a slot.</summary>
+        public static void SentToPool(FemagJob job, string poolId)
+        {
+            Launching(job);
+            job.PoolId = poolId;
+            job.InstanceType = null;
+            job.Lifecycle = null;
+            job.Attempt = 0;
+            job.Losses = new List<string>();
+            WaitingInPool(job);
+        }
+
+        /// <summary>Waiting in its pool's queue for a free slot; a job handed back after a loss keeps saying so.</summary>
+        public static void WaitingInPool(FemagJob job) =>
+            Queue(job, job.Losses.Count > 0 && job.Reason != null ? job.Reason : $"Waiting in the queue of pool {job.PoolId} for a free slot.");
+
+        /// <summary>A pool instance took the job from the queue and runs it, as attempt <paramref name="attempt"/> (the message's receive count).</summary>
+        public static void TakenInPool(FemagJob job, string instanceId, int attempt, string? instanceType, string lifecycle, DateTime? takenTime)
+        {
+            job.InstanceId = instanceId;
+            job.InstanceType = instanceType;
+            job.Lifecycle = lifecycle;
+            job.Attempt = attempt;
+            job.LaunchTime = takenTime;
+            Running(job, null);
+        }
+
+        /// <summary>
+        /// The pool instance running the job ended before the job did: the loss is noted once per attempt and the job
+        /// waits in the queue, which hands it out again, or fails when the attempt was the last.
+        /// </summary>
+        public static void LostInPool(FemagJob job, int attempt, string lossReason, DateTime? finishTime)
+        {
+            job.Losses.RemoveAll(l => l.StartsWith(Loss(attempt, string.Empty), StringComparison.Ordinal));
+            if (attempt >= job.Config.MaxAttempts)
+            {
+                FailOnLastAttempt(job, attempt, lossReason, finishTime);
+                return;
+            }
+
+            job.Losses.Add(Loss(attempt, lossReason));
+            job.Attempt = attempt;
+            Queue(job, $"{lossReason} It waits in the queue for attempt {attempt + 1} of {job.Config.MaxAttempts}.");
+        }
+
+        /// <summary>Withdrawn from its pool by Stop-FemagInstance: failed, never run again.</summary>
+        public static void Withdrawn(FemagJob job, DateTime? finishTime) =>
+            StoppedByUser(job, $"Withdrawn by Stop-FemagInstance from pool {job.PoolId}; it is not run again.", finishTime);
+
+        /// <summary>A pool whose jobs are all gone while its instances or queues remain, shown as a job so Stop-FemagInstance can remove it.</summary>
+        public static void PoolLeftOver(FemagJob job, string poolId, int liveInstances, int queues)
+        {
+            job.PoolId = poolId;
+            Fail(job, $"Pool {poolId} has no job left, but {liveInstances} instance(s) and {queues} queue(s) of it remain; Stop-FemagInstance removes them.", null);
+        }
+
         /// <summary>One entry of a job's Losses.</summary>
         internal static string Loss(int attempt, string lossReason) => $"attempt {attempt}: {lossReason}";
     }

@@ -5,6 +5,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using FemagAws.Aws;
 using FemagAws.Aws.S3;
+using FemagAws.Runners.Pool;
 using FemagAws.Packing;
 
 namespace FemagAws.Jobs
@@ -53,12 +54,13 @@ namespace FemagAws.Jobs
         /// <summary>
         /// True for a file of a job folder that a run or the module wrote and the next run must not get: the finish
         /// file a previous Receive-FemagResult brought back (packed, a rerun's script would sync the old exit code
-        /// into the bucket before FEMAG's new one), and a download's unfinished file left by a killed session.
+        /// into the bucket before FEMAG's new one), a download's unfinished file left by a killed session, and a pool's
+        /// femag-aws/ markers and job log (a worker reads femag-aws/withdrawn in the bucket: an old one must not travel).
         /// </summary>
         /// <param name="name">The archive entry name: relative, '/'-separated.</param>
         /// <param name="config">The job's config, which names the finish file.</param>
         public static bool IsBookkeeping(string name, FemagConfig config) =>
-            name == config.FinishTaskFilename || name.EndsWith(JobBuckets.PartialDownloadSuffix, StringComparison.Ordinal);
+            name == config.FinishTaskFilename || name.EndsWith(JobBuckets.PartialDownloadSuffix, StringComparison.Ordinal) || JobMarkers.IsMarker(name);
 
         private static async Task ProtectWhenCreatedAsync(AwsClients clients, FemagJob job, Task created, CancellationToken ct)
         {

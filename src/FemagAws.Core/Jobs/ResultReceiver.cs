@@ -8,6 +8,7 @@ using Amazon.S3;
 using Amazon.S3.Model;
 using FemagAws.Aws;
 using FemagAws.Aws.S3;
+using FemagAws.Runners.Pool;
 
 namespace FemagAws.Jobs
 {
@@ -55,8 +56,16 @@ namespace FemagAws.Jobs
             var objects = await JobBuckets.ListAsync(clients.S3, job.BucketName, ct).ConfigureAwait(false);
             var downloads = new List<(S3Object Obj, string Path)>();
             var notHere = rules.Refusals(objects.Select(o => o.Key).Where(k => ResolveKeyPath(root, k) != null));
+            var markers = new List<string>();
             foreach (var obj in objects)
             {
+                // A pool's markers are bookkeeping, received without a download; its job log is a result like any other.
+                if (JobMarkers.IsMarker(obj.Key) && obj.Key != JobMarkers.LogKey)
+                {
+                    markers.Add(obj.Key);
+                    continue;
+                }
+
                 var path = ResolveKeyPath(root, obj.Key);
                 if (path == null)
                 {
@@ -124,12 +133,12 @@ namespace FemagAws.Jobs
             // under a live instance: the job may have been judged finished while its instance runs on.
             if (removeBucket && outcome.Refused.Count == 0)
             {
-                outcome.BucketInUse = await BucketRemover.InUseAsync(clients, job.BucketName, ct).ConfigureAwait(false);
+                outcome.BucketInUse = await BucketRemover.InUseAsync(clients, job.BucketName, job.PoolId, ct).ConfigureAwait(false);
                 if (outcome.BucketInUse == null)
                 {
                     // Skipped objects count as received: their bytes are on disk already, or are the job's input.
                     // Folder markers carry no data; one with content was not received, so it keeps the bucket.
-                    var received = downloads.Select(d => d.Obj.Key).Concat(objects.Where(o => o.Key.EndsWith("/", StringComparison.Ordinal) && (o.Size ?? 0) == 0).Select(o => o.Key)).ToList();
+                    var received = downloads.Select(d => d.Obj.Key).Concat(objects.Where(o => o.Key.EndsWith("/", StringComparison.Ordinal) && (o.Size ?? 0) == 0).Select(o => o.Key)).Concat(markers).ToList();
                     outcome.BucketRemoved = await JobBuckets.RemoveReceivedAsync(clients.S3, job.BucketName, received, ct).ConfigureAwait(false);
                     if (!outcome.BucketRemoved)
                     {

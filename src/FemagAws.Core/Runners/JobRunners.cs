@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Linq;
 using FemagAws.Aws;
 using FemagAws.Runners.InstancePerJob;
+using FemagAws.Runners.Pool;
 
 namespace FemagAws.Runners
 {
@@ -12,16 +13,21 @@ namespace FemagAws.Runners
     public sealed class JobRunners
     {
         private readonly IJobRunner _instancePerJob;
+        private readonly IJobRunner _pool;
 
         public JobRunners(AwsClientCache clients)
         {
             _instancePerJob = new InstancePerJobRunner(clients);
+            _pool = new PoolRunner(clients);
         }
 
         /// <summary>Every way to run jobs, for Get-FemagJob, which asks each for its jobs.</summary>
-        public IReadOnlyList<IJobRunner> All => new[] { _instancePerJob };
+        public IReadOnlyList<IJobRunner> All => new[] { _pool, _instancePerJob };
 
-        /// <summary>The runner of a job.</summary>
+        /// <summary>The runner of a started job: the pool it was sent to, else its own instance.</summary>
         public IJobRunner For(FemagJob job) => All.First(r => r.Claims(job));
+
+        /// <summary>Where Start-FemagInstance runs a job: in a pool when its config sets pool_size, else on an instance of its own.</summary>
+        public IJobRunner ForStart(FemagJob job) => job.Config.IsPool ? _pool : _instancePerJob;
     }
 }

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Globalization;
 using System.Linq;
 using System.Management.Automation;
 using FemagAws.Aws;
@@ -53,6 +54,20 @@ namespace FemagAws.Commands
         public SwitchParameter Spot { get; set; }
 
         /// <summary>
+        /// <para type="description">Runs the jobs in a worker pool of at most this many instances that take them from a queue, as pool_size in the config does; 0 runs one instance per job.</para>
+        /// </summary>
+        [Parameter]
+        [ValidateRange(0, int.MaxValue)]
+        public int? PoolSize { get; set; }
+
+        /// <summary>
+        /// <para type="description">How many jobs each pool instance runs at once, as slots_per_instance in the config does (default 1).</para>
+        /// </summary>
+        [Parameter]
+        [ValidateRange(1, int.MaxValue)]
+        public int? SlotsPerInstance { get; set; }
+
+        /// <summary>
         /// <para type="description">How many launches run at once (default 8).</para>
         /// </summary>
         [Parameter]
@@ -82,10 +97,20 @@ namespace FemagAws.Commands
                     job.Config = job.Config.With(new[] { new KeyValuePair<string, string?>("spot", "1") });
                 }
 
+                if (PoolSize is int poolSize)
+                {
+                    job.Config = job.Config.With(new[] { new KeyValuePair<string, string?>("pool_size", poolSize.ToString(CultureInfo.InvariantCulture)) });
+                }
+
+                if (SlotsPerInstance is int slots)
+                {
+                    job.Config = job.Config.With(new[] { new KeyValuePair<string, string?>("slots_per_instance", slots.ToString(CultureInfo.InvariantCulture)) });
+                }
+
                 // The user data names the account that owns the bucket, so the clients come first.
                 var target = Retarget(job);
                 var clients = OrTerminate(() => ClientsFor(target), target);
-                var runner = _runners!.For(job);
+                var runner = _runners!.ForStart(job);
                 string cloudInit;
                 try
                 {

@@ -39,6 +39,7 @@ namespace FemagAws.Internal
                 ProfileName = Get(pso, "ProfileName") as string,
                 ProfileLocation = Get(pso, "ProfileLocation") as string,
                 InstanceId = Get(pso, "InstanceId") as string,
+                PoolId = Get(pso, "PoolId") as string,
                 InstanceType = Get(pso, "InstanceType") as string,
                 Lifecycle = Get(pso, "Lifecycle") as string,
                 Attempt = Get(pso, "Attempt") is object attempt ? Convert.ToInt32(attempt, CultureInfo.InvariantCulture) : 0,

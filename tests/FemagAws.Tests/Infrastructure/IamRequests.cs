@@ -64,9 +64,52 @@ public sealed class IamRequests
     }
 
     public IEnumerable<IamCheck> ChecksOf(ProxiedRequest request) =>
-        request.Headers.TryGetValue("content-type", out var type) && type.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase)
-            ? QueryApiChecks(request)
-            : S3Checks(request);
+        request.Headers.TryGetValue("x-amz-target", out var target) && target.StartsWith("AmazonSQS.", StringComparison.Ordinal)
+            ? SqsChecks(request, target.Substring("AmazonSQS.".Length))
+            : request.Headers.TryGetValue("content-type", out var type) && type.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase)
+                ? QueryApiChecks(request)
+                : S3Checks(request);
+
+    /// <summary>
+    /// SQS over its JSON protocol: each API on the queue it names (by QueueName or QueueUrl), batches as their single
+    /// action, ListQueues on "*", and tags given to CreateQueue also as sqs:TagQueue.
+    /// </summary>
+    private static IEnumerable<IamCheck> SqsChecks(ProxiedRequest request, string api)
+    {
+        var body = System.Text.Json.JsonDocument.Parse(request.Body ?? "{}").RootElement;
+        string? Field(string name) => body.TryGetProperty(name, out var value) ? value.GetString() : null;
+        var name = Field("QueueName") ?? Field("QueueUrl")?.Split('/').Last();
+        var queue = $"arn:aws:sqs:{RegionOf(request)}:{Account}:{name}";
+        switch (api)
+        {
+            case "ListQueues":
+                yield return new IamCheck("sqs:ListQueues", "*", IamCheck.NoContext);
+                break;
+            case "CreateQueue":
+                yield return new IamCheck("sqs:CreateQueue", queue, IamCheck.NoContext);
+                if (body.TryGetProperty("tags", out _))
+                {
+                    yield return new IamCheck("sqs:TagQueue", queue, IamCheck.NoContext);
+                }
+
+                break;
+            case "SendMessageBatch":
+                yield return new IamCheck("sqs:SendMessage", queue, IamCheck.NoContext);
+                break;
+            case "GetQueueUrl":
+            case "GetQueueAttributes":
+            case "ListQueueTags":
+            case "DeleteQueue":
+            case "SendMessage":
+            case "ReceiveMessage":
+            case "DeleteMessage":
+            case "ChangeMessageVisibility":
+                yield return new IamCheck("sqs:" + api, queue, IamCheck.NoContext);
+                break;
+            default:
+                throw new NotSupportedException($"No IAM mapping for sqs:{api}: add it to {nameof(IamRequests)}.");
+        }
+    }
 
     private static IEnumerable<IamCheck> S3Checks(ProxiedRequest request)
     {

@@ -41,6 +41,7 @@ public sealed class ManifestTests
         Assert.Contains("AWSSDK.SecurityToken.dll", dependencies);
         Assert.Contains("AWSSDK.SSO.dll", dependencies);
         Assert.Contains("AWSSDK.SSOOIDC.dll", dependencies);
+        Assert.Contains("AWSSDK.SQS.dll", dependencies);
         Assert.Contains("AWSSDK.Core.dll", dependencies);
         Assert.Contains("ICSharpCode.SharpZipLib.dll", dependencies);
         Assert.DoesNotContain("System.Management.Automation.dll", dependencies);

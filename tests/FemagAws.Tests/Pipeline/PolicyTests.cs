@@ -106,6 +106,42 @@ public sealed class PolicyTests : CloudTest
     }
 
     [Fact]
+    public async Task Every_request_of_a_pool_run_and_a_pool_clean_up_is_allowed_by_the_client_policy()
+    {
+        await using var client = new AwsProxy(Cloud.Endpoint);
+        using var ws = new Workspace(Cloud, extraConfig: "pool_size = 1\nslots_per_instance = 2\n", endpointUrl: client.Endpoint);
+        var done = new[] { ws.AddJob("0", "-- job\n"), ws.AddJob("1", "-- job\n") };
+        var left = ws.AddJob("2", "-- fake-femag: sleep 120\n");
+
+        using (var ps = new PsSession())
+        {
+            var pipeline = ps.Run(Start + " | " + Wait + " | Receive-FemagResult", done.Select(d => d.FullName).ToArray(), ws.ConfigFile);
+            Assert.True(pipeline.Errors.Count == 0 && pipeline.Terminating == null, pipeline.Describe() + Cloud.RunnerLog);
+            Assert.Equal(new[] { "Succeeded", "Succeeded" }, pipeline.Output.Select(j => j.State()));
+
+            // A pool left running, cleaned up from the account alone, its bucket too (the other tests share the account).
+            Assert.Empty(ps.Run(Start, new[] { left.FullName }, ws.ConfigFile).Errors);
+            var cleanUp = ps.Run("Get-FemagJob -ConfigFile $args[0] | Where-Object PoolId | Stop-FemagInstance -PassThru | Remove-FemagBucket -Confirm:$false; Get-FemagJob -ConfigFile $args[0] | Where-Object PoolId", ws.ConfigFile);
+            Assert.True(cleanUp.Errors.Count == 0 && cleanUp.Terminating == null, cleanUp.Describe());
+            Assert.Empty(cleanUp.Output);
+        }
+
+        Assert.DoesNotContain(await Cloud.InstancesAsync(), i => i.Tags.Any(t => t.Key == "femag-aws:pool") &&
+                                                                (i.State.Name == Amazon.EC2.InstanceStateName.Running || i.State.Name == Amazon.EC2.InstanceStateName.Pending));
+
+        var tags = (await Cloud.InstancesAsync()).ToDictionary(i => i.InstanceId, i => (IReadOnlyDictionary<string, string>)(i.Tags ?? new()).ToDictionary(t => t.Key, t => t.Value));
+        var requests = new IamRequests(id => tags.GetValueOrDefault(id), profile => profile);
+        _output.WriteLine("client:\n" + client.Describe());
+        var clientChecks = client.Requests.SelectMany(requests.ChecksOf).ToList();
+        AssertAllowed(IamPolicy.Load(ClientPolicyFile, Placeholders), clientChecks, "client");
+        Assert.Empty(new[]
+        {
+            "sqs:CreateQueue", "sqs:TagQueue", "sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:SendMessage", "sqs:ListQueues", "sqs:ListQueueTags",
+            "sqs:DeleteQueue", "ec2:RunInstances", "ec2:CreateTags", "ec2:TerminateInstances", "s3:PutBucketTagging", "s3:DeleteBucket",
+        }.Except(clientChecks.Select(c => c.Action)));
+    }
+
+    [Fact]
     public void The_policies_allow_nothing_beyond_the_modules_buckets_and_tagged_instances()
     {
         var clientPolicy = IamPolicy.Load(ClientPolicyFile, Placeholders);

@@ -59,6 +59,9 @@ namespace FemagAws.Aws.Ec2
         /// <summary>The max_runtime watchdog's minutes from the module's tag, or null without a watchdog.</summary>
         public double? MaxRuntime { get; private set; }
 
+        /// <summary>The worker pool the instance belongs to, from the module's tag, or null for a job's own instance.</summary>
+        public string? PoolId { get; private set; }
+
         /// <summary>The client token of the launch that started the instance, from the module's tag.</summary>
         public string? LaunchToken { get; private set; }
 
@@ -93,6 +96,7 @@ namespace FemagAws.Aws.Ec2
                 EndTime = ended.Success ? DateTime.SpecifyKind(DateTime.ParseExact(ended.Groups[1].Value, "yyyy-MM-dd HH:mm:ss", invariant), DateTimeKind.Utc) : (DateTime?)null,
                 MaxRuntime = double.TryParse(Tag(JobInstances.MaxRuntimeTag), System.Globalization.NumberStyles.Float, invariant, out var minutes) ? minutes : (double?)null,
                 LaunchToken = Tag(JobInstances.LaunchTag),
+                PoolId = Tag(FemagAws.Aws.Sqs.PoolQueues.PoolTag),
             };
         }
     }
@@ -260,6 +264,15 @@ namespace FemagAws.Aws.Ec2
                 tags.Add(new Tag(MaxRuntimeTag, minutes.ToString(System.Globalization.CultureInfo.InvariantCulture)));
             }
 
+            return LaunchRequest(config, userData, instanceType, spot, clientToken, tags, mappings);
+        }
+
+        /// <summary>
+        /// The launch settings every instance of the module gets, a job's own or a pool's: the config's image, key, profile
+        /// and security groups, <paramref name="tags"/> on the instance and its volumes, terminate on shutdown, IMDSv2.
+        /// </summary>
+        internal static RunInstancesRequest LaunchRequest(FemagConfig config, string userData, string instanceType, bool spot, string clientToken, List<Tag> tags, List<BlockDeviceMapping> mappings)
+        {
             var request = new RunInstancesRequest
             {
                 ImageId = config.ImageId,
@@ -319,7 +332,7 @@ namespace FemagAws.Aws.Ec2
         /// The image's EBS volumes, each set to be deleted when the instance terminates (an image may map volumes that
         /// outlive it and go on billing). The image's own size is kept.
         /// </summary>
-        private static async Task<List<BlockDeviceMapping>> ImageVolumesAsync(IAmazonEC2 ec2, string imageId, CancellationToken ct)
+        internal static async Task<List<BlockDeviceMapping>> ImageVolumesAsync(IAmazonEC2 ec2, string imageId, CancellationToken ct)
         {
             var known = ImageVolumes.GetOrCreateValue(ec2);
             if (known.TryGetValue(imageId, out var cached))
@@ -518,7 +531,7 @@ namespace FemagAws.Aws.Ec2
                 new Filter("instance-state-name", new List<string> { "pending", "running" }),
             }, doing, ct);
 
-        private static async Task<List<InstanceStatus>> FilterAsync(IAmazonEC2 ec2, List<Filter> filters, string doing, CancellationToken ct)
+        internal static async Task<List<InstanceStatus>> FilterAsync(IAmazonEC2 ec2, List<Filter> filters, string doing, CancellationToken ct)
         {
             var pages = await AwsErrors.CollectAsync(ec2.Paginators.DescribeInstances(new DescribeInstancesRequest { Filters = filters, MaxResults = DescribeBatch }).Responses, doing, ct).ConfigureAwait(false);
             return pages.SelectMany(Instances).Select(InstanceStatus.From).ToList();

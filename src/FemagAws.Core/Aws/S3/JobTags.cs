@@ -23,19 +23,23 @@ namespace FemagAws.Aws.S3
         /// <summary>The archive's ETag without quotes (hex digits, and '-' with the part count), as S3 gave it after the upload.</summary>
         public const string ArchiveETagTag = "femag-aws:archive-etag";
 
+        /// <summary>The worker pool whose queue runs the job (Start-FemagInstance with pool_size), so Get-FemagJob finds pool jobs.</summary>
+        public const string PoolTag = FemagAws.Aws.Sqs.PoolQueues.PoolTag;
+
         /// <summary>S3's limits: 256 characters per tag value, 50 tags per bucket.</summary>
         private const int ValueLength = 256;
 
         private const int MaxTags = 50;
 
-        /// <summary>Tags left for the folder beside the index and the ETag; 48 × 256 base64 characters hold 9,216 bytes of path.</summary>
-        private const int MaxFolderTags = MaxTags - 2;
+        /// <summary>Tags left for the folder beside the index, the ETag and the pool; 47 × 256 base64 characters hold 9,024 bytes of path.</summary>
+        private const int MaxFolderTags = MaxTags - 3;
 
-        public JobTags(int index, string? folder, string? archiveETag)
+        public JobTags(int index, string? folder, string? archiveETag, string? poolId = null)
         {
             Index = index;
             Folder = folder;
             ArchiveETag = archiveETag;
+            PoolId = poolId;
         }
 
         public int Index { get; }
@@ -44,6 +48,12 @@ namespace FemagAws.Aws.S3
         public string? Folder { get; }
 
         public string? ArchiveETag { get; }
+
+        /// <summary>The pool the job was sent to, or null for a job with an instance of its own.</summary>
+        public string? PoolId { get; }
+
+        /// <summary>The same tags with the job's pool.</summary>
+        public JobTags WithPool(string poolId) => new JobTags(Index, Folder, ArchiveETag, poolId);
 
         /// <summary>The bucket's tag set. A folder too long for S3's tags is left out: the rebuilt job then has no folder.</summary>
         public List<Tag> ToTagSet()
@@ -60,6 +70,11 @@ namespace FemagAws.Aws.S3
                 tags.Add(new Tag { Key = ArchiveETagTag, Value = ArchiveETag.Trim('"') });
             }
 
+            if (PoolId != null)
+            {
+                tags.Add(new Tag { Key = PoolTag, Value = PoolId });
+            }
+
             return tags;
         }
 
@@ -73,7 +88,8 @@ namespace FemagAws.Aws.S3
             }
 
             tags.TryGetValue(ArchiveETagTag, out var etag);
-            return new JobTags(index, FolderFrom(tags), string.IsNullOrEmpty(etag) ? null : etag);
+            tags.TryGetValue(PoolTag, out var poolId);
+            return new JobTags(index, FolderFrom(tags), string.IsNullOrEmpty(etag) ? null : etag, string.IsNullOrEmpty(poolId) ? null : poolId);
         }
 
         /// <summary>The folder from tags :1 to :n, all present and decodable; otherwise null.</summary>

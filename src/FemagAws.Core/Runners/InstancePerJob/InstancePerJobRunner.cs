@@ -28,7 +28,7 @@ namespace FemagAws.Runners.InstancePerJob
             _clients = clients;
         }
 
-        public bool Claims(FemagJob job) => true;
+        public bool Claims(FemagJob job) => job.PoolId == null;
 
         public string Prepare(FemagJob job, string? expectedBucketOwner) => InstanceStarter.PrepareUserData(job, expectedBucketOwner);
 
@@ -60,6 +60,8 @@ namespace FemagAws.Runners.InstancePerJob
             var launched = false;
             try
             {
+                // A job once sent to a pool and now started on an instance of its own is no pool's any more.
+                job.PoolId = null;
                 await InstanceStarter.StartAsync(_clients.Get(job), job, cloudInit, ct).ConfigureAwait(false);
                 launched = job.InstanceId != null;
                 return job;
