@@ -8,6 +8,7 @@ using FemagAws.Aws;
 using FemagAws.Aws.Credentials;
 using FemagAws.CloudInit;
 using FemagAws.Jobs;
+using FemagAws.Runners.InstancePerJob;
 
 namespace FemagAws.Internal
 {
