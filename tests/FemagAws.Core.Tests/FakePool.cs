@@ -50,8 +50,17 @@ internal sealed class FakePool : IPoolQueues, IPoolInstances, IPoolBuckets
     public Task<string?> UrlAsync(string poolId, CancellationToken ct) =>
         Task.FromResult(Queues.ContainsKey(poolId) ? "https://sqs.local/123/" + PoolQueues.QueueName(poolId) : null);
 
+    /// <summary>What reading a queue's counts throws, when set.</summary>
+    public Exception? CountsFailure { get; set; }
+
+    /// <summary>What deleting a pool's queues throws, when set.</summary>
+    public Exception? DeleteFailure { get; set; }
+
     public Task<PoolQueueCounts?> CountsAsync(string poolId, CancellationToken ct) =>
-        Task.FromResult(Queues.TryGetValue(poolId, out var q) ? new PoolQueueCounts(q.Messages.Count, 0, 0) : null);
+        CountsFailure != null ? Task.FromException<PoolQueueCounts?>(CountsFailure) : Task.FromResult(Queues.TryGetValue(poolId, out var q) ? new PoolQueueCounts(q.Messages.Count, 0, 0, DeadLetters.TryGetValue(poolId, out var dead) ? dead : 0) : null);
+
+    /// <summary>Messages in each pool's dead-letter queue.</summary>
+    public readonly Dictionary<string, int> DeadLetters = new();
 
     public Task<List<PoolQueueInfo>> ListAsync(CancellationToken ct) =>
         Task.FromResult(Queues.Keys.SelectMany(id => new[]
@@ -62,6 +71,11 @@ internal sealed class FakePool : IPoolQueues, IPoolInstances, IPoolBuckets
 
     public Task DeleteAsync(string poolId, CancellationToken ct)
     {
+        if (DeleteFailure != null)
+        {
+            return Task.FromException(DeleteFailure);
+        }
+
         Calls.Add("DeleteQueues " + poolId);
         Queues.Remove(poolId);
         return Task.CompletedTask;

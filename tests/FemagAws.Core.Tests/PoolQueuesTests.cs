@@ -77,7 +77,10 @@ public sealed class PoolQueuesTests
 
         var counts = await new PoolQueues(sqs).CountsAsync(PoolId, CancellationToken.None);
 
-        Assert.Equal((3, 2, 0, 5), (counts!.Visible, counts.NotVisible, counts.Delayed, counts.Total));
+        Assert.Equal((3, 2, 0, 5, 3), (counts!.Visible, counts.NotVisible, counts.Delayed, counts.Total, counts.DeadLetter));
+        fake.On("GetQueueUrlAsync", a => ((GetQueueUrlRequest)a[0]!).QueueName.EndsWith("-dead", StringComparison.Ordinal) ? throw new QueueDoesNotExistException("gone") : new GetQueueUrlResponse { QueueUrl = Url });
+        var withoutDeadLetter = await new PoolQueues(sqs).CountsAsync(PoolId, CancellationToken.None);
+        Assert.Equal((5, 0), (withoutDeadLetter!.Total, withoutDeadLetter.DeadLetter));
         fake.On("GetQueueUrlAsync", _ => throw new QueueDoesNotExistException("gone"));
         Assert.Null(await new PoolQueues(sqs).CountsAsync(PoolId, CancellationToken.None));
     }

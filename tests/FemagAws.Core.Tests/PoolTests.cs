@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using FemagAws.Aws.Ec2;
 using FemagAws.Runners.Pool;
+using FemagAws.Jobs;
 
 namespace FemagAws.Core.Tests;
 
@@ -373,7 +374,7 @@ public sealed class PoolTests : IDisposable
         await pool.PollAsync(poolId, jobs, CancellationToken.None);
         Assert.Equal(2, fake.Launches.Count);
         Assert.All(jobs, j => Assert.Equal(FemagJobState.Running, j.State));
-        Assert.Contains($"Pool {poolId}: 4 message(s) waiting in its queue, 0 taken; 2 instance(s) alive.", pool.Notes);
+        Assert.Contains($"Pool {poolId}: 4 message(s) waiting in its queue, 0 taken, 0 in its dead-letter queue; 2 instance(s) alive.", pool.Notes);
 
         fake.InstanceStates[first] = "terminated";
         await pool.PollAsync(poolId, jobs, CancellationToken.None);
@@ -465,6 +466,74 @@ public sealed class PoolTests : IDisposable
         Assert.Equal(jobs, await watch.PollAsync(CancellationToken.None));
         Assert.All(jobs, j => Assert.Equal(FemagJobState.TimedOut, j.State));
         Assert.Empty(watch.Pending);
+    }
+
+    [Fact]
+    public async Task A_job_that_ended_leaves_the_wait_with_its_state_though_the_rest_of_the_poll_fails()
+    {
+        var fake = new FakePool();
+        var pool = new WorkerPool(fake, fake, fake, "eu-central-1", () => Now, new Random(1));
+        var jobs = Jobs(Config(), 2);
+        var poolId = await StartAsync(pool, jobs);
+        var watch = new PoolWatch(jobs, _ => pool);
+        fake.Bucket(jobs[0].BucketName, poolId, ended: Ended("0", "yes", "exit"), finish: "0");
+        fake.CountsFailure = new FemagException("AwsAccessDenied", FemagErrorKind.PermissionDenied, "Not allowed.");
+
+        Assert.Equal(new[] { jobs[0] }, await watch.PollAsync(CancellationToken.None));
+
+        Assert.Equal((FemagJobState.Succeeded, FemagJobState.Queued), (jobs[0].State, jobs[1].State));
+        Assert.Contains("Not allowed. Trying again at the next poll.", Assert.Single(watch.Warnings));
+        fake.CountsFailure = null;
+        fake.Bucket(jobs[1].BucketName, poolId, ended: Ended("0", "yes", "exit"), finish: "0");
+        fake.DeleteFailure = new FemagException("AwsThrottling", FemagErrorKind.InvalidOperation, "Slow down.");
+
+        Assert.Equal(new[] { jobs[1] }, await watch.PollAsync(CancellationToken.None));
+
+        Assert.Equal(FemagJobState.Succeeded, jobs[1].State);
+        Assert.Contains("Slow down. Its instances and queues may be left", Assert.Single(watch.Warnings));
+        Assert.Empty(watch.Pending);
+    }
+
+    [Fact]
+    public async Task A_pool_given_up_times_out_only_its_unfinished_jobs()
+    {
+        var fake = new FakePool();
+        var pool = new WorkerPool(fake, fake, fake, "eu-central-1", () => Now, new Random(1));
+        var jobs = Jobs(Config(), 2);
+        await StartAsync(pool, jobs);
+        JobStates.FinishWith(jobs[0], "0", Now);
+        var watch = new PoolWatch(jobs, _ => pool);
+        fake.ListFailure = new FemagException("AwsAccessDenied", FemagErrorKind.PermissionDenied, "Not allowed.");
+
+        Assert.Equal(jobs, await watch.PollAsync(CancellationToken.None));
+
+        Assert.Equal((FemagJobState.Succeeded, FemagJobState.TimedOut), (jobs[0].State, jobs[1].State));
+    }
+
+    [Fact]
+    public async Task A_job_whose_message_went_to_the_dead_letter_queue_fails_and_no_instance_is_launched_for_it()
+    {
+        var fake = new FakePool();
+        var pool = new WorkerPool(fake, fake, fake, "eu-central-1", () => Now, new Random(1));
+        var jobs = Jobs(Config(), 2);
+        var poolId = await StartAsync(pool, jobs);
+        var instance = fake.Launches.Single().Id;
+        fake.InstanceStates[instance] = "terminated";
+        fake.Bucket(jobs[1].BucketName, poolId, ended: Ended("0", "yes", "exit"), finish: "0");
+        fake.Queues[poolId].Messages.Clear();
+
+        // The main queue is empty and so is the dead-letter queue (a moment before redrive): nothing to launch for.
+        Assert.Equal(new[] { jobs[1] }, await pool.PollAsync(poolId, jobs, CancellationToken.None));
+        Assert.Single(fake.Launches);
+        Assert.Equal(FemagJobState.Queued, jobs[0].State);
+
+        fake.DeadLetters[poolId] = 1;
+        Assert.Equal(new[] { jobs[0] }, await pool.PollAsync(poolId, jobs, CancellationToken.None));
+
+        Assert.Equal(FemagJobState.Failed, jobs[0].State);
+        Assert.Contains("dead-letter queue of pool " + poolId + " after max_attempts = 3 receives", jobs[0].Reason);
+        Assert.Single(fake.Launches);
+        Assert.False(fake.Queues.ContainsKey(poolId));
     }
 
     [Fact]

@@ -228,6 +228,13 @@ namespace FemagAws.Jobs
             Queue(job, $"{lossReason} It waits in the queue for attempt {attempt + 1} of {job.Config.MaxAttempts}.");
         }
 
+        /// <summary>
+        /// No worker will take the job again: its message went to the pool's dead-letter queue after max_attempts
+        /// receives without the job ending (a worker could not read the bucket, or its instance ended before taking it).
+        /// </summary>
+        public static void DeadLettered(FemagJob job) =>
+            Fail(job, $"Its message went to the dead-letter queue of pool {job.PoolId} after max_attempts = {job.Config.MaxAttempts} receives without the job ending; it is not run again.{(job.Losses.Count > 0 ? " " + string.Join(" ", job.Losses) : string.Empty)} Start it again with Start-FemagInstance.", null);
+
         /// <summary>Withdrawn from its pool by Stop-FemagInstance: failed, never run again.</summary>
         public static void Withdrawn(FemagJob job, DateTime? finishTime) =>
             StoppedByUser(job, $"Withdrawn by Stop-FemagInstance from pool {job.PoolId}; it is not run again.", finishTime);

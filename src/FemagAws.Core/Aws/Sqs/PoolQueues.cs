@@ -12,11 +12,12 @@ namespace FemagAws.Aws.Sqs
     /// <summary>How many messages a pool's queue holds, by SQS's approximate counts.</summary>
     public sealed class PoolQueueCounts
     {
-        public PoolQueueCounts(int visible, int notVisible, int delayed)
+        public PoolQueueCounts(int visible, int notVisible, int delayed, int deadLetter)
         {
             Visible = visible;
             NotVisible = notVisible;
             Delayed = delayed;
+            DeadLetter = deadLetter;
         }
 
         /// <summary>Waiting for a worker.</summary>
@@ -27,7 +28,11 @@ namespace FemagAws.Aws.Sqs
 
         public int Delayed { get; }
 
+        /// <summary>In the job queue, waiting or taken.</summary>
         public int Total => Visible + NotVisible + Delayed;
+
+        /// <summary>In the dead-letter queue: messages SQS gave up on after max_attempts receives.</summary>
+        public int DeadLetter { get; }
     }
 
     /// <summary>One queue of the module found in the account: a pool's job queue or its dead-letter queue.</summary>
@@ -59,7 +64,7 @@ namespace FemagAws.Aws.Sqs
         /// <summary>The pool's job queue URL, or null when the queue is gone.</summary>
         Task<string?> UrlAsync(string poolId, CancellationToken ct);
 
-        /// <summary>The job queue's counts, or null when the queue is gone.</summary>
+        /// <summary>The job queue's counts and the dead-letter queue's, or null when the job queue is gone.</summary>
         Task<PoolQueueCounts?> CountsAsync(string poolId, CancellationToken ct);
 
         /// <summary>Every queue of the module in the region.</summary>
@@ -166,7 +171,20 @@ namespace FemagAws.Aws.Sqs
 
         public async Task<PoolQueueCounts?> CountsAsync(string poolId, CancellationToken ct)
         {
-            var url = await TryUrlAsync(QueueName(poolId), ct).ConfigureAwait(false);
+            var counts = await AttributesAsync(QueueName(poolId), CountAttributes, ct).ConfigureAwait(false);
+            if (counts == null)
+            {
+                return null;
+            }
+
+            var deadLetter = await AttributesAsync(DeadLetterQueueName(poolId), CountAttributes.Take(1), ct).ConfigureAwait(false);
+            return new PoolQueueCounts(counts[0], counts[1], counts[2], deadLetter?[0] ?? 0);
+        }
+
+        /// <summary>A queue's count attributes in the order asked, or null when the queue is gone.</summary>
+        private async Task<int[]?> AttributesAsync(string name, IEnumerable<string> names, CancellationToken ct)
+        {
+            var url = await TryUrlAsync(name, ct).ConfigureAwait(false);
             if (url == null)
             {
                 return null;
@@ -174,10 +192,9 @@ namespace FemagAws.Aws.Sqs
 
             try
             {
-                var response = await _sqs.GetQueueAttributesAsync(new GetQueueAttributesRequest { QueueUrl = url, AttributeNames = CountAttributes.ToList() }, ct).ConfigureAwait(false);
+                var response = await _sqs.GetQueueAttributesAsync(new GetQueueAttributesRequest { QueueUrl = url, AttributeNames = names.ToList() }, ct).ConfigureAwait(false);
                 var attributes = response.Attributes ?? new Dictionary<string, string>();
-                int Count(string name) => attributes.TryGetValue(name, out var text) && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0;
-                return new PoolQueueCounts(Count(CountAttributes[0]), Count(CountAttributes[1]), Count(CountAttributes[2]));
+                return names.Select(n => attributes.TryGetValue(n, out var text) && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var count) ? count : 0).ToArray();
             }
             catch (QueueDoesNotExistException)
             {
@@ -185,7 +202,7 @@ namespace FemagAws.Aws.Sqs
             }
             catch (Exception ex)
             {
-                throw AwsErrors.Explain(ex, $"Reading the counts of queue {QueueName(poolId)}");
+                throw AwsErrors.Explain(ex, $"Reading the counts of queue {name}");
             }
         }
 

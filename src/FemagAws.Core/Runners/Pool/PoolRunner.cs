@@ -195,9 +195,10 @@ namespace FemagAws.Runners.Pool
             {
                 var pool = _poolOf(group.Key.Target);
                 var losses = group.Sum(j => j.Losses.Count);
+                var givenUp = new List<FemagJob>();
                 try
                 {
-                    finished.AddRange(await pool.PollAsync(group.Key.PoolId, group.ToList(), ct).ConfigureAwait(false));
+                    await pool.PollAsync(group.Key.PoolId, group.ToList(), ct).ConfigureAwait(false);
                     _failedPolls.Remove(group.Key.PoolId);
                 }
                 catch (Exception ex) when (!ct.IsCancellationRequested && ex is FemagException)
@@ -211,13 +212,17 @@ namespace FemagAws.Runners.Pool
                     }
                     else
                     {
-                        foreach (var job in group)
+                        // Only unfinished jobs: one whose end was read keeps its real state.
+                        givenUp.AddRange(group.Where(j => !j.IsFinished));
+                        foreach (var job in givenUp)
                         {
                             JobStates.TimeOut(job, $"Gave up: pool {group.Key.PoolId} could not be checked ({ex.Message}); its instances may still run the job and bill. Wait for the job again, or withdraw it with Stop-FemagInstance.");
-                            finished.Add(job);
                         }
                     }
                 }
+
+                // Whatever failed, every job whose end is known leaves the wait.
+                finished.AddRange(group.Where(j => j.IsFinished).Concat(givenUp));
 
                 Relaunched += group.Sum(j => j.Losses.Count) - losses;
                 Warnings.AddRange(pool.Warnings);

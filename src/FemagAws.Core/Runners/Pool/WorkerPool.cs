@@ -140,37 +140,68 @@ namespace FemagAws.Runners.Pool
             Warnings.Clear();
             Notes.Clear();
             var instances = await _instances.ListAsync(poolId, ct).ConfigureAwait(false);
-            var finished = await RefreshAsync(instances, jobs.Where(j => !j.IsFinished).ToList(), ct).ConfigureAwait(false);
+            var open = jobs.Where(j => !j.IsFinished).ToList();
+            await RefreshAsync(instances, open, ct).ConfigureAwait(false);
+            try
+            {
+                await KeepUpAsync(poolId, jobs, instances, ct).ConfigureAwait(false);
+            }
+            catch (FemagException ex) when (!ct.IsCancellationRequested)
+            {
+                // The jobs' states are read; what failed after (the counts, a launch, the clean-up) must not hide them.
+                Warnings.Add(jobs.All(j => j.IsFinished)
+                    ? $"Pool {poolId}: {ex.Message} Its instances and queues may be left: Get-FemagJob lists the pool, and Stop-FemagInstance removes it."
+                    : $"Pool {poolId}: {ex.Message} Trying again at the next poll.");
+            }
+
+            return open.Where(j => j.IsFinished).ToList();
+        }
+
+        /// <summary>After a poll's read: launches what the pool's unfinished jobs need, or removes the pool when none is left.</summary>
+        private async Task KeepUpAsync(string poolId, IReadOnlyList<FemagJob> jobs, List<InstanceStatus> instances, CancellationToken ct)
+        {
             var live = instances.Where(i => !i.HasEnded).ToList();
             var unfinished = jobs.Where(j => !j.IsFinished).ToList();
             if (unfinished.Count == 0)
             {
                 await CleanUpIfDoneAsync(poolId, jobs, ct).ConfigureAwait(false);
-                return finished;
+                return;
             }
 
-            // For -Verbose: what SQS counts (approximately) in the pool's queue.
-            if (await _queues.CountsAsync(poolId, ct).ConfigureAwait(false) is PoolQueueCounts counts)
+            var counts = await _queues.CountsAsync(poolId, ct).ConfigureAwait(false);
+            if (counts == null)
             {
-                Notes.Add($"Pool {poolId}: {counts.Visible + counts.Delayed} message(s) waiting in its queue, {counts.NotVisible} taken; {live.Count} instance(s) alive.");
+                Warnings.Add($"The queue of pool {poolId} is gone; its {unfinished.Count} unfinished job(s) cannot run. Start them again with Start-FemagInstance.");
+                return;
             }
 
+            // For -Verbose: what SQS counts (approximately) in the pool's queues.
+            Notes.Add($"Pool {poolId}: {counts.Visible + counts.Delayed} message(s) waiting in its queue, {counts.NotVisible} taken, {counts.DeadLetter} in its dead-letter queue; {live.Count} instance(s) alive.");
+            if (counts.Total == 0 && counts.DeadLetter > 0)
+            {
+                // No message left to take: a job neither ended nor run by a live instance had its message moved to the
+                // dead-letter queue (a worker could not read its bucket, or its instance ended before writing taken).
+                foreach (var job in unfinished.Where(j => j.State == FemagJobState.Queued))
+                {
+                    JobStates.DeadLettered(job);
+                }
+
+                if (unfinished.All(j => j.IsFinished))
+                {
+                    await CleanUpIfDoneAsync(poolId, jobs, ct).ConfigureAwait(false);
+                    return;
+                }
+            }
+
+            // Instances are launched only for messages the queue still holds: one launched for a dead-lettered job would idle out, billing.
             var config = unfinished[0].Config;
-            var toLaunch = InstancesToLaunch(config.PoolSize, config.SlotsPerInstance, unfinished.Count, unfinished.Count(j => j.State == FemagJobState.Queued), live.Count);
+            var toLaunch = counts.Total == 0 ? 0 : InstancesToLaunch(config.PoolSize, config.SlotsPerInstance, unfinished.Count, unfinished.Count(j => j.State == FemagJobState.Queued), live.Count);
             if (toLaunch > 0)
             {
                 var queueUrl = _queueUrls.TryGetValue(poolId, out var known) ? known : await _queues.UrlAsync(poolId, ct).ConfigureAwait(false);
-                if (queueUrl == null)
-                {
-                    Warnings.Add($"The queue of pool {poolId} is gone; its {unfinished.Count} unfinished job(s) cannot run. Start them again with Start-FemagInstance.");
-                    return finished;
-                }
-
-                _queueUrls[poolId] = queueUrl;
+                _queueUrls[poolId] = queueUrl ?? throw new FemagException("FemagPoolQueueGone", FemagErrorKind.ObjectNotFound, $"The queue of pool {poolId} is gone; its {unfinished.Count} unfinished job(s) cannot run. Start them again with Start-FemagInstance.");
                 await LaunchAsync(config, poolId, PoolScripts.WorkerUserData(queueUrl, _region, poolId, config.SlotsPerInstance), toLaunch, instances.Count, ct).ConfigureAwait(false);
             }
-
-            return finished;
         }
 
         /// <summary>The jobs' states now, for Get-FemagJob (nothing is launched or removed); jobs of several pools may be mixed.</summary>
