@@ -247,6 +247,17 @@ public sealed class PoolTests : IDisposable
     }
 
     [Fact]
+    public void A_job_its_worker_ended_when_the_heartbeat_failed_fails_naming_SQS_12_hour_limit()
+    {
+        var job = new FemagJob { PoolId = "p1", State = FemagJobState.Running };
+
+        PoolJobStates.Apply(job, new JobMarkerTexts(null, Ended("KILL", "no", "heartbeat"), null, false), _ => null);
+
+        Assert.Equal(FemagJobState.Failed, job.State);
+        Assert.StartsWith("The job's script was ended by its worker (status KILL), which could no longer keep the job's queue message hidden (SQS allows at most 12 hours", job.Reason);
+    }
+
+    [Fact]
     public void A_job_ended_by_max_runtime_fails_with_a_max_runtime_reason()
     {
         var job = new FemagJob { PoolId = "p1", State = FemagJobState.Running, Config = FemagConfig.FromSettings(new Dictionary<string, string> { ["max_runtime"] = "2" }) };
@@ -445,6 +456,23 @@ public sealed class PoolTests : IDisposable
 
         Assert.Equal(fake.Launches.Select(l => l.Id), fake.Terminated);
         Assert.False(fake.Queues.ContainsKey(poolId));
+    }
+
+    [Fact]
+    public async Task Withdrawing_a_job_that_ended_since_it_was_read_keeps_its_real_state()
+    {
+        var fake = new FakePool();
+        var pool = new WorkerPool(fake, fake, fake, "eu-central-1", () => Now, new Random(1));
+        var jobs = Jobs(Config(), 2);
+        var poolId = await StartAsync(pool, jobs, null);
+        fake.Bucket(jobs[0].BucketName, poolId, ended: Ended("0", "yes", "exit"), finish: "0");
+
+        var withdrawn = await pool.WithdrawAsync(poolId, jobs, CancellationToken.None);
+
+        Assert.Equal(new[] { jobs[1] }, withdrawn);
+        Assert.Equal((FemagJobState.Succeeded, FemagJobState.Failed), (jobs[0].State, jobs[1].State));
+        Assert.False(fake.Buckets[jobs[0].BucketName].Withdrawn);
+        Assert.True(fake.Buckets[jobs[1].BucketName].Withdrawn);
     }
 
     [Fact]

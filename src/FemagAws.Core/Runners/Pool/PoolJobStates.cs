@@ -67,7 +67,9 @@ namespace FemagAws.Runners.Pool
             else
             {
                 // A script that ended without the finish file would fail again: the job fails now, with its own words.
-                var how = ended.Why == "shutdown" ? $"called shutdown (exit status {ended.Status})" : $"ended with exit status {ended.Status}";
+                var how = ended.Why == "shutdown" ? $"called shutdown (exit status {ended.Status})"
+                    : ended.Why == "heartbeat" ? $"was ended by its worker (status {ended.Status}), which could no longer keep the job's queue message hidden (SQS allows at most 12 hours from its receipt; run longer jobs with pool_size = 0),"
+                    : $"ended with exit status {ended.Status}";
                 JobStates.Fail(job, $"The job's script {how} without writing {job.Config.FinishTaskFilename}; it is not run again.{lastLines}", ended.Time);
             }
         }

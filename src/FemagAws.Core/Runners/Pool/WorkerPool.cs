@@ -214,13 +214,20 @@ namespace FemagAws.Runners.Pool
         }
 
         /// <summary>
-        /// Withdraws the pool's jobs for Stop-FemagInstance: each unfinished one gets femag-aws/withdrawn (a worker skips it
-        /// or ends it within a heartbeat) and fails. When no job of the pool is left unfinished, its instances are
-        /// terminated and its queues deleted.
+        /// Withdraws the pool's jobs for Stop-FemagInstance: each one still unfinished by its markers gets
+        /// femag-aws/withdrawn (a worker skips it or ends it within a heartbeat) and fails; one that ended since it was
+        /// read keeps its real state. When no job of the pool is left unfinished, its instances are terminated and its
+        /// queues deleted.
         /// </summary>
         public async Task<List<FemagJob>> WithdrawAsync(string poolId, IReadOnlyList<FemagJob> jobs, CancellationToken ct)
         {
-            var withdrawn = jobs.Where(j => !j.IsFinished).ToList();
+            var open = jobs.Where(j => !j.IsFinished).ToList();
+            if (open.Count > 0)
+            {
+                await RefreshAsync(await _instances.ListAsync(poolId, ct).ConfigureAwait(false), open, ct).ConfigureAwait(false);
+            }
+
+            var withdrawn = open.Where(j => !j.IsFinished).ToList();
             await WorkQueue.MapAsync(withdrawn, ReadsInFlight, async (job, token) =>
             {
                 await _buckets.WithdrawAsync(job, token).ConfigureAwait(false);
