@@ -15,5 +15,7 @@ public sealed class FakeCommandLines : ICommandLines
 
     public string DeleteOtherBucket(AwsTarget target, string bucketName) => $"delete other {bucketName} in {target.Region}";
 
+    public string RemovePool(AwsTarget target, string poolId) => $"remove pool {poolId} in {target.Region}";
+
     public string TerminateInstances(AwsTarget target, IEnumerable<string> instanceIds) => $"terminate {string.Join(" ", instanceIds)} in {target.Region}";
 }

@@ -87,8 +87,16 @@ internal sealed class FakePool : IPoolQueues, IPoolInstances, IPoolBuckets
     public Task<List<InstanceStatus>> ListAsync(string poolId, CancellationToken ct) =>
         ListFailure != null ? Task.FromException<List<InstanceStatus>>(ListFailure) : Task.FromResult(Launches.Where(l => l.PoolId == poolId).Select(l => new InstanceStatus(l.Id, InstanceStates[l.Id], null)).ToList());
 
+    /// <summary>What launching an instance type throws, other than a capacity refusal.</summary>
+    public readonly Dictionary<string, Exception> LaunchFailures = new();
+
     public Task<string?> LaunchAsync(FemagConfig config, string poolId, int ordinal, string userData, string instanceType, bool spot, CancellationToken ct)
     {
+        if (LaunchFailures.TryGetValue(instanceType, out var failure))
+        {
+            return Task.FromException<string?>(failure);
+        }
+
         if (NoCapacity.Contains(instanceType + " " + (spot ? FemagJob.Spot : FemagJob.OnDemand)))
         {
             throw new FemagException("AwsInsufficientInstanceCapacity", FemagErrorKind.LimitsExceeded, $"No capacity for {instanceType}.");

@@ -66,6 +66,21 @@ public sealed class PoolQueuesTests
     }
 
     [Fact]
+    public async Task The_dead_letter_queue_is_deleted_when_the_job_queue_cannot_be_made()
+    {
+        var (sqs, fake) = FakeAws.Of<IAmazonSQS>();
+        fake.On("CreateQueueAsync", a => ((CreateQueueRequest)a[0]!).QueueName.EndsWith("-dead", StringComparison.Ordinal)
+                ? new CreateQueueResponse { QueueUrl = Url + "-dead" }
+                : throw new AmazonSQSException("no") { ErrorCode = "AccessDenied" })
+            .On("GetQueueAttributesAsync", _ => new GetQueueAttributesResponse { Attributes = new Dictionary<string, string> { ["QueueArn"] = "arn:aws:sqs:eu-central-1:123:dead" } })
+            .On("DeleteQueueAsync", _ => new DeleteQueueResponse());
+
+        await Assert.ThrowsAsync<FemagException>(() => new PoolQueues(sqs).CreateAsync(PoolId, 3, CancellationToken.None));
+
+        Assert.Equal(Url + "-dead", Assert.Single(fake.Requests<DeleteQueueRequest>()).QueueUrl);
+    }
+
+    [Fact]
     public async Task Counts_are_read_from_the_queue_and_a_queue_that_is_gone_has_none()
     {
         var (sqs, fake) = FakeAws.Of<IAmazonSQS>();

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using FemagAws.Aws;
 using FemagAws.Aws.Ec2;
 using FemagAws.Runners.Pool;
 using FemagAws.Jobs;
@@ -562,6 +563,28 @@ public sealed class PoolTests : IDisposable
         Assert.Contains("dead-letter queue of pool " + poolId + " after max_attempts = 3 receives", jobs[0].Reason);
         Assert.Single(fake.Launches);
         Assert.False(fake.Queues.ContainsKey(poolId));
+    }
+
+    [Fact]
+    public async Task A_pool_that_cannot_launch_is_reported_with_how_to_remove_it_and_the_other_pools_still_launch()
+    {
+        var fake = new FakePool();
+        fake.LaunchFailures["t3.bad"] = new FemagException("AwsUnauthorizedOperation", FemagErrorKind.PermissionDenied, "Not allowed to launch t3.bad.");
+        using var clients = new AwsClientCache(new FakeCommandLines());
+        var runner = new PoolRunner(clients, _ => new WorkerPool(fake, fake, fake, "eu-central-1", () => Now, new Random(1)));
+        var bad = Jobs(Config(settings: ("instance_type", "t3.bad")), 1);
+        var good = Jobs(Config(settings: ("slots_per_instance", "1")), 1);
+        foreach (var job in bad.Concat(good))
+        {
+            await runner.StartAsync(job, runner.Prepare(job, null), CancellationToken.None);
+        }
+
+        var notes = await runner.EndStartAsync(CancellationToken.None);
+
+        var warning = Assert.Single(notes, n => n.StartsWith("WARNING: ", StringComparison.Ordinal));
+        Assert.Contains($"Pool {bad[0].PoolId}: launching its instances failed: Not allowed to launch t3.bad.", warning);
+        Assert.EndsWith($"\n  remove pool {bad[0].PoolId} in {bad[0].Region}", warning);
+        Assert.Equal(good[0].PoolId, Assert.Single(fake.Launches).PoolId);
     }
 
     [Fact]

@@ -21,5 +21,8 @@ namespace FemagAws.Jobs
 
         /// <summary>Terminates instances, with the AWS CLI, for when the module's own terminate failed or refused.</summary>
         string TerminateInstances(AwsTarget target, IEnumerable<string> instanceIds);
+
+        /// <summary>Withdraws a pool's jobs and removes the pool: its instances and queues.</summary>
+        string RemovePool(AwsTarget target, string poolId);
     }
 }

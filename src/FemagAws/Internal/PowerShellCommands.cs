@@ -63,6 +63,9 @@ namespace FemagAws.Internal
         public IEnumerable<string> CleanUp(IReadOnlyList<FemagJob> jobs, bool stopInstances) =>
             jobs.GroupBy(Find).Select(place => FindThen(place.Key, place, stopInstances ? "Stop-FemagInstance -PassThru | Remove-FemagBucket -Force" : "Remove-FemagBucket -Force"));
 
+        public string RemovePool(AwsTarget target, string poolId) =>
+            $"{Target("Get-FemagJob", target, null)} | Where-Object PoolId -EQ {Quote(poolId)} | Stop-FemagInstance";
+
         /// <summary>Get-FemagJob listing the module's buckets and instances where <paramref name="target"/> points.</summary>
         public string ListJobs(AwsTarget target) => Target("Get-FemagJob", target, null);
 

@@ -119,17 +119,34 @@ namespace FemagAws.Aws.Sqs
         public async Task<string> CreateAsync(string poolId, int maxAttempts, CancellationToken ct)
         {
             var deadLetter = await CreateOneAsync(DeadLetterQueueName(poolId), poolId, "dead-letter", new Dictionary<string, string>(), ct).ConfigureAwait(false);
-            var arn = (await AwsErrors.Call(() => _sqs.GetQueueAttributesAsync(new GetQueueAttributesRequest { QueueUrl = deadLetter, AttributeNames = new List<string> { "QueueArn" } }, ct),
-                $"Reading the dead-letter queue of pool {poolId}").ConfigureAwait(false)).Attributes["QueueArn"];
-
-            // After max_attempts receives a message goes to the dead-letter queue: SQS itself bounds a job's attempts.
-            var redrive = "{\"deadLetterTargetArn\":\"" + arn + "\",\"maxReceiveCount\":" + maxAttempts.ToString(CultureInfo.InvariantCulture) + "}";
-            return await CreateOneAsync(QueueName(poolId), poolId, "queue", new Dictionary<string, string>
+            try
             {
-                ["VisibilityTimeout"] = VisibilitySeconds.ToString(CultureInfo.InvariantCulture),
-                ["ReceiveMessageWaitTimeSeconds"] = ReceiveWaitSeconds.ToString(CultureInfo.InvariantCulture),
-                ["RedrivePolicy"] = redrive,
-            }, ct).ConfigureAwait(false);
+                var arn = (await AwsErrors.Call(() => _sqs.GetQueueAttributesAsync(new GetQueueAttributesRequest { QueueUrl = deadLetter, AttributeNames = new List<string> { "QueueArn" } }, ct),
+                    $"Reading the dead-letter queue of pool {poolId}").ConfigureAwait(false)).Attributes["QueueArn"];
+
+                // After max_attempts receives a message goes to the dead-letter queue: SQS itself bounds a job's attempts.
+                var redrive = "{\"deadLetterTargetArn\":\"" + arn + "\",\"maxReceiveCount\":" + maxAttempts.ToString(CultureInfo.InvariantCulture) + "}";
+                return await CreateOneAsync(QueueName(poolId), poolId, "queue", new Dictionary<string, string>
+                {
+                    ["VisibilityTimeout"] = VisibilitySeconds.ToString(CultureInfo.InvariantCulture),
+                    ["ReceiveMessageWaitTimeSeconds"] = ReceiveWaitSeconds.ToString(CultureInfo.InvariantCulture),
+                    ["RedrivePolicy"] = redrive,
+                }, ct).ConfigureAwait(false);
+            }
+            catch
+            {
+                // A pool without its job queue is no pool: its dead-letter queue would be left behind, found by no job.
+                try
+                {
+                    await _sqs.DeleteQueueAsync(new DeleteQueueRequest { QueueUrl = deadLetter }, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    // Get-FemagJob still lists it (a pool whose jobs are gone), and Stop-FemagInstance removes it.
+                }
+
+                throw;
+            }
         }
 
         private async Task<string> CreateOneAsync(string name, string poolId, string role, Dictionary<string, string> attributes, CancellationToken ct)

@@ -21,6 +21,7 @@ namespace FemagAws.Runners.Pool
     public sealed class PoolRunner : IJobRunner
     {
         private readonly AwsClientCache _clients;
+        private readonly Func<AwsTarget, WorkerPool> _newPool;
         private readonly ConcurrentDictionary<AwsTarget, WorkerPool> _pools = new ConcurrentDictionary<AwsTarget, WorkerPool>();
 
         // The pools this call's Start-FemagInstance made, by target and launch settings, each created once.
@@ -28,8 +29,19 @@ namespace FemagAws.Runners.Pool
         private readonly ConcurrentDictionary<string, (AwsTarget Target, FemagConfig Config, int Jobs)> _sent = new ConcurrentDictionary<string, (AwsTarget, FemagConfig, int)>(StringComparer.Ordinal);
 
         public PoolRunner(AwsClientCache clients)
+            : this(clients, null)
+        {
+        }
+
+        /// <summary>With <paramref name="newPool"/> making each target's pool (the unit tests' fakes), else on the target's clients.</summary>
+        internal PoolRunner(AwsClientCache clients, Func<AwsTarget, WorkerPool>? newPool)
         {
             _clients = clients;
+            _newPool = newPool ?? (t =>
+            {
+                var aws = clients.Get(t);
+                return new WorkerPool(new PoolQueues(aws.Sqs), new PoolInstances(aws.Ec2), new PoolBuckets(clients, t), t.Region);
+            });
         }
 
         /// <summary>How the bucket name of a job stands for a pool whose jobs are gone (Get-FemagJob), for Stop-FemagInstance to clean up.</summary>
@@ -78,8 +90,18 @@ namespace FemagAws.Runners.Pool
             foreach (var pair in _sent)
             {
                 var pool = PoolOf(pair.Value.Target);
-                await pool.LaunchFirstAsync(pair.Key, pair.Value.Config, pair.Value.Jobs, ct).ConfigureAwait(false);
-                notes.Add($"Pool {pair.Key}: {pair.Value.Jobs} job(s) in its queue.");
+                try
+                {
+                    await pool.LaunchFirstAsync(pair.Key, pair.Value.Config, pair.Value.Jobs, ct).ConfigureAwait(false);
+                    notes.Add($"Pool {pair.Key}: {pair.Value.Jobs} job(s) in its queue.");
+                }
+                catch (FemagException ex) when (!ct.IsCancellationRequested)
+                {
+                    // One pool's failure leaves the others to launch; its jobs wait in its queue with no instance.
+                    notes.Add($"WARNING: Pool {pair.Key}: launching its instances failed: {ex.Message} Its {pair.Value.Jobs} job(s) wait in its queue with no instance: " +
+                        $"Wait-FemagJob launches instances for them at its next poll once the cause is fixed, or withdraw them and remove the pool with:\n  {_clients.Commands.RemovePool(pair.Value.Target, pair.Key)}");
+                }
+
                 notes.AddRange(pool.Notes);
                 notes.AddRange(pool.Warnings.Select(w => "WARNING: " + w));
                 pool.Notes.Clear();
@@ -144,12 +166,7 @@ namespace FemagAws.Runners.Pool
             return jobs;
         }
 
-        private WorkerPool PoolOf(AwsTarget target) =>
-            _pools.GetOrAdd(target, t =>
-            {
-                var clients = _clients.Get(t);
-                return new WorkerPool(new PoolQueues(clients.Sqs), new PoolInstances(clients.Ec2), new PoolBuckets(_clients, t), t.Region);
-            });
+        private WorkerPool PoolOf(AwsTarget target) => _pools.GetOrAdd(target, _newPool);
 
         /// <summary>Jobs whose pools would launch alike share a pool; those with other launch settings get their own.</summary>
         private static string LaunchKey(FemagConfig config) =>
