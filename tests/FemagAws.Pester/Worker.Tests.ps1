@@ -118,6 +118,27 @@ BeforeAll {
     Send-Job $QueueB 'job-b1' $Seed -MaxRuntime '0.1'
     $script:InstanceB = Start-Worker $QueueB -Slots 1
 
+    # Pool E, 1 slot: a job whose bucket already has ended (its worker died before deleting the message), a script
+    # with '#!/bin/bash -e', and one that deletes its own bucket, so ended cannot be written. Idle longer than the
+    # visibility timeout, so the last one's message comes back to this instance.
+    $script:QueueE = New-PoolQueue 'femag-aws-pool-e'
+    New-JobBucket 'job-e1' '-- model e1'
+    Set-Content (Join-Path $Temp 'job-e1-ended') "status=0`nfinish=yes`nwhy=exit`ntime=2026-12-06T04:35:00Z`n--- last lines"
+    Invoke-Aws s3 cp --quiet (Join-Path $Temp 'job-e1-ended') 's3://job-e1/femag-aws/ended' | Out-Null
+    Invoke-Aws s3 cp --quiet (Join-Path $Temp 'job-e1-ended') 's3://job-e1/result.bin' | Out-Null
+    New-JobBucket 'job-e2' '-- model e2'
+    New-JobBucket 'job-e3' '-- model e3'
+    Send-Job $QueueE 'job-e1' $Seed
+    Send-Job $QueueE 'job-e2' "#!/bin/bash -e`n{{ENV}}`nfalse`necho 0 > ~/exit_code`n"
+    Send-Job $QueueE 'job-e3' "#!/bin/bash`n{{ENV}}`naws s3 rb --force `"s3://`$BUCKET_NAME`"`n"
+    $script:InstanceE = Start-Worker $QueueE -Slots 1 -IdleSeconds 25
+
+    # Pool F, 1 slot: a job whose heartbeat fails (its script deletes the queue).
+    $script:QueueF = New-PoolQueue 'femag-aws-pool-f'
+    New-JobBucket 'job-f1' '-- model f1'
+    Send-Job $QueueF 'job-f1' "#!/bin/bash`n{{ENV}}`naws sqs delete-queue --queue-url `"`$QUEUE_URL`"`nsleep 60`n"
+    $script:InstanceF = Start-Worker $QueueF -Slots 1
+
 }
 
 AfterAll {
@@ -207,6 +228,28 @@ Describe 'The pool worker' {
         Get-Object 'job-a4' 'femag-aws/ended' | Should -BeNullOrEmpty
         Get-QueueCount $QueueA.Dead | Should -Be 0
         Get-Content -Raw (Join-Path $Cloud.Sandbox "$InstanceA/console.log") | Should -Match 'job-a5-gone: bucket gone'
+    }
+
+    It 'skips a job that already ended without touching its bucket, runs a script by its shebang, and leaves a message whose ended it cannot write' {
+        Wait-Until { (Get-QueueCount $QueueE.Url) -eq 0 } 120 'queue E empty' | Out-Null
+        $console = Get-Content -Raw (Join-Path $Cloud.Sandbox "$InstanceE/console.log")
+        $console | Should -Match 'job-e1: already ended, message deleted'
+        Get-Object 'job-e1' 'femag-aws/taken' | Should -BeNullOrEmpty
+        Get-Object 'job-e1' 'result.bin' | Should -Not -BeNullOrEmpty
+        (Get-Marker 'job-e1' ended).time | Should -Be '2026-12-06T04:35:00Z'
+        $e2 = Get-Marker 'job-e2' ended
+        $e2.status | Should -Be '1' -Because 'bash -e from the shebang stops at false'
+        $e2.finish | Should -Be 'no'
+        $console | Should -Match 'job-e3: ended not written, the job goes back to the queue'
+        $console | Should -Match 'job-e3: bucket gone, message deleted' -Because 'the message came back instead of being deleted'
+        Get-QueueCount $QueueE.Dead | Should -Be 0
+    }
+
+    It 'ends a job whose heartbeat fails, so no second worker runs it beside the first' {
+        $ended = Wait-Until { Get-Marker 'job-f1' ended } 60 'job-f1 ends'
+        $ended.why | Should -Be 'heartbeat'
+        $ended.status | Should -Be 'KILL'
+        Get-InstanceProcess $InstanceF | Where-Object { $_ -match 'sleep 60' } | Should -BeNullOrEmpty
     }
 
     It 'terminates its instance once the queue stayed empty, leaving no job folder behind' {

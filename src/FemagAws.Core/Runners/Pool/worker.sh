@@ -30,11 +30,15 @@ seconds() {
   echo $(( 10#$i * 60 + (10#${f:0:6} * 60 + 999999) / 1000000 ))
 }
 
-# Keeps the message hidden from other workers from its receipt until it is deleted.
+# Keeps the message hidden from other workers from its receipt until it is deleted. When that fails twice (SQS
+# keeps a message hidden at most 12 h from its receipt), the message comes back and a second worker would run the
+# job beside this one: the job ends here instead (why=heartbeat).
 heartbeat() {
   while sleep "$HEARTBEAT_SECONDS"; do
-    sqs change-message-visibility --receipt-handle "$1" --visibility-timeout "$VISIBILITY_SECONDS" ||
-      log "$bucket: heartbeat failed"
+    sqs change-message-visibility --receipt-handle "$1" --visibility-timeout "$VISIBILITY_SECONDS" && continue
+    sleep 1
+    sqs change-message-visibility --receipt-handle "$1" --visibility-timeout "$VISIBILITY_SECONDS" && continue
+    log "$bucket: heartbeat failed, ending the job"; stop_job heartbeat; return
   done
 }
 
@@ -55,6 +59,10 @@ run() {
     None) ;;
     *) log "slot $n: $bucket: cannot read the bucket, the job goes back to the queue: $w"; return ;;
   esac
+  # A worker that wrote ended but died before deleting the message: the job is over, its bucket stays as it is.
+  if has femag-aws/ended; then
+    log "slot $n: $bucket: already ended, message deleted"; sqs delete-message --receipt-handle "$rh"; return
+  fi
   heartbeat "$rh" & hb=$!
   if [ "$attempt" -gt 1 ]; then
     # A lost attempt may have left partial results: start from the archive, as a single job's rerun does.
@@ -71,10 +79,13 @@ run() {
       "$jd/why" > "$jd/bin/$c"
   done
   chmod +x "$jd/bin/"*
+  # By its shebang when it has one, as cloud-init runs user data: #!/bin/bash -e keeps its -e.
+  local cmd=(bash "$jd/job.sh")
+  [ "$(head -c 2 "$jd/job.sh")" = '#!' ] && chmod +x "$jd/job.sh" && cmd=("$jd/job.sh")
   (
     cd "$jd/home" || exit
     # setsid: a process group of its own (a non-leader execs in place, so $! is its pid and group id).
-    HOME=$jd/home PATH=$jd/bin:$PATH setsid bash "$jd/job.sh" < /dev/null > "$jd/job.log" 2>&1 &
+    HOME=$jd/home PATH=$jd/bin:$PATH setsid "${cmd[@]}" < /dev/null > "$jd/job.log" 2>&1 &
     echo $! > "$jd/pid"; { wait $!; } 2> /dev/null  # no "Killed" notice on the console
     echo $? > "$jd/rc.tmp"; mv "$jd/rc.tmp" "$jd/rc"
   ) &
@@ -96,9 +107,13 @@ run() {
   found=no; [ -n "$finish" ] && has "$finish" && found=yes
   { printf 'status=%s\nfinish=%s\nwhy=%s\ntime=%s\n--- last lines\n' "$status" "$found" "$why" "$(now)"
     tail -n 20 "$jd/job.log"; } > "$jd/ended"
-  put "$jd/ended" femag-aws/ended
   kill "$hb"
-  sqs delete-message --receipt-handle "$rh" || log "slot $n: $bucket: cannot delete the message"
+  # Without ended the client would see a lost job: the message comes back after its visibility timeout instead.
+  if put "$jd/ended" femag-aws/ended; then
+    sqs delete-message --receipt-handle "$rh" || log "slot $n: $bucket: cannot delete the message"
+  else
+    log "slot $n: $bucket: ended not written, the job goes back to the queue"
+  fi
   rm -rf "$jd"
   log "slot $n: $bucket: ended status=$status finish=$found why=$why"
 }
