@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using FemagAws.Aws;
 using FemagAws.Aws.Ec2;
+using FemagAws.Runners.InstancePerJob;
 using FemagAws.Runners.Pool;
 using FemagAws.Jobs;
 
@@ -122,6 +123,27 @@ public sealed class PoolTests : IDisposable
         job.State = FemagJobState.Running;
 
         Assert.Equal("FemagJobAlreadyStarted", Assert.Throws<FemagException>(() => WorkerPool.Prepare(job, null)).ErrorId);
+    }
+
+    [Theory]
+    [InlineData(FemagJobState.Queued)]
+    [InlineData(FemagJobState.Running)]
+    [InlineData(FemagJobState.TimedOut)]
+    public void An_unfinished_pool_job_is_not_started_on_an_instance_of_its_own(FemagJobState state)
+    {
+        var job = Jobs(Config(settings: ("pool_size", "0")), 1)[0];
+        job.PoolId = "p20261206043000-1a2b3c4d";
+        job.State = state;
+
+        using var clients = new AwsClientCache(new FakeCommandLines());
+        var runner = new InstancePerJobRunner(clients);
+
+        var ex = Assert.Throws<FemagException>(() => runner.Prepare(job, null));
+
+        Assert.Equal("FemagJobAlreadyStarted", ex.ErrorId);
+        Assert.Contains("is already in pool p20261206043000-1a2b3c4d", ex.Message);
+        job.State = FemagJobState.Failed;
+        Assert.Contains("echo run", runner.Prepare(job, null));
     }
 
     [Fact]

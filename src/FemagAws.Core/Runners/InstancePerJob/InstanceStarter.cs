@@ -8,6 +8,7 @@ using FemagAws.Aws.Ec2;
 using FemagAws.Aws.S3;
 using FemagAws.CloudInit;
 using FemagAws.Jobs;
+using FemagAws.Runners.Pool;
 
 namespace FemagAws.Runners.InstancePerJob
 {
@@ -36,6 +37,8 @@ namespace FemagAws.Runners.InstancePerJob
                 throw new FemagException("FemagJobAlreadyStarted", FemagErrorKind.ResourceExists,
                     $"Job {job.Index} (bucket {job.BucketName}) already has instance {job.InstanceId}. Wait for it with Wait-FemagJob, or terminate it before starting the job again.");
             }
+
+            WorkerPool.RefuseUnfinished(job);
 
             CheckLaunchSettings(job.Config);
             return UserData.Render(job.Config, job.BucketName, expectedBucketOwner);

@@ -83,11 +83,7 @@ namespace FemagAws.Runners.Pool
         /// </summary>
         public static string Prepare(FemagJob job, string? expectedBucketOwner)
         {
-            if (job.PoolId != null && (job.State == FemagJobState.Queued || job.State == FemagJobState.Running || job.State == FemagJobState.TimedOut))
-            {
-                throw new FemagException("FemagJobAlreadyStarted", FemagErrorKind.ResourceExists,
-                    $"Job {job.Index} (bucket {job.BucketName}) is already in pool {job.PoolId}. Wait for it with Wait-FemagJob, or withdraw it with Stop-FemagInstance before starting it again.");
-            }
+            RefuseUnfinished(job);
 
             // A dry run launches nothing, but a pool would make its queues and send the jobs before it launches.
             if (job.Config.DryRun)
@@ -104,6 +100,19 @@ namespace FemagAws.Runners.Pool
             // The worker's size is checked with a long stand-in URL.
             PoolScripts.WorkerUserData(new string('q', 256), job.Region, PoolIds.New(DateTime.UtcNow, new Random()), job.Config.SlotsPerInstance);
             return script;
+        }
+
+        /// <summary>
+        /// Refuses to start a pool job that has not finished, in a pool or on an instance of its own: its pool would
+        /// still run it, and the job would run twice. A finished one may start again as a new job.
+        /// </summary>
+        public static void RefuseUnfinished(FemagJob job)
+        {
+            if (job.PoolId != null && !job.IsFinished)
+            {
+                throw new FemagException("FemagJobAlreadyStarted", FemagErrorKind.ResourceExists,
+                    $"Job {job.Index} (bucket {job.BucketName}) is already in pool {job.PoolId}. Wait for it with Wait-FemagJob, or withdraw it with Stop-FemagInstance before starting it again.");
+            }
         }
 
         /// <summary>A new pool: its id and its queues. Jobs are added with <see cref="AddAsync"/>, instances launched with <see cref="LaunchFirstAsync"/>.</summary>
