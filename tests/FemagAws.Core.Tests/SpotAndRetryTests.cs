@@ -69,6 +69,24 @@ public sealed class SpotAndRetryTests
     }
 
     [Fact]
+    public async Task A_finished_pool_job_started_on_an_instance_of_its_own_leaves_its_pool()
+    {
+        var (cache, ec2, s3) = Clients();
+        ec2.On("RunInstancesAsync", _ => Launched("i-0000000000000000c"));
+        s3.On("GetBucketTaggingAsync", _ => new GetBucketTaggingResponse { TagSet = new FemagAws.Aws.S3.JobTags(0, null, null, "p20261206043000-1a2b3c4d").ToTagSet() })
+            .On("PutBucketTaggingAsync", _ => new PutBucketTaggingResponse());
+        var job = Job();
+        job.PoolId = "p20261206043000-1a2b3c4d";
+        job.State = FemagJobState.Failed;
+
+        await InstanceStarter.StartAsync(cache.Get(job), job, "#!/bin/bash\n", CancellationToken.None);
+
+        Assert.Equal((FemagJobState.Running, null), (job.State, job.PoolId));
+        Assert.DoesNotContain(Assert.Single(s3.Requests<PutBucketTaggingRequest>()).TagSet, t => t.Key == "femag-aws:pool");
+        Assert.Equal(5, s3.Calls.Count(c => c.Method == "DeleteObjectAsync")); // the finish file and the pool run's four markers
+    }
+
+    [Fact]
     public async Task A_refused_Spot_launch_goes_On_Demand_and_a_refused_type_goes_to_the_next_in_the_list()
     {
         var (cache, ec2, _) = Clients();

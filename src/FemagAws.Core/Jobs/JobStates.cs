@@ -235,6 +235,9 @@ namespace FemagAws.Jobs
         public static void DeadLettered(FemagJob job) =>
             Fail(job, $"Its message went to the dead-letter queue of pool {job.PoolId} after max_attempts = {job.Config.MaxAttempts} receives without the job ending; it is not run again.{(job.Losses.Count > 0 ? " " + string.Join(" ", job.Losses) : string.Empty)} Start it again with Start-FemagInstance.", null);
 
+        /// <summary>A finished pool job started again on an instance of its own: it belongs to no pool any more.</summary>
+        public static void LeftPool(FemagJob job) => job.PoolId = null;
+
         /// <summary>Withdrawn from its pool by Stop-FemagInstance: failed, never run again.</summary>
         public static void Withdrawn(FemagJob job, DateTime? finishTime) =>
             StoppedByUser(job, $"Withdrawn by Stop-FemagInstance from pool {job.PoolId}; it is not run again.", finishTime);

@@ -53,7 +53,7 @@ namespace FemagAws.Aws.S3
         public string? PoolId { get; }
 
         /// <summary>The same tags with the job's pool.</summary>
-        public JobTags WithPool(string poolId) => new JobTags(Index, Folder, ArchiveETag, poolId);
+        public JobTags WithPool(string? poolId) => new JobTags(Index, Folder, ArchiveETag, poolId);
 
         /// <summary>The bucket's tag set. A folder too long for S3's tags is left out: the rebuilt job then has no folder.</summary>
         public List<Tag> ToTagSet()

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using Amazon.S3;
 using Amazon.S3.Model;
 using FemagAws.Jobs;
 using FemagAws.Runners.Pool;
@@ -42,12 +43,22 @@ namespace FemagAws.Aws.S3
         public async Task PrepareAsync(FemagJob job, string poolId, CancellationToken ct)
         {
             var s3 = Clients.S3;
-            foreach (var key in new[] { job.Config.FinishTaskFilename, JobMarkers.TakenKey, JobMarkers.EndedKey, JobMarkers.WithdrawnKey, JobMarkers.LogKey })
+            await JobBuckets.DeleteObjectAsync(s3, job.BucketName, job.Config.FinishTaskFilename, ct).ConfigureAwait(false);
+            await JobBuckets.AbortUploadsAsync(s3, job.BucketName, ct).ConfigureAwait(false);
+            await MoveAsync(s3, job, poolId, ct).ConfigureAwait(false);
+        }
+
+        /// <summary>
+        /// Moves a job's bucket into pool <paramref name="poolId"/>, or out of its pool with null: an earlier run's
+        /// markers go, and the bucket's pool tag says where the job runs now (Get-FemagJob reads it).
+        /// </summary>
+        public static async Task MoveAsync(IAmazonS3 s3, FemagJob job, string? poolId, CancellationToken ct)
+        {
+            foreach (var key in new[] { JobMarkers.TakenKey, JobMarkers.EndedKey, JobMarkers.WithdrawnKey, JobMarkers.LogKey })
             {
                 await JobBuckets.DeleteObjectAsync(s3, job.BucketName, key, ct).ConfigureAwait(false);
             }
 
-            await JobBuckets.AbortUploadsAsync(s3, job.BucketName, ct).ConfigureAwait(false);
             var tags = await JobBuckets.TryGetJobTagsAsync(s3, job.BucketName, ct).ConfigureAwait(false) ?? new Aws.S3.JobTags(job.Index, job.Folder, job.ArchiveETag);
             await JobBuckets.TagAsync(s3, job.BucketName, tags.WithPool(poolId), ct).ConfigureAwait(false);
         }

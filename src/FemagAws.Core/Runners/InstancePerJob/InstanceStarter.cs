@@ -79,6 +79,13 @@ namespace FemagAws.Runners.InstancePerJob
 
                 await JobBuckets.DeleteObjectAsync(clients.S3, job.BucketName, job.Config.FinishTaskFilename, ct).ConfigureAwait(false);
                 await JobBuckets.AbortUploadsAsync(clients.S3, job.BucketName, ct).ConfigureAwait(false);
+                if (job.PoolId != null)
+                {
+                    // A finished pool job starts again as a job of its own: Get-FemagJob and Wait-FemagJob then follow its instance.
+                    await PoolBuckets.MoveAsync(clients.S3, job, null, ct).ConfigureAwait(false);
+                    JobStates.LeftPool(job);
+                }
+
                 (instanceId, launched) = await LaunchFirstAvailableAsync(clients, job, userData, launches, ct).ConfigureAwait(false);
             }
             catch (FemagException ex) when (ex.ErrorId == ErrorIds.AwsDryRunOperation)
