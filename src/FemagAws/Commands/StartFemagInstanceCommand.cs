@@ -173,7 +173,8 @@ namespace FemagAws.Commands
         protected override void OnStopped()
         {
             var unknown = new List<FemagJob>();
-            foreach (var item in _queue?.Settle(CleanupTime) ?? new List<WorkItem<FemagJob, FemagJob>>())
+            var settled = _queue?.Settle(CleanupTime) ?? new List<WorkItem<FemagJob, FemagJob>>();
+            foreach (var item in settled)
             {
                 if (!item.IsFinished)
                 {
@@ -200,7 +201,7 @@ namespace FemagAws.Commands
                 }
             }
 
-            var failed = TerminateAfterStop(unknown);
+            var failed = TerminateAfterStop(unknown, new HashSet<FemagJob>());
             foreach (var job in unknown)
             {
                 if (failed.TryGetValue(job, out var why))
@@ -225,6 +226,9 @@ namespace FemagAws.Commands
                     Ledger.Uploaded(job);
                 }
             }
+
+            // A pool's instances are launched after the last job, so the stop may have come before, during or after that.
+            EnterRunnersAfterStop(_runners!, _emitted.Concat(settled.Where(i => i.IsFinished && i.Error == null).Select(i => i.Result)).Distinct());
         }
 
         private void Emit(WorkItem<FemagJob, FemagJob> item) => Emit(item.Result);

@@ -199,6 +199,15 @@ namespace FemagAws.Runners.Pool
             return withdrawn;
         }
 
+        /// <summary>The pool as a stop finds it, for the stop's account: whether its queue is left, its instances running or ended.</summary>
+        public async Task<StoppedPool> SeeAsync(string poolId, CancellationToken ct)
+        {
+            var instances = await _instances.ListAsync(poolId, ct).ConfigureAwait(false);
+            var queueLeft = await _queues.UrlAsync(poolId, ct).ConfigureAwait(false) != null;
+            return new StoppedPool(poolId, PoolQueues.QueueName(poolId), queueLeft,
+                instances.Where(i => i.MayStillBill).Select(i => i.InstanceId).ToList(), instances.Where(i => !i.MayStillBill).Select(i => i.InstanceId).ToList());
+        }
+
         /// <summary>
         /// Every pool with a queue in the region but <paramref name="known"/>, with its live instances, for Get-FemagJob and a
         /// clean-up after a crash.
