@@ -43,7 +43,7 @@ public sealed class RediscoveryTests
             Reservations = new List<Reservation> { new() { Instances = new List<Instance> { Stopped("i-0000000000000000a", FinishGone) } } },
         });
 
-        var jobs = await JobFinder.FindAsync(cache, new JobRunners(cache), Target, Config, CancellationToken.None);
+        var jobs = await new JobRunners(cache).FindAsync(Target, Config, CancellationToken.None);
 
         Assert.Equal(new[] { (Kept, FemagJobState.Succeeded, (string?)null), (FinishGone, FemagJobState.Failed, "i-0000000000000000a") },
             jobs.Select(j => (j.BucketName, j.State, j.InstanceId)));

@@ -7,6 +7,7 @@ using FemagAws.Aws.Ec2;
 using FemagAws.Jobs;
 using InstanceStatus = FemagAws.Aws.Ec2.InstanceStatus;
 using Tag = Amazon.EC2.Model.Tag;
+using FemagAws.Runners.InstancePerJob;
 
 namespace FemagAws.Core.Tests;
 
@@ -249,13 +250,13 @@ public sealed class SpotAndRetryTests
         var second = Attempt("i-00000000000000003", 2, 5);
         var third = Attempt("i-00000000000000004", 3, 10);
 
-        var losses = JobFinder.EarlierLosses(job, new[] { third, earlierRun, second, first }, third);
-        var expired = JobFinder.EarlierLosses(job, new[] { third, second }, third);
+        var losses = InstanceFinder.EarlierLosses(job, new[] { third, earlierRun, second, first }, third);
+        var expired = InstanceFinder.EarlierLosses(job, new[] { third, second }, third);
 
         Assert.Equal(new[] { "attempt 1: Instance i-00000000000000002 ended", "attempt 2: Instance i-00000000000000003 ended" },
             losses.Select(l => l.Substring(0, l.IndexOf(" (", StringComparison.Ordinal))));
         Assert.Equal(new[] { "attempt 2" }, expired.Select(l => l.Substring(0, l.IndexOf(':'))));
-        Assert.Empty(JobFinder.EarlierLosses(job, new[] { first, earlierRun }, first));
+        Assert.Empty(InstanceFinder.EarlierLosses(job, new[] { first, earlierRun }, first));
     }
 
     private static readonly DateTime Launch = new(2026, 11, 24, 8, 0, 0, DateTimeKind.Utc);

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using FemagAws.Aws.Ec2;
+using FemagAws.Runners.InstancePerJob;
 
 namespace FemagAws.Jobs
 {
@@ -73,7 +74,7 @@ namespace FemagAws.Jobs
             job.InstanceType = instance.InstanceType;
             job.Lifecycle = instance.Lifecycle;
             job.Attempt = instance.Attempt ?? 1;
-            job.Losses = JobFinder.EarlierLosses(job, launches, instance);
+            job.Losses = InstanceFinder.EarlierLosses(job, launches, instance);
         }
 
         /// <summary>The job's instance runs (or is being watched as running) and the finish file has not been seen; <paramref name="reason"/> says more, or null.</summary>

@@ -116,7 +116,7 @@ namespace FemagAws.Commands
             OrTerminate(() => ClientsFor(target), target);
             try
             {
-                WriteObject(Await(JobFinder.FindAsync(Clients, new JobRunners(Clients), target, config, Cancellation, bucketsOnly: true)), enumerateCollection: true);
+                WriteObject(Await(new JobRunners(Clients).FindAsync(target, config, Cancellation, bucketsOnly: true)), enumerateCollection: true);
             }
             catch (FemagException ex)
             {

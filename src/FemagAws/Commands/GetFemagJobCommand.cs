@@ -58,7 +58,7 @@ namespace FemagAws.Commands
             Progress(Activity, $"Listing the module's instances and buckets in {target.Region}", 0, force: true);
             try
             {
-                var jobs = Await(JobFinder.FindAsync(Clients, new JobRunners(Clients), target, config, Cancellation));
+                var jobs = Await(new JobRunners(Clients).FindAsync(target, config, Cancellation));
                 CompleteProgress(Activity);
                 WriteObject(jobs.Where(j => State == null || State.Contains(j.State)), enumerateCollection: true);
             }

@@ -5,6 +5,7 @@ using System.Management.Automation;
 using FemagAws.Internal;
 using FemagAws.Jobs;
 using FemagAws.Aws;
+using FemagAws.Runners.InstancePerJob;
 
 namespace FemagAws.Commands
 {

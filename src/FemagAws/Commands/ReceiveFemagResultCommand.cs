@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Management.Automation;
 using FemagAws.Internal;
 using FemagAws.Jobs;
+using FemagAws.Runners.InstancePerJob;
 
 namespace FemagAws.Commands
 {

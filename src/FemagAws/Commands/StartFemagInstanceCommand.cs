@@ -6,6 +6,7 @@ using FemagAws.Aws;
 using FemagAws.Internal;
 using FemagAws.Jobs;
 using FemagAws.Runners;
+using FemagAws.Runners.InstancePerJob;
 
 namespace FemagAws.Commands
 {

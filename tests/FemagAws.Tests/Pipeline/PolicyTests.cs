@@ -174,9 +174,11 @@ public sealed class PolicyTests : CloudTest
         Assert.False(clientPolicy.Allows(new IamCheck("iam:PassRole", "arn:aws:iam::123456789012:role/Admin",
             new Dictionary<string, string[]> { ["iam:PassedToService"] = new[] { "ec2.amazonaws.com" } })));
 
-        // The instance writes objects only: never the bucket's tags, which the client trusts, nor deletes.
+        // The instance writes objects, and deletes them only so a pool's worker can clear a rerun's bucket back to its
+        // archive: never the bucket's tags, which the client trusts, nor the bucket itself.
         Assert.False(instancePolicy.Allows(new IamCheck("s3:PutBucketTagging", job, IamCheck.NoContext)));
-        Assert.False(instancePolicy.Allows(new IamCheck("s3:DeleteObject", job + "/femag.fsl", IamCheck.NoContext)));
+        Assert.False(instancePolicy.Allows(new IamCheck("s3:DeleteBucket", job, IamCheck.NoContext)));
+        Assert.True(instancePolicy.Allows(new IamCheck("s3:DeleteObject", job + "/femag.fsl", IamCheck.NoContext)));
         Assert.False(instancePolicy.Allows(new IamCheck("s3:GetObject", "arn:aws:s3:::my-thesis/chapter1.tex", IamCheck.NoContext)));
     }
 

@@ -155,6 +155,6 @@ namespace FemagAws.Runners.InstancePerJob
         }
 
         public Task<List<FemagJob>> FindAsync(AwsTarget target, FemagConfig config, IReadOnlyList<FemagJob> listed, bool bucketsOnly, CancellationToken ct) =>
-            JobFinder.SettleAsync(_clients, target, config, listed, bucketsOnly, ct);
+            InstanceFinder.SettleAsync(_clients, target, config, listed, bucketsOnly, ct);
     }
 }

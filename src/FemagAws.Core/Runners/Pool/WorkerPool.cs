@@ -7,6 +7,7 @@ using FemagAws.Aws.Ec2;
 using FemagAws.Aws.S3;
 using FemagAws.Aws.Sqs;
 using FemagAws.Jobs;
+using FemagAws.Runners.InstancePerJob;
 
 namespace FemagAws.Runners.Pool
 {

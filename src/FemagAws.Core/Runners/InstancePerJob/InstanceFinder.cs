@@ -6,34 +6,16 @@ using System.Threading.Tasks;
 using FemagAws.Aws;
 using FemagAws.Aws.Ec2;
 using FemagAws.Aws.S3;
-using FemagAws.Runners;
+using FemagAws.Jobs;
 
-namespace FemagAws.Jobs
+namespace FemagAws.Runners.InstancePerJob
 {
     /// <summary>
     /// Get-FemagJob's work for jobs on instances of their own: their state rebuilt from what is in the account alone, the
     /// module's tagged instances and the buckets, so a new session can stop, wait for or receive jobs another session started.
     /// </summary>
-    public static class JobFinder
+    public static class InstanceFinder
     {
-        /// <summary>
-        /// Get-FemagJob: lists the module's buckets in the target once, and has each runner settle the jobs that run its
-        /// way and add those it knows only from the cloud.
-        /// </summary>
-        public static async Task<List<FemagJob>> FindAsync(AwsClientCache cache, JobRunners runners, AwsTarget target, FemagConfig config, CancellationToken ct, bool bucketsOnly = false)
-        {
-            var listed = await BucketFinder.ListAsync(cache, target, config, ct).ConfigureAwait(false);
-            var jobs = new List<FemagJob>();
-            foreach (var runner in runners.All)
-            {
-                jobs.AddRange(await runner.FindAsync(target, config, listed.Where(runner.Claims).ToList(), bucketsOnly, ct).ConfigureAwait(false));
-            }
-
-            // In the listing's order, then the jobs known only from the cloud, as each runner gave them.
-            var position = listed.Select((job, i) => (job, i)).ToDictionary(p => p.job, p => p.i);
-            return jobs.Select((job, i) => (job, i)).OrderBy(p => position.TryGetValue(p.job, out var at) ? at : listed.Count + p.i).Select(p => p.job).ToList();
-        }
-
         /// <summary>
         /// One DescribeInstances per 1,000 of the module's instances and one more S3 request per bucket without a running
         /// instance (its finish file); the buckets are looked up many at a time. With <paramref name="bucketsOnly"/>, an

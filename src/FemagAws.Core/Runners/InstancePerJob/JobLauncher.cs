@@ -6,8 +6,9 @@ using System.Threading.Tasks;
 using FemagAws.Aws;
 using FemagAws.Aws.Ec2;
 using FemagAws.Aws.S3;
+using FemagAws.Jobs;
 
-namespace FemagAws.Jobs
+namespace FemagAws.Runners.InstancePerJob
 {
     /// <summary>
     /// Launches Wait-FemagJob's queued jobs: those held back by max_instances or EC2 capacity, and lost jobs relaunched

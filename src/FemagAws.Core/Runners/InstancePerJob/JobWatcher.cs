@@ -7,8 +7,9 @@ using Amazon.S3.Model;
 using FemagAws.Aws;
 using FemagAws.Aws.Ec2;
 using FemagAws.Aws.S3;
+using FemagAws.Jobs;
 
-namespace FemagAws.Jobs
+namespace FemagAws.Runners.InstancePerJob
 {
     /// <summary>What one check found out about a running job.</summary>
     public enum JobCheck

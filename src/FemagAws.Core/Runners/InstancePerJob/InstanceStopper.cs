@@ -4,8 +4,9 @@ using System.Threading;
 using System.Threading.Tasks;
 using FemagAws.Aws;
 using FemagAws.Aws.Ec2;
+using FemagAws.Jobs;
 
-namespace FemagAws.Jobs
+namespace FemagAws.Runners.InstancePerJob
 {
     /// <summary>What Stop-FemagInstance did with one instance.</summary>
     public sealed class InstanceStop

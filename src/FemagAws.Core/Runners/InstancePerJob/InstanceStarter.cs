@@ -7,8 +7,9 @@ using FemagAws.Aws;
 using FemagAws.Aws.Ec2;
 using FemagAws.Aws.S3;
 using FemagAws.CloudInit;
+using FemagAws.Jobs;
 
-namespace FemagAws.Jobs
+namespace FemagAws.Runners.InstancePerJob
 {
     /// <summary>Start-FemagInstance's work for one job.</summary>
     public static class InstanceStarter
