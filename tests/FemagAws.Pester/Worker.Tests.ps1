@@ -41,11 +41,13 @@ BeforeAll {
         Invoke-Aws sqs send-message --queue-url $Queue.Url --message-body $body | Out-Null
     }
 
-    function script:Start-Worker($Queue, [int] $Slots, [int] $IdleSeconds = 8, [int] $VisibilitySeconds = 12) {
+    function script:Start-Worker($Queue, [int] $Slots, [int] $IdleSeconds = 8, [int] $VisibilitySeconds = 12, [string] $Owner = '123456789012') {
         # A pool instance: the env header, then the worker; short timings so the file runs in about a minute.
+        # The local cloud's buckets belong to its default account, the owner the client names.
         $userData = Join-Path $Temp "user-data-$([guid]::NewGuid().ToString('N'))"
         $header = "#!/bin/bash`nexport QUEUE_URL='$($Queue.Url)'`nexport AWS_DEFAULT_REGION='eu-central-1'`nexport POOL_ID='p20261206043000-1a2b3c4d'`n" +
-            "export SLOTS=$Slots`nexport IDLE_SECONDS=$IdleSeconds`nexport VISIBILITY_SECONDS=$VisibilitySeconds`nexport HEARTBEAT_SECONDS=4`n"
+            "export SLOTS=$Slots`nexport IDLE_SECONDS=$IdleSeconds`nexport VISIBILITY_SECONDS=$VisibilitySeconds`nexport HEARTBEAT_SECONDS=4`n" +
+            "export EXPECTED_BUCKET_OWNER='$Owner'`n"
         [IO.File]::WriteAllText($userData, $header + [IO.File]::ReadAllText((Join-Path $Repo 'src/FemagAws.Core/Runners/Pool/worker.sh')))
         Invoke-Aws ec2 run-instances --image-id ami-6d4ceb03 --instance-type t2.small --count 1 `
             --instance-initiated-shutdown-behavior terminate --user-data "file://$userData" --query 'Instances[0].InstanceId' --output text
@@ -117,6 +119,13 @@ BeforeAll {
     New-JobBucket 'job-b1' "-- model b1`n-- fake-femag: sleep 300"
     Send-Job $QueueB 'job-b1' $Seed -MaxRuntime '0.1'
     $script:InstanceB = Start-Worker $QueueB -Slots 1
+
+    # Pool E, 1 slot: a worker told that another account owns the job buckets, as if a bucket's name had been taken
+    # over; S3 refuses each of its requests with 403, as it refuses a wrong expected bucket owner.
+    $script:QueueE = New-PoolQueue 'femag-aws-pool-e'
+    New-JobBucket 'job-e1' "-- model e1`n-- fake-femag: sleep 1"
+    Send-Job $QueueE 'job-e1' $Seed
+    $script:InstanceE = Start-Worker $QueueE -Slots 1 -Owner '999999999999'
 
 }
 
@@ -207,6 +216,16 @@ Describe 'The pool worker' {
         Get-Object 'job-a4' 'femag-aws/ended' | Should -BeNullOrEmpty
         Get-QueueCount $QueueA.Dead | Should -Be 0
         Get-Content -Raw (Join-Path $Cloud.Sandbox "$InstanceA/console.log") | Should -Match 'job-a5-gone: bucket gone'
+    }
+
+    It 'names the expected bucket owner in its S3 requests, so it never takes a job whose bucket another account owns' {
+        $console = Join-Path $Cloud.Sandbox "$InstanceE/console.log"
+        # The refusal is the aws CLI's message, on the line after the worker's.
+        Wait-Until { (Get-Content -Raw -LiteralPath $console -ErrorAction Ignore) -match 'job-e1: cannot read the bucket[^\n]*\n[^\n]*AccessDenied' } 60 'instance E is refused job-e1' | Out-Null
+        Get-Object 'job-e1' 'femag-aws/taken' | Should -BeNullOrEmpty
+        Get-Object 'job-e1' 'femag-aws/ended' | Should -BeNullOrEmpty
+        (Get-QueueCount $QueueE.Url) + (Get-QueueCount $QueueE.Dead) | Should -Be 1 -Because 'the message goes back to the queue, then to its dead-letter queue'
+        Get-Content -Raw $console | Should -Not -Match 'job-e1: attempt \d started'
     }
 
     It 'terminates its instance once the queue stayed empty, leaving no job folder behind' {

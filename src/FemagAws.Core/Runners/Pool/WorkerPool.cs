@@ -102,7 +102,7 @@ namespace FemagAws.Runners.Pool
             PoolScripts.Message(job, script);
 
             // The worker's size is checked with a long stand-in URL.
-            PoolScripts.WorkerUserData(new string('q', 256), job.Region, PoolIds.New(DateTime.UtcNow, new Random()), job.Config.SlotsPerInstance);
+            PoolScripts.WorkerUserData(new string('q', 256), job.Region, PoolIds.New(DateTime.UtcNow, new Random()), job.Config.SlotsPerInstance, expectedBucketOwner);
             return script;
         }
 
@@ -126,9 +126,12 @@ namespace FemagAws.Runners.Pool
         }
 
         /// <summary>Launches the instances a new pool of <paramref name="jobs"/> jobs needs: up to pool_size, fewer when fewer are needed.</summary>
-        public Task LaunchFirstAsync(string poolId, FemagConfig config, int jobs, CancellationToken ct) =>
-            LaunchAsync(config, poolId, PoolScripts.WorkerUserData(_queueUrls[poolId], _region, poolId, config.SlotsPerInstance),
-                InstancesToLaunch(config.PoolSize, config.SlotsPerInstance, jobs, jobs, 0), 0, ct);
+        public async Task LaunchFirstAsync(string poolId, FemagConfig config, int jobs, CancellationToken ct) =>
+            await LaunchAsync(config, poolId, await WorkerUserDataAsync(_queueUrls[poolId], poolId, config, ct).ConfigureAwait(false),
+                InstancesToLaunch(config.PoolSize, config.SlotsPerInstance, jobs, jobs, 0), 0, ct).ConfigureAwait(false);
+
+        private async Task<string> WorkerUserDataAsync(string queueUrl, string poolId, FemagConfig config, CancellationToken ct) =>
+            PoolScripts.WorkerUserData(queueUrl, _region, poolId, config.SlotsPerInstance, await _buckets.ExpectedOwnerAsync(ct).ConfigureAwait(false));
 
         /// <summary>
         /// One poll of a pool's jobs for Wait-FemagJob: their states from their markers, then instances launched for lost or
@@ -167,7 +170,7 @@ namespace FemagAws.Runners.Pool
                 }
 
                 _queueUrls[poolId] = queueUrl;
-                await LaunchAsync(config, poolId, PoolScripts.WorkerUserData(queueUrl, _region, poolId, config.SlotsPerInstance), toLaunch, instances.Count, ct).ConfigureAwait(false);
+                await LaunchAsync(config, poolId, await WorkerUserDataAsync(queueUrl, poolId, config, ct).ConfigureAwait(false), toLaunch, instances.Count, ct).ConfigureAwait(false);
             }
 
             return finished;
