@@ -224,7 +224,9 @@ Get-FemagJob -ConfigFile config.ini | Where-Object BucketName -in (Import-Clixml
 
     It 'launches Spot instances of the first instance_type, and ends a job over max_runtime while the others succeed' {
         $ws = New-TestWorkspace $Cloud -Fsl @("-- model 0`n-- fake-femag: sleep 60", "-- model 1", "-- model 2") `
-            -Extra "pool_size = 1`nslots_per_instance = 3`nspot = 1`ninstance_type = t2.small,t3.small`nmax_runtime = 0.2"
+            -Extra "pool_size = 1`nslots_per_instance = 3`nspot = 1`nmax_runtime = 0.2"
+        $config = Join-Path $ws 'config.ini'
+        (Get-Content $config) -replace '^instance_type = .*$', 'instance_type = t2.small,t3.small' | Set-Content $config
         $known = @(Get-PoolInstance | ForEach-Object InstanceId)
 
         $run = Invoke-FreshPwsh -WorkingDirectory $ws.FullName -Script @'
