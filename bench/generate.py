@@ -49,6 +49,7 @@ WORKLOADS = {
     "W3-20": Spec("W3-20", 20, 2_000),
     "W3-100": Spec("W3-100", 100, 2_000),
     "W5": Spec("W5", 50, 2_000),
+    "W6": Spec("W6", 100, 2_000),
 }
 
 # Same shapes, small enough for a smoke test.
@@ -58,6 +59,7 @@ QUICK_WORKLOADS = {
     "W3-20": Spec("W3-20", 3, 2_000),
     "W3-100": Spec("W3-100", 6, 2_000),
     "W5": Spec("W5", 10, 2_000),
+    "W6": Spec("W6", 10, 2_000),
 }
 
 

@@ -40,6 +40,10 @@ REPO = BENCH.parent
 RESULTS = BENCH / "results" / "latest.md"
 IMPLS = ("FemagAws", "baseline")
 RUN_TIMEOUT = 3600  # seconds; a hung child is killed rather than blocking the benchmark forever
+W6_JOB_SECONDS = 20  # the fake FEMAG's sleep per job in W6
+# W6's instances end on their own (a pool's once its queue stayed empty for the worker's IDLE_SECONDS, 60):
+# this long after the pipeline, one still live is left behind.
+W6_END_TIMEOUT = 300
 MIB = 1024 * 1024
 
 # Listed in this order in the W3 table; calls not listed here follow alphabetically.
@@ -85,6 +89,7 @@ class Bench:
         config = Config(max_pool_connections=16, retries={"max_attempts": 5, "mode": "standard"})
         self.s3 = boto3.client("s3", endpoint_url=a.endpoint, region_name=self.region, config=config)
         self.ec2 = {r: boto3.client("ec2", endpoint_url=a.endpoint, region_name=r, config=config) for r in ("eu-central-1", "us-east-1")}
+        self.sqs = {r: boto3.client("sqs", endpoint_url=a.endpoint, region_name=r, config=config) for r in ("eu-central-1", "us-east-1")}
         self.upload_config = self.write_config("upload.ini", delete_buckets=False)
         self.pipeline_config = self.write_config("pipeline.ini", delete_buckets=True)
         self.runs = 0
@@ -136,7 +141,7 @@ class Bench:
         return row
 
     # -- the local cloud ---------------------------------------------------------------
-    def write_config(self, name: str, delete_buckets: bool, extra: str = "") -> Path:
+    def write_config(self, name: str, delete_buckets: bool, extra: str = "", cloud_init: str = "cloud_init.txt") -> Path:
         path = self.work / name
         path.write_text(
             "[amazon]\n"
@@ -146,7 +151,7 @@ class Bench:
             f"server_location = {self.region}\n"
             "instance_type = t2.small\n"
             "image_id = ami-6d4ceb03\n"
-            f"cloud_init = {REPO / 'examples' / 'cloud_init.txt'}\n"
+            f"cloud_init = {REPO / 'examples' / cloud_init}\n"
             f"delete_buckets = {int(delete_buckets)}\n"
             + extra
         )
@@ -207,6 +212,9 @@ class Bench:
                     Filters=[{"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}]):
                 ids += [i["InstanceId"] for r in page["Reservations"] for i in r["Instances"]]
         return ids
+
+    def queue_urls(self) -> list[str]:
+        return [url for sqs in self.sqs.values() for url in sqs.list_queues().get("QueueUrls", [])]
 
     # -- workloads ---------------------------------------------------------------------
     def workload(self, name: str) -> tuple[Path, list[Path]]:
@@ -357,10 +365,11 @@ class Bench:
         with ThreadPoolExecutor(8) as pool:
             return list(pool.map(launch, enumerate(buckets)))
 
-    def pipeline(self, name: str, folders: list[Path], config: Path | None = None, fsl: str = "", during=None) -> dict:
+    def pipeline(self, name: str, folders: list[Path], config: Path | None = None, fsl: str = "", during=None, settle=None) -> dict:
         """
         The whole FemagAws pipeline once, through the counting proxy; checks every job and the clean-up. fsl is
-        appended to every femag.fsl (fake FEMAG directives); during(stop_event) runs in a thread while the pipeline does.
+        appended to every femag.fsl (fake FEMAG directives); during(stop_event) runs in a thread while the pipeline does;
+        settle(), after the jobs are checked and before the clean-up is, returns what it read (result "settled").
         """
         # Results land in the job folders: run on a copy, never in the cache.
         parent = self.work / name
@@ -390,12 +399,13 @@ class Bench:
             exit_code = folder / "exit_code"
             if not exit_code.is_file() or exit_code.read_text().strip() != "0" or not (folder / "femag.log").is_file():
                 raise BenchError(f"{name}: {folder} has no exit_code 0 and femag.log after Receive-FemagResult")
-        live, left = self.live_instances(), self.bucket_names()
-        if live or left:
-            raise BenchError(f"{name}: left behind: instances not terminated {live}, buckets {left}")
+        settled = settle() if settle else None
+        live, left, queues = self.live_instances(), self.bucket_names(), self.queue_urls()
+        if live or left or queues:
+            raise BenchError(f"{name}: left behind: instances not terminated {live}, buckets {left}, queues {queues}")
         shutil.rmtree(parent)
         log(f"{name}: {sample.wall:.1f} s wall, {sample.cpu:.1f} s CPU, {sample.rss:.0f} MiB; {sum(stats['calls'].values())} requests")
-        return {"n": n, "sample": sample, "stats": stats, "succeeded": int(summary.group(2))}
+        return {"n": n, "sample": sample, "stats": stats, "succeeded": int(summary.group(2)), "settled": settled}
 
 
     def spot(self, name: str, folders: list[Path]) -> dict:
@@ -439,6 +449,131 @@ class Bench:
         log(f"{name}: {len(interrupted)} interrupted, {launches} launches; makespan {calm['sample'].wall:.1f} s calm, {stormy['sample'].wall:.1f} s interrupted")
         return {"n": n, "interrupted": len(interrupted), "launches": launches, "calm": calm, "stormy": stormy}
 
+    def pools(self, name: str, folders: list[Path]) -> dict:
+        """
+        W6: N jobs of W6_JOB_SECONDS on a local cloud that boots each instance for --boot-delay seconds, through the W3 pipeline
+        four ways: an instance per job (max_instances), a pool of single-slot instances, a pool of half as many with two
+        slots each, and the first pool on Spot with 20 % of its instances reclaimed mid-run. Each run's buckets are kept
+        (delete_buckets = 0) so the jobs' seconds can be read from them, then deleted here.
+        """
+        n, boot = len(folders), boot_delay(self.a)
+        wide, narrow = (3, 2) if self.a.quick else (10, 5)
+        reclaim = max(1, round(0.2 * wide))
+        fsl = f"-- fake-femag: sleep {W6_JOB_SECONDS}\n"
+        variants = [  # label, config keys, pool instances (0: an instance per job), slots per instance, instances to reclaim
+            (f"instance per job (max_instances = {wide})", f"max_instances = {wide}\n", 0, 1, 0),
+            (f"pool_size = {wide}", f"pool_size = {wide}\n", wide, 1, 0),
+            (f"pool_size = {narrow}, slots_per_instance = 2", f"pool_size = {narrow}\nslots_per_instance = 2\n", narrow, 2, 0),
+            (f"pool_size = {wide}, spot = 1, {reclaim} reclaimed", f"pool_size = {wide}\nspot = 1\n", wide, 1, reclaim),
+        ]
+        runs = []
+        for number, (label, keys, pool, slots, reclaims) in enumerate(variants, 1):
+            config = self.write_config(f"w6-{number}.ini", delete_buckets=False, extra=keys, cloud_init="cloud_init_recommended.txt")
+            before = {i["InstanceId"] for i in self.instances()}
+            reclaimed: list[str] = []
+            # Mid-run: an instance is reclaimed once it has run its user data for 2.5 jobs, while the pipeline still runs.
+            during = self.reclaimer(reclaims, reclaimed, boot + 2.5 * W6_JOB_SECONDS) if reclaims else None
+
+            def settle(pool=pool, before=before):
+                ended, waited = self.ended_instances(before)
+                job_seconds = self.taken_to_ended(n) if pool else self.user_data_seconds(ended)
+                self.delete_all_buckets()
+                return ended, waited, job_seconds
+
+            result = self.pipeline(f"{name}-{number}", folders, config, fsl, during=during, settle=settle)
+            if len(reclaimed) < reclaims:
+                raise BenchError(f"{name} {label}: only {len(reclaimed)} of {reclaims} pool instances could be reclaimed")
+            ended, waited, job_seconds = result.pop("settled")
+            lifetimes = [(end - launch).total_seconds() for launch, end in ended.values()]
+            billed = sum(max(60.0, lifetime) for lifetime in lifetimes)
+            instances = pool or n  # each boots once
+            floors = {how: seconds / slots + boot * instances
+                      for how, seconds in (("nominal", W6_JOB_SECONDS * n), ("measured", sum(job_seconds)))}
+            runs.append({**result, "label": label, "pool": pool, "launched": len(ended), "reclaimed": len(reclaimed),
+                         "lifetimes": sum(lifetimes), "billed": billed, "waited": waited, "job_seconds": sum(job_seconds), "floor": floors})
+            log(f"{name} {label}: makespan {result['sample'].wall:.1f} s, {len(ended)} instances billed {billed:.0f} s "
+                f"(floor {floors['nominal']:.0f} nominal, {floors['measured']:.0f} measured), last instance ended {waited:.0f} s after the pipeline")
+        return {"n": n, "boot": boot, "runs": runs}
+
+    def instances(self) -> list[dict]:
+        return [i for page in self.ec2[self.region].get_paginator("describe_instances").paginate()
+                for r in page["Reservations"] for i in r["Instances"]]
+
+    def ended_instances(self, before: set[str]) -> tuple[dict[str, tuple[datetime.datetime, datetime.datetime]], float]:
+        """
+        Waits for every instance launched since `before` to end (a pool's idle instances end on their own after the
+        pipeline). Returns id -> (LaunchTime, end), the end read from EC2's state transition reason, which names the time
+        of the last transition to the second ('User initiated (2026-12-06 04:30:00 GMT)'), and how long it waited.
+        """
+        started = time.monotonic()
+        while True:
+            launched = [i for i in self.instances() if i["InstanceId"] not in before]
+            live = [i["InstanceId"] for i in launched if i["State"]["Name"] not in ("terminated", "stopped")]
+            if not live:
+                break
+            if time.monotonic() - started > W6_END_TIMEOUT:
+                raise BenchError(f"left behind: instances still live {W6_END_TIMEOUT} s after the pipeline: {live}")
+            time.sleep(1)
+        ended = {}
+        for i in launched:
+            m = re.search(r"\((\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) (?:GMT|UTC)\)", i.get("StateTransitionReason", ""))
+            if not m:
+                raise BenchError(f"instance {i['InstanceId']} ({i['State']['Name']}): no time in its state transition reason {i.get('StateTransitionReason')!r}")
+            end = datetime.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=datetime.timezone.utc)
+            ended[i["InstanceId"]] = (i["LaunchTime"], end)
+        return ended, time.monotonic() - started
+
+    def taken_to_ended(self, n: int) -> list[float]:
+        """A pool job's seconds: from the time in its bucket's femag-aws/taken (the attempt that finished) to that in femag-aws/ended."""
+        def seconds(bucket):
+            times = []
+            for key in ("femag-aws/taken", "femag-aws/ended"):
+                try:
+                    text = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+                except botocore.exceptions.ClientError as e:
+                    raise BenchError(f"bucket {bucket}: {key}: {e}") from e
+                m = re.search(r"^time=(\S+)$", text, re.M)
+                if not m:
+                    raise BenchError(f"bucket {bucket}: {key} has no time= line:\n{text}")
+                times.append(datetime.datetime.fromisoformat(m.group(1).replace("Z", "+00:00")))
+            return (times[1] - times[0]).total_seconds()
+
+        with ThreadPoolExecutor(8) as pool:
+            return list(pool.map(seconds, self.job_buckets(n).values()))
+
+    def user_data_seconds(self, ended: dict) -> list[float]:
+        """An instance-per-job job's seconds: its user data's run, from the local cloud starting it (the sandbox's
+        <instance>/booted) to its `shutdown -h now` (<instance>/halt)."""
+        if not self.a.sandbox:
+            raise BenchError("W6 reads the jobs' seconds of an instance per job from the local cloud's --sandbox")
+        seconds = []
+        for instance_id in ended:
+            marks = [Path(self.a.sandbox) / instance_id / mark for mark in ("booted", "halt")]
+            if not all(m.is_file() for m in marks):
+                raise BenchError(f"instance {instance_id}: its user data did not run to its shutdown (no {' or '.join(str(m) for m in marks if not m.is_file())})")
+            seconds.append(marks[1].stat().st_mtime - marks[0].stat().st_mtime)
+        return seconds
+
+    def reclaimer(self, count: int, reclaimed: list[str], after: float):
+        """A during() for pipeline(): terminates `count` running pool instances from outside (a Spot reclaim as the aws CLI or
+        boto3 does it; moto reports Client.UserInitiatedShutdown, on Spot an interruption), each once seen running `after` s."""
+        def reclaim(done: threading.Event) -> None:
+            ec2, seen = self.ec2[self.region], {}
+            while not done.is_set() and len(reclaimed) < count:
+                running = set()
+                for page in ec2.get_paginator("describe_instances").paginate(
+                        Filters=[{"Name": "instance-state-name", "Values": ["running"]}, {"Name": "tag-key", "Values": ["femag-aws:pool"]}]):
+                    for instance in (i for r in page["Reservations"] for i in r["Instances"]):
+                        seen.setdefault(instance["InstanceId"], time.monotonic())
+                        running.add(instance["InstanceId"])
+                ripe = [i for i, since in seen.items() if i in running and i not in reclaimed and time.monotonic() - since >= after]
+                for instance_id in ripe[:count - len(reclaimed)]:
+                    ec2.terminate_instances(InstanceIds=[instance_id])
+                    reclaimed.append(instance_id)
+                    log(f"reclaimed pool instance {instance_id}")
+                done.wait(1)
+        return reclaim
+
 
 def spot_table(result: dict) -> list[str]:
     calm, stormy = result["calm"], result["stormy"]
@@ -450,6 +585,49 @@ def spot_table(result: dict) -> list[str]:
         ["jobs succeeded", f"{calm['succeeded']}/{result['n']}", f"{stormy['succeeded']}/{result['n']}"],
     ]
     return table([f"W5 Spot, N = {result['n']}", "no interruptions", "~20 % interrupted"], rows, text_columns=1)
+
+
+def pools_table(result: dict) -> list[str]:
+    runs, n = result["runs"], result["n"]
+    per_job = runs[0]
+    rows = [
+        ["jobs succeeded"] + [f"{r['succeeded']}/{n}" for r in runs],
+        ["makespan (wall) s"] + [f"{r['sample'].wall:.1f}" for r in runs],
+        ["instances launched"] + [str(r["launched"]) for r in runs],
+        ["  of which reclaimed"] + [str(r["reclaimed"]) for r in runs],
+        ["last instance ended, s after the pipeline"] + [f"{r['waited']:.0f}" for r in runs],
+        ["instance lifetimes s, sum"] + [f"{r['lifetimes']:.0f}" for r in runs],
+        ["instance-seconds billed"] + [f"{r['billed']:.0f}" for r in runs],
+        ["job seconds, nominal"] + [f"{W6_JOB_SECONDS * n}" for r in runs],
+        ["job seconds, measured"] + [f"{r['job_seconds']:.0f}" for r in runs],
+        ["floor, nominal job s"] + [f"{r['floor']['nominal']:.0f}" for r in runs],
+        ["floor, measured job s"] + [f"{r['floor']['measured']:.0f}" for r in runs],
+        ["billed / floor, nominal"] + [f"{r['billed'] / r['floor']['nominal']:.2f}" for r in runs],
+        ["billed / floor, measured"] + [f"{r['billed'] / r['floor']['measured']:.2f}" for r in runs],
+        ["billed / instance per job"] + [f"{r['billed'] / per_job['billed']:.2f}" for r in runs],
+        ["makespan / instance per job"] + [f"{r['sample'].wall / per_job['sample'].wall:.2f}" for r in runs],
+    ]
+    return table([f"W6, N = {n}, FEMAG {W6_JOB_SECONDS} s, boot {result['boot']} s"] + [r["label"] for r in runs], rows, text_columns=1)
+
+
+def pools_targets(result: dict) -> list[str]:
+    """The issue's targets for W6, each figure against its bound; printed, never a failure."""
+    per_job, *pools = result["runs"]
+    lines = []
+
+    def check(what: str, value: float, bound: float) -> None:
+        lines.append(f"{what}: {value:.2f}, target ≤ {bound}: {'met' if value <= bound else 'missed'}")
+
+    for r in pools:
+        bill_bound = 1.3 if r["reclaimed"] else 1.15
+        for how in ("nominal", "measured"):
+            check(f"{r['label']}: billed / floor ({how} job s)", r["billed"] / r["floor"][how], bill_bound)
+        if not r["reclaimed"]:
+            check(f"{r['label']}: billed / instance per job", r["billed"] / per_job["billed"], 0.5)
+            check(f"{r['label']}: makespan / instance per job", r["sample"].wall / per_job["sample"].wall, 0.6)
+        else:
+            lines.append(f"{r['label']}: {r['succeeded']}/{result['n']} jobs succeeded, target all: {'met' if r['succeeded'] == result['n'] else 'missed'}")
+    return lines
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -543,27 +721,42 @@ def pipeline_table(results: list[dict]) -> list[str]:
     return table(header, rows, text_columns=1)
 
 
+def boot_delay(a) -> int:
+    """Seconds the local cloud lets each instance boot before its user data runs (EC2's boot and cloud-init): W6 needs it;
+    bench/run.sh asks for it (--print-boot-delay) when it starts the local cloud, W6's floor counts it once per instance."""
+    return (5 if a.quick else 30) if "W6" in a.only.split(",") else 0
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--endpoint", required=True, help="the local cloud (bench/run.sh starts it)")
-    p.add_argument("--pwsh", required=True, help="the pwsh executable (bench/run.sh passes the one of the repository's dotnet tool)")
-    p.add_argument("--work", required=True, help="scratch directory, removed by bench/run.sh")
-    p.add_argument("--sandbox", help="the local cloud's sandbox, for its runner.log in error messages")
+    p.add_argument("--endpoint", help="the local cloud (bench/run.sh starts it)")
+    p.add_argument("--pwsh", help="the pwsh executable (bench/run.sh passes the one of the repository's dotnet tool)")
+    p.add_argument("--work", help="scratch directory, removed by bench/run.sh")
+    p.add_argument("--sandbox", help="the local cloud's sandbox, for its runner.log in error messages and W6's instance-per-job seconds")
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--only", default="W1,W2,W3,W4", help="comma-separated subset of W1,W2,W3,W4,W5 (W5, Spot with interruptions, runs only when named)")
+    p.add_argument("--only", default="W1,W2,W3,W4", help="comma-separated subset of W1,...,W6 (W5, Spot with interruptions, and W6, "
+                   "pools, run only when named)")
     p.add_argument("--quick", action="store_true", help="smaller workloads, for a smoke test")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--region", default="eu-central-1")
+    p.add_argument("--print-boot-delay", action="store_true", help="print the local cloud's --boot-delay for these options and exit")
     a = p.parse_args()
     only = set(a.only.split(","))
-    if not only <= {"W1", "W2", "W3", "W4", "W5"} or a.rounds < 1:
-        p.error("--only takes W1, W2, W3, W4 and W5; --rounds at least 1")
+    if not only <= {"W1", "W2", "W3", "W4", "W5", "W6"} or a.rounds < 1:
+        p.error("--only takes W1, W2, W3, W4, W5 and W6; --rounds at least 1")
+    if "W6" in only and only & {"W3", "W5"}:
+        p.error("W6 runs on a local cloud that boots every instance for a while, which would change W3's and W5's figures: run it on its own")
+    if a.print_boot_delay:
+        print(boot_delay(a))
+        return 0
+    if not (a.endpoint and a.pwsh and a.work):
+        p.error("--endpoint, --pwsh and --work are required (bench/run.sh passes them)")
     # run.sh ends us with SIGTERM (Ctrl+C goes to its trap): unwind, stopping the child being measured.
     signal.signal(signal.SIGTERM, interrupt)
 
     bench = Bench(a)
     started = datetime.datetime.now(datetime.timezone.utc)
-    rows, pipelines, described, spot = [], [], [], None
+    rows, pipelines, described, spot, pools = [], [], [], None, None
     try:
         rows.append(bench.startup())
         for name in ("W1", "W2"):
@@ -586,6 +779,10 @@ def main() -> int:
             _, folders = bench.workload("W5")
             described.append(bench.describe("W5", folders))
             spot = bench.spot("W5", folders)
+        if "W6" in only:
+            _, folders = bench.workload("W6")
+            described.append(bench.describe("W6", folders))
+            pools = bench.pools("W6", folders)
     except BenchError as e:
         print(f"\nBENCHMARK FAILED: {e}", file=sys.stderr)
         if a.sandbox and (Path(a.sandbox) / "runner.log").is_file():
@@ -619,6 +816,16 @@ def main() -> int:
                   "terminated from outside mid-job; Wait-FemagJob relaunches them", ""]
         lines += spot_table(spot)
         lines += ["", "- every job Succeeded with its results; at most 1.3 x N launches"]
+    if pools:
+        lines += ["", f"## W6: the W3 pipeline (cloud_init_recommended.txt, delete_buckets = 0), FEMAG sleeping {W6_JOB_SECONDS} s per job, "
+                  f"each instance booting {pools['boot']} s: an instance per job against pools", ""]
+        lines += pools_table(pools)
+        lines += ["", "- billed: per instance launched, max(60 s, LaunchTime to the time in its state transition reason when it ended)",
+                  "- floor: job seconds / slots per instance + one boot per instance (the pool's, or each job's own); "
+                  f"nominal job seconds = {W6_JOB_SECONDS} s x N, measured = per job femag-aws/taken to femag-aws/ended "
+                  "(a pool) or its user data's start to its shutdown (an instance per job)",
+                  "- every job Succeeded with its results; afterwards no instance was live, no bucket and no queue was left", ""]
+        lines += [f"- {line}" for line in pools_targets(pools)]
     report = "\n".join(lines) + "\n"
     print(report)
     RESULTS.parent.mkdir(exist_ok=True)

@@ -6,6 +6,12 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
+# W6 needs instances that boot a while before their user data runs, as on EC2; run.py says how long for these options
+# (and rejects bad ones before the build).
+boot_delay=$(python3 bench/run.py --print-boot-delay "$@")
+cloud_options=()
+(( boot_delay > 0 )) && cloud_options=(--boot-delay "$boot_delay")
+
 dotnet build FemagAws.sln -c Release --nologo -v quiet -clp:ErrorsOnly
 
 tmp=$(mktemp -d /tmp/femag-bench.XXXXXX)
@@ -37,7 +43,7 @@ export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL
 coproc CLOUD { exec python3 tools/localcloud/localcloud.py --sandbox "$tmp/sandbox" --port 0 \
-    --key-pair test-key-pair-eucentral-1 --instance-profile ecsInstanceRole --security-group sg-8475b5dd; }
+    --key-pair test-key-pair-eucentral-1 --instance-profile ecsInstanceRole --security-group sg-8475b5dd "${cloud_options[@]}"; }
 cloud_pid=$CLOUD_PID
 read -r ready <&"${CLOUD[0]}" || { echo "run.sh: the local cloud did not start" >&2; exit 1; }
 endpoint=${ready#READY }
