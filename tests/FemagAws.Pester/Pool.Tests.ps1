@@ -185,6 +185,8 @@ $jobs | ForEach-Object { "BUCKET $($_.BucketName) $($_.State) pool=$($_.PoolId)"
 
     It 'withdraws a running job with Stop-FemagInstance: its worker ends it within a poll, and the last job stopped removes the pool' {
         $ws = New-TestWorkspace $Cloud -Fsl @(0..1 | ForEach-Object { "-- model $_`n-- fake-femag: sleep 120" }) -Extra "pool_size = 1`nslots_per_instance = 2"
+        $known = @(Get-PoolInstance | ForEach-Object InstanceId)
+        $queues = @(Get-PoolQueue)
         $start = Invoke-FreshPwsh -WorkingDirectory $ws.FullName -Script @'
 $ErrorActionPreference = 'Stop'
 Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start-FemagInstance | Export-Clixml jobs.xml
@@ -209,8 +211,8 @@ Import-Clixml jobs.xml | Where-Object Index -EQ 0 | Stop-FemagInstance -PassThru
         $ended | Should -Match '(?m)^why=withdrawn$'
         $ended | Should -Match '(?m)^finish=no$'
         Get-Marker $buckets[1] ended | Should -BeNullOrEmpty -Because 'the other job runs on'
-        @(Get-PoolInstance | Where-Object State -EQ 'running').Count | Should -Be 1 -Because 'the pool still has a job'
-        Get-PoolQueue | Should -Not -BeNullOrEmpty
+        @(Get-PoolInstance | Where-Object { $_.InstanceId -notin $known -and $_.State -eq 'running' }).Count | Should -Be 1 -Because 'the pool still has a job'
+        Get-PoolQueue | Where-Object { $_ -notin $queues } | Should -Not -BeNullOrEmpty
 
         $last = Invoke-FreshPwsh -WorkingDirectory $ws.FullName -Script @'
 $ErrorActionPreference = 'Stop'
@@ -219,8 +221,8 @@ Get-FemagJob -ConfigFile config.ini | Where-Object BucketName -in (Import-Clixml
 '@
         $last.ExitCode | Should -Be 0 -Because $last.Text
         @($last.Output -match '^JOB \d Failed Withdrawn by Stop-FemagInstance').Count | Should -Be 2 -Because $last.Text
-        @(Get-PoolInstance | Where-Object State -NotIn 'terminated', 'shutting-down') | Should -BeNullOrEmpty
-        Get-PoolQueue | Should -BeNullOrEmpty
+        @(Get-PoolInstance | Where-Object { $_.InstanceId -notin $known -and $_.State -notin 'terminated', 'shutting-down' }) | Should -BeNullOrEmpty
+        Get-PoolQueue | Where-Object { $_ -notin $queues } | Should -BeNullOrEmpty
     }
 
     It 'launches Spot instances of the first instance_type, and ends a job over max_runtime while the others succeed' {
@@ -229,6 +231,7 @@ Get-FemagJob -ConfigFile config.ini | Where-Object BucketName -in (Import-Clixml
         $config = Join-Path $ws 'config.ini'
         (Get-Content $config) -replace '^instance_type = .*$', 'instance_type = t2.small,t3.small' | Set-Content $config
         $known = @(Get-PoolInstance | ForEach-Object InstanceId)
+        $queues = @(Get-PoolQueue)
 
         $run = Invoke-FreshPwsh -WorkingDirectory $ws.FullName -Script @'
 $ErrorActionPreference = 'Stop'
@@ -245,13 +248,14 @@ Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start
         foreach ($i in 1, 2) {
             $run.Output -match "^JOB $i " | Should -BeLike "JOB $i Succeeded t2.small spot $($launches[0].InstanceId) *" -Because $run.Text
         }
-        @(Get-PoolInstance | Where-Object State -NotIn 'terminated', 'shutting-down') | Should -BeNullOrEmpty
-        Get-PoolQueue | Should -BeNullOrEmpty
+        @(Get-PoolInstance | Where-Object { $_.InstanceId -notin $known -and $_.State -notin 'terminated', 'shutting-down' }) | Should -BeNullOrEmpty
+        Get-PoolQueue | Where-Object { $_ -notin $queues } | Should -BeNullOrEmpty
     }
 
     It 'fails a job lost on all its max_attempts, and still removes the pool' {
         $ws = New-TestWorkspace $Cloud -Fsl "-- model 0`n-- fake-femag: sleep 120" -Extra "pool_size = 1`nspot = 1`nmax_attempts = 2"
         $known = @(Get-PoolInstance | ForEach-Object InstanceId)
+        $queues = @(Get-PoolQueue)
         $started = Start-FreshPwsh -WorkingDirectory $ws.FullName -Script $Pipeline
 
         # Reclaim each pool instance as soon as it has taken the job, twice, as Spot would.
@@ -273,7 +277,7 @@ Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start
         $job = $run.Output -match '^JOB 0 '
         $job | Should -BeLike 'JOB 0 Failed attempt=2 *Lost on all 2 launch(es) (max_attempts = 2)*' -Because $run.Text
         $job | Should -BeLike '*attempt 1: *attempt 2: *'
-        @(Get-PoolInstance | Where-Object State -NotIn 'terminated', 'shutting-down') | Should -BeNullOrEmpty
-        Get-PoolQueue | Should -BeNullOrEmpty -Because 'the queue and its dead-letter queue go with the pool'
+        @(Get-PoolInstance | Where-Object { $_.InstanceId -notin $known -and $_.State -notin 'terminated', 'shutting-down' }) | Should -BeNullOrEmpty
+        Get-PoolQueue | Where-Object { $_ -notin $queues } | Should -BeNullOrEmpty -Because 'the queue and its dead-letter queue go with the pool'
     }
 }
