@@ -150,4 +150,9 @@ internal sealed class FakePool : IPoolQueues, IPoolInstances, IPoolBuckets
 
     public Task<List<FemagJob>> JobsOfPoolAsync(string poolId, CancellationToken ct) =>
         Task.FromResult(Buckets.Where(b => b.Value.PoolId == poolId).Select(b => new FemagJob { BucketName = b.Key, PoolId = poolId }).ToList());
+
+    /// <summary>The account that owns the job buckets, as STS would name it.</summary>
+    public string? BucketOwner { get; set; } = "111122223333";
+
+    public Task<string?> ExpectedOwnerAsync(CancellationToken ct) => Task.FromResult(BucketOwner);
 }

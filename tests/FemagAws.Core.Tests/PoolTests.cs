@@ -176,7 +176,7 @@ public sealed class PoolTests : IDisposable
     [Fact]
     public void The_worker_user_data_exports_the_pool_settings_after_the_workers_shebang()
     {
-        var userData = PoolScripts.WorkerUserData("#!/bin/bash\n# worker\nrun_worker\n", "https://sqs.local/123/femag-aws-pool-p1", "eu-central-1", "p20261206043000-1a2b3c4d", 2);
+        var userData = PoolScripts.WorkerUserData("#!/bin/bash\n# worker\nrun_worker\n", "https://sqs.local/123/femag-aws-pool-p1", "eu-central-1", "p20261206043000-1a2b3c4d", 2, "123456789012");
 
         Assert.Equal(
             "#!/bin/bash\n" +
@@ -187,6 +187,7 @@ public sealed class PoolTests : IDisposable
             "export IDLE_SECONDS='60'\n" +
             "export VISIBILITY_SECONDS='30'\n" +
             "export HEARTBEAT_SECONDS='10'\n" +
+            "export EXPECTED_BUCKET_OWNER='123456789012'\n" +
             "# worker\nrun_worker\n",
             userData);
     }
@@ -194,7 +195,7 @@ public sealed class PoolTests : IDisposable
     [Fact]
     public void A_worker_user_data_above_16_KB_is_refused()
     {
-        var ex = Assert.Throws<FemagException>(() => PoolScripts.WorkerUserData("#!/bin/bash\n" + new string('#', 16 * 1024), "u", "eu-central-1", "p", 1));
+        var ex = Assert.Throws<FemagException>(() => PoolScripts.WorkerUserData("#!/bin/bash\n" + new string('#', 16 * 1024), "u", "eu-central-1", "p", 1, null));
 
         Assert.Equal("FemagUserDataTooLarge", ex.ErrorId);
     }
@@ -202,7 +203,7 @@ public sealed class PoolTests : IDisposable
     [Fact]
     public void The_shipped_worker_fits_into_the_user_data()
     {
-        var userData = PoolScripts.WorkerUserData(new string('q', 256), "eu-central-1", "p20261206043000-1a2b3c4d", 4);
+        var userData = PoolScripts.WorkerUserData(new string('q', 256), "eu-central-1", "p20261206043000-1a2b3c4d", 4, "123456789012");
 
         Assert.StartsWith("#!/bin/bash\nexport QUEUE_URL=", userData);
         Assert.True(Encoding.UTF8.GetByteCount(userData) <= 16 * 1024);
@@ -346,6 +347,7 @@ public sealed class PoolTests : IDisposable
         Assert.Equal(new[] { 1, 2 }, fake.Launches.Select(l => l.Ordinal));
         Assert.Contains($"export QUEUE_URL='https://sqs.local/123/femag-aws-pool-{poolId}'\n", fake.Launches[0].UserData);
         Assert.Contains("export SLOTS='2'\n", fake.Launches[0].UserData);
+        Assert.Contains("export EXPECTED_BUCKET_OWNER='111122223333'\n", fake.Launches[0].UserData);
         Assert.Equal(new[] { "CreateQueues " + poolId, "Prepare " + jobs[0].BucketName, "Send 1" }, fake.Calls.Take(3));
         Assert.Equal(5, fake.Calls.Count(c => c == "Send 1"));
     }

@@ -117,6 +117,64 @@ public sealed class StopLedgerTests
         Assert.Equal(new[] { "-AccessKey" }, Leave(ledger).GivenCredentialSources);
     }
 
+    [Fact]
+    public void Pool_jobs_are_told_with_their_pool_not_with_the_instance_they_share()
+    {
+        var ledger = Joined();
+        var taken = Job(0, "i-0000000000000000a", "p1");
+        var queued = Job(1, null, "p1");
+        ledger.InstanceRunning(taken);
+        ledger.Uploaded(queued);
+        ledger.Pool(new StoppedPool("p1", "femag-aws-pool-p1", true, new[] { "i-0000000000000000a", "i-0000000000000000b" }, new string[0]));
+        ledger.Pool(new StoppedPool("p1", "femag-aws-pool-p1", true, new[] { "i-0000000000000000b" }, new[] { "i-0000000000000000a" }));
+
+        var account = Leave(ledger);
+
+        Assert.Empty(account.Running);
+        Assert.Empty(account.Uploaded);
+        var pool = Assert.Single(account.Pools);
+        Assert.Equal(new[] { "i-0000000000000000b" }, pool.Running);
+        Assert.Equal(new[] { "i-0000000000000000a" }, pool.Ended);
+        Assert.Equal(new[] { taken, queued }, pool.Jobs);
+        Assert.Equal(new[] { Step(taken, GoOnStep.Wait), Step(queued, GoOnStep.Wait) }, account.GoOn);
+        Assert.True(account.CleanUpStopsInstances);
+    }
+
+    [Fact]
+    public void A_pool_job_the_stop_withdrew_is_uploaded_only_and_its_removed_pool_needs_no_stop()
+    {
+        var ledger = Joined();
+        var job = Job(0, "i-0000000000000000a", "p1");
+        ledger.InstanceRunning(job);
+        ledger.InstanceTerminatedByStop(job);
+        ledger.Pool(new StoppedPool("p1", "femag-aws-pool-p1", true, new[] { "i-0000000000000000a" }, new string[0]));
+        ledger.Pool(new StoppedPool("p1", "femag-aws-pool-p1", false, new string[0], new[] { "i-0000000000000000a" }));
+
+        var account = Leave(ledger);
+
+        Assert.Equal(new[] { job }, account.Uploaded);
+        var pool = Assert.Single(account.Pools);
+        Assert.False(pool.QueueLeft);
+        Assert.Empty(pool.Running);
+        Assert.Empty(pool.Jobs);
+        Assert.Equal(new[] { Step(job, GoOnStep.Start) }, account.GoOn);
+        Assert.False(account.CleanUpStopsInstances);
+    }
+
+    [Fact]
+    public void A_pool_job_whose_pool_the_stop_could_not_look_at_is_told_with_an_unseen_pool()
+    {
+        var ledger = Joined();
+        var job = Job(0, null, "p1");
+        ledger.Uploaded(job);
+
+        var pool = Assert.Single(Leave(ledger).Pools);
+
+        Assert.False(pool.Seen);
+        Assert.Equal("femag-aws-pool-p1", pool.QueueName);
+        Assert.Equal(new[] { job }, pool.Jobs);
+    }
+
     private StopLedger Joined()
     {
         var ledger = new StopLedger();
@@ -131,8 +189,8 @@ public sealed class StopLedgerTests
         return ledger.Leave(_last)!;
     }
 
-    private static FemagJob Job(int index, string? instanceId = null) =>
-        new() { Index = index, BucketName = $"b-{index}", InstanceId = instanceId };
+    private static FemagJob Job(int index, string? instanceId = null, string? poolId = null) =>
+        new() { Index = index, BucketName = $"b-{index}", InstanceId = instanceId, PoolId = poolId };
 
     private static KeyValuePair<FemagJob, GoOnStep> Step(FemagJob job, GoOnStep step) => new(job, step);
 }

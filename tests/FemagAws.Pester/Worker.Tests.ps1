@@ -41,11 +41,13 @@ BeforeAll {
         Invoke-Aws sqs send-message --queue-url $Queue.Url --message-body $body | Out-Null
     }
 
-    function script:Start-Worker($Queue, [int] $Slots, [int] $IdleSeconds = 8, [int] $VisibilitySeconds = 12) {
+    function script:Start-Worker($Queue, [int] $Slots, [int] $IdleSeconds = 8, [int] $VisibilitySeconds = 12, [string] $Owner = '123456789012') {
         # A pool instance: the env header, then the worker; short timings so the file runs in about a minute.
+        # The local cloud's buckets belong to its default account, the owner the client names.
         $userData = Join-Path $Temp "user-data-$([guid]::NewGuid().ToString('N'))"
         $header = "#!/bin/bash`nexport QUEUE_URL='$($Queue.Url)'`nexport AWS_DEFAULT_REGION='eu-central-1'`nexport POOL_ID='p20261206043000-1a2b3c4d'`n" +
-            "export SLOTS=$Slots`nexport IDLE_SECONDS=$IdleSeconds`nexport VISIBILITY_SECONDS=$VisibilitySeconds`nexport HEARTBEAT_SECONDS=4`n"
+            "export SLOTS=$Slots`nexport IDLE_SECONDS=$IdleSeconds`nexport VISIBILITY_SECONDS=$VisibilitySeconds`nexport HEARTBEAT_SECONDS=4`n" +
+            "export EXPECTED_BUCKET_OWNER='$Owner'`n"
         [IO.File]::WriteAllText($userData, $header + [IO.File]::ReadAllText((Join-Path $Repo 'src/FemagAws.Core/Runners/Pool/worker.sh')))
         Invoke-Aws ec2 run-instances --image-id ami-6d4ceb03 --instance-type t2.small --count 1 `
             --instance-initiated-shutdown-behavior terminate --user-data "file://$userData" --query 'Instances[0].InstanceId' --output text
@@ -118,26 +120,33 @@ BeforeAll {
     Send-Job $QueueB 'job-b1' $Seed -MaxRuntime '0.1'
     $script:InstanceB = Start-Worker $QueueB -Slots 1
 
-    # Pool E, 1 slot: a job whose bucket already has ended (its worker died before deleting the message), a script
+    # Pool E, 1 slot: a worker told that another account owns the job buckets, as if a bucket's name had been taken
+    # over; S3 refuses each of its requests with 403, as it refuses a wrong expected bucket owner.
+    $script:QueueE = New-PoolQueue 'femag-aws-pool-e'
+    New-JobBucket 'job-e1' "-- model e1`n-- fake-femag: sleep 1"
+    Send-Job $QueueE 'job-e1' $Seed
+    $script:InstanceE = Start-Worker $QueueE -Slots 1 -Owner '999999999999'
+
+    # Pool G, 1 slot: a job whose bucket already has ended (its worker died before deleting the message), a script
     # with '#!/bin/bash -e', and one that deletes its own bucket, so ended cannot be written. Idle longer than the
     # visibility timeout, so the last one's message comes back to this instance.
-    $script:QueueE = New-PoolQueue 'femag-aws-pool-e'
-    New-JobBucket 'job-e1' '-- model e1'
-    Set-Content (Join-Path $Temp 'job-e1-ended') "status=0`nfinish=yes`nwhy=exit`ntime=2026-12-06T04:35:00Z`n--- last lines"
-    Invoke-Aws s3 cp --quiet (Join-Path $Temp 'job-e1-ended') 's3://job-e1/femag-aws/ended' | Out-Null
-    Invoke-Aws s3 cp --quiet (Join-Path $Temp 'job-e1-ended') 's3://job-e1/result.bin' | Out-Null
-    New-JobBucket 'job-e2' '-- model e2'
-    New-JobBucket 'job-e3' '-- model e3'
-    Send-Job $QueueE 'job-e1' $Seed
-    Send-Job $QueueE 'job-e2' "#!/bin/bash -e`n{{ENV}}`nfalse`necho 0 > ~/exit_code`n"
-    Send-Job $QueueE 'job-e3' "#!/bin/bash`n{{ENV}}`naws s3 rb --force `"s3://`$BUCKET_NAME`"`n"
-    $script:InstanceE = Start-Worker $QueueE -Slots 1 -IdleSeconds 25
+    $script:QueueG = New-PoolQueue 'femag-aws-pool-g'
+    New-JobBucket 'job-g1' '-- model g1'
+    Set-Content (Join-Path $Temp 'job-g1-ended') "status=0`nfinish=yes`nwhy=exit`ntime=2026-12-06T04:35:00Z`n--- last lines"
+    Invoke-Aws s3 cp --quiet (Join-Path $Temp 'job-g1-ended') 's3://job-g1/femag-aws/ended' | Out-Null
+    Invoke-Aws s3 cp --quiet (Join-Path $Temp 'job-g1-ended') 's3://job-g1/result.bin' | Out-Null
+    New-JobBucket 'job-g2' '-- model g2'
+    New-JobBucket 'job-g3' '-- model g3'
+    Send-Job $QueueG 'job-g1' $Seed
+    Send-Job $QueueG 'job-g2' "#!/bin/bash -e`n{{ENV}}`nfalse`necho 0 > ~/exit_code`n"
+    Send-Job $QueueG 'job-g3' "#!/bin/bash`n{{ENV}}`naws s3 rb --force `"s3://`$BUCKET_NAME`"`n"
+    $script:InstanceG = Start-Worker $QueueG -Slots 1 -IdleSeconds 25
 
-    # Pool F, 1 slot: a job whose heartbeat fails (its script deletes the queue).
-    $script:QueueF = New-PoolQueue 'femag-aws-pool-f'
-    New-JobBucket 'job-f1' '-- model f1'
-    Send-Job $QueueF 'job-f1' "#!/bin/bash`n{{ENV}}`naws sqs delete-queue --queue-url `"`$QUEUE_URL`"`nsleep 60`n"
-    $script:InstanceF = Start-Worker $QueueF -Slots 1
+    # Pool H, 1 slot: a job whose heartbeat fails (its script deletes the queue).
+    $script:QueueH = New-PoolQueue 'femag-aws-pool-h'
+    New-JobBucket 'job-h1' '-- model h1'
+    Send-Job $QueueH 'job-h1' "#!/bin/bash`n{{ENV}}`naws sqs delete-queue --queue-url `"`$QUEUE_URL`"`nsleep 60`n"
+    $script:InstanceH = Start-Worker $QueueH -Slots 1
 
 }
 
@@ -230,26 +239,36 @@ Describe 'The pool worker' {
         Get-Content -Raw (Join-Path $Cloud.Sandbox "$InstanceA/console.log") | Should -Match 'job-a5-gone: bucket gone'
     }
 
-    It 'skips a job that already ended without touching its bucket, runs a script by its shebang, and leaves a message whose ended it cannot write' {
-        Wait-Until { (Get-QueueCount $QueueE.Url) -eq 0 } 120 'queue E empty' | Out-Null
-        $console = Get-Content -Raw (Join-Path $Cloud.Sandbox "$InstanceE/console.log")
-        $console | Should -Match 'job-e1: already ended, message deleted'
+    It 'names the expected bucket owner in its S3 requests, so it never takes a job whose bucket another account owns' {
+        $console = Join-Path $Cloud.Sandbox "$InstanceE/console.log"
+        # The refusal is the aws CLI's message, on the line after the worker's.
+        Wait-Until { (Get-Content -Raw -LiteralPath $console -ErrorAction Ignore) -match 'job-e1: cannot read the bucket[^\n]*\n[^\n]*AccessDenied' } 60 'instance E is refused job-e1' | Out-Null
         Get-Object 'job-e1' 'femag-aws/taken' | Should -BeNullOrEmpty
-        Get-Object 'job-e1' 'result.bin' | Should -Not -BeNullOrEmpty
-        (Get-Marker 'job-e1' ended).time | Should -Be '2026-12-06T04:35:00Z'
-        $e2 = Get-Marker 'job-e2' ended
+        Get-Object 'job-e1' 'femag-aws/ended' | Should -BeNullOrEmpty
+        (Get-QueueCount $QueueE.Url) + (Get-QueueCount $QueueE.Dead) | Should -Be 1 -Because 'the message goes back to the queue, then to its dead-letter queue'
+        Get-Content -Raw $console | Should -Not -Match 'job-e1: attempt \d started'
+    }
+
+    It 'skips a job that already ended without touching its bucket, runs a script by its shebang, and leaves a message whose ended it cannot write' {
+        Wait-Until { (Get-QueueCount $QueueG.Url) -eq 0 } 120 'queue G empty' | Out-Null
+        $console = Get-Content -Raw (Join-Path $Cloud.Sandbox "$InstanceG/console.log")
+        $console | Should -Match 'job-g1: already ended, message deleted'
+        Get-Object 'job-g1' 'femag-aws/taken' | Should -BeNullOrEmpty
+        Get-Object 'job-g1' 'result.bin' | Should -Not -BeNullOrEmpty
+        (Get-Marker 'job-g1' ended).time | Should -Be '2026-12-06T04:35:00Z'
+        $e2 = Get-Marker 'job-g2' ended
         $e2.status | Should -Be '1' -Because 'bash -e from the shebang stops at false'
         $e2.finish | Should -Be 'no'
-        $console | Should -Match 'job-e3: ended not written, the job goes back to the queue'
-        $console | Should -Match 'job-e3: bucket gone, message deleted' -Because 'the message came back instead of being deleted'
-        Get-QueueCount $QueueE.Dead | Should -Be 0
+        $console | Should -Match 'job-g3: ended not written, the job goes back to the queue'
+        $console | Should -Match 'job-g3: bucket gone, message deleted' -Because 'the message came back instead of being deleted'
+        Get-QueueCount $QueueG.Dead | Should -Be 0
     }
 
     It 'ends a job whose heartbeat fails, so no second worker runs it beside the first' {
-        $ended = Wait-Until { Get-Marker 'job-f1' ended } 60 'job-f1 ends'
+        $ended = Wait-Until { Get-Marker 'job-h1' ended } 60 'job-h1 ends'
         $ended.why | Should -Be 'heartbeat'
         $ended.status | Should -Be 'KILL'
-        Get-InstanceProcess $InstanceF | Where-Object { $_ -match 'sleep 60' } | Should -BeNullOrEmpty
+        Get-InstanceProcess $InstanceH | Where-Object { $_ -match 'sleep 60' } | Should -BeNullOrEmpty
     }
 
     It 'terminates its instance once the queue stayed empty, leaving no job folder behind' {

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 
 namespace FemagAws.Jobs
 {
@@ -30,6 +31,52 @@ namespace FemagAws.Jobs
     }
 
     /// <summary>
+    /// A worker pool as a stop found it: its queue, its instances, and the pipeline's jobs in it. A stop that withdrew
+    /// the pool's jobs (-StopOnCancel) removed it: its queue is gone.
+    /// </summary>
+    public sealed class StoppedPool
+    {
+        public StoppedPool(string poolId, string queueName, bool queueLeft, IReadOnlyList<string> running, IReadOnlyList<string> ended)
+        {
+            PoolId = poolId;
+            QueueName = queueName;
+            QueueLeft = queueLeft;
+            Running = running;
+            Ended = ended;
+        }
+
+        public string PoolId { get; }
+
+        public string QueueName { get; }
+
+        /// <summary>False once the pool was removed (its queues deleted).</summary>
+        public bool QueueLeft { get; }
+
+        /// <summary>Instances of the pool that run on, and bill, after the stop.</summary>
+        public IReadOnlyList<string> Running { get; }
+
+        /// <summary>Instances of the pool that have ended; with none running or ended, none was launched yet.</summary>
+        public IReadOnlyList<string> Ended { get; }
+
+        /// <summary>False for a pool of the pipeline's jobs whose queue and instances the stop could not look at.</summary>
+        public bool Seen { get; private set; } = true;
+
+        /// <summary>A pool only known from its jobs: the stop could not look at it.</summary>
+        internal static StoppedPool Unseen(string poolId) =>
+            new StoppedPool(poolId, Aws.Sqs.PoolQueues.QueueName(poolId), true, new string[0], new string[0]) { Seen = false };
+
+        /// <summary>The pipeline's jobs that wait or run in the pool, in job order (set by the ledger).</summary>
+        public IReadOnlyList<FemagJob> Jobs { get; internal set; } = new FemagJob[0];
+
+        /// <summary>Two looks at one pool: what either saw end has ended, and a queue either saw gone is gone.</summary>
+        internal StoppedPool Merge(StoppedPool other)
+        {
+            var ended = Ended.Union(other.Ended).ToList();
+            return new StoppedPool(PoolId, QueueName, QueueLeft && other.QueueLeft, Running.Union(other.Running).Except(ended).ToList(), ended);
+        }
+    }
+
+    /// <summary>
     /// What a stopped pipeline leaves in the cloud, as <see cref="StopLedger"/> adds it up: the facts only, each list in
     /// job order; the module tells them in its words, with the command lines to go on or clean up.
     /// </summary>
@@ -42,6 +89,7 @@ namespace FemagAws.Jobs
             IReadOnlyList<FemagJob> awaitingRelaunch,
             IReadOnlyList<FemagJob> finished,
             IReadOnlyList<FemagJob> cutOff,
+            IReadOnlyList<StoppedPool> pools,
             IReadOnlyList<string> leftBehind,
             IReadOnlyList<KeyValuePair<FemagJob, GoOnStep>> goOn,
             IReadOnlyList<FemagJob> cleanUp,
@@ -53,6 +101,7 @@ namespace FemagAws.Jobs
             AwaitingRelaunch = awaitingRelaunch;
             Finished = finished;
             CutOff = cutOff;
+            Pools = pools;
             LeftBehind = leftBehind;
             GoOn = goOn;
             CleanUp = cleanUp;
@@ -77,17 +126,23 @@ namespace FemagAws.Jobs
         /// <summary>Jobs whose upload the stop cut off and whose bucket was removed: their folders are not in the cloud.</summary>
         public IReadOnlyList<FemagJob> CutOff { get; }
 
+        /// <summary>The worker pools of the pipeline's jobs, each with its jobs, in pool order.</summary>
+        public IReadOnlyList<StoppedPool> Pools { get; }
+
         /// <summary>What the stop could not settle, each saying what it is and what to do about it.</summary>
         public IReadOnlyList<string> LeftBehind { get; }
 
-        /// <summary>Each job still in the cloud with its next step: those running on, uploaded, lost, finished.</summary>
+        /// <summary>Each job still in the cloud with its next step: those running on or in a pool, uploaded, lost, finished.</summary>
         public IReadOnlyList<KeyValuePair<FemagJob, GoOnStep>> GoOn { get; }
 
         /// <summary>The same jobs, for removing their buckets.</summary>
         public IReadOnlyList<FemagJob> CleanUp { get; }
 
-        /// <summary>True when cleaning up has to terminate instances first (some run on).</summary>
-        public bool CleanUpStopsInstances => Running.Count > 0;
+        /// <summary>
+        /// True when cleaning up has to stop something first: instances run on, or a pool is left (Stop-FemagInstance
+        /// withdraws its jobs and removes it).
+        /// </summary>
+        public bool CleanUpStopsInstances => Running.Count > 0 || Pools.Any(p => p.QueueLeft);
 
         /// <summary>
         /// Where the keys given on the command line came from, for the jobs still in the cloud: they live in memory

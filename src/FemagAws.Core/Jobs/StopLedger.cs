@@ -17,6 +17,12 @@ namespace FemagAws.Jobs
         {
             Uploaded,
             AwaitingRelaunch,
+
+            // Sent to a pool: it waits or runs there until it ends or is withdrawn.
+            InPool,
+
+            // Withdrawn from its pool by the stop: its bucket keeps the upload.
+            Withdrawn,
             Finished,
             Received,
         }
@@ -62,6 +68,7 @@ namespace FemagAws.Jobs
         private readonly Dictionary<string, Bucket> _buckets = new Dictionary<string, Bucket>(StringComparer.Ordinal);
         private readonly Dictionary<string, Instance> _instances = new Dictionary<string, Instance>(StringComparer.Ordinal);
         private readonly List<FemagJob> _cutOff = new List<FemagJob>();
+        private readonly Dictionary<string, StoppedPool> _pools = new Dictionary<string, StoppedPool>(StringComparer.Ordinal);
         private readonly List<string> _leftBehind = new List<string>();
 
         /// <summary>A cmdlet of the pipeline begins.</summary>
@@ -90,6 +97,7 @@ namespace FemagAws.Jobs
                 _buckets.Clear();
                 _instances.Clear();
                 _cutOff.Clear();
+                _pools.Clear();
                 _leftBehind.Clear();
                 return account;
             }
@@ -110,13 +118,25 @@ namespace FemagAws.Jobs
         /// <summary>The job's results were received; its bucket needs no word.</summary>
         public void Received(FemagJob job) => Record(job, BucketStage.Received);
 
+        /// <summary>
+        /// A pool of the pipeline's jobs as the stop found it (<see cref="Runners.IJobRunner.EnterStopAsync"/>); looks at
+        /// one pool by several cmdlets add up.
+        /// </summary>
+        public void Pool(StoppedPool pool)
+        {
+            lock (_lock)
+            {
+                _pools[pool.PoolId] = _pools.TryGetValue(pool.PoolId, out var known) ? known.Merge(pool) : pool;
+            }
+        }
+
         /// <summary>The job's instance runs on, and bills, after the stop.</summary>
         public void InstanceRunning(FemagJob job) => Record(job, InstanceFate.Running);
 
         /// <summary>The job's instance has ended with its job.</summary>
         public void InstanceEnded(FemagJob job) => Record(job, InstanceFate.Ended);
 
-        /// <summary>The stop terminated the job's instance; its bucket keeps the upload.</summary>
+        /// <summary>The stop terminated the job's instance, or withdrew it from its pool; its bucket keeps the upload.</summary>
         public void InstanceTerminatedByStop(FemagJob job) => Record(job, InstanceFate.TerminatedByStop);
 
         /// <summary>The stop cut off the job's upload, and its bucket was removed: its folder is not in the cloud.</summary>
@@ -139,6 +159,12 @@ namespace FemagAws.Jobs
 
         private void Record(FemagJob job, BucketStage stage)
         {
+            // A pool job with only its upload is in its pool's queue.
+            if (job.PoolId != null && stage < BucketStage.InPool)
+            {
+                stage = BucketStage.InPool;
+            }
+
             lock (_lock)
             {
                 if (!_buckets.TryGetValue(job.BucketName, out var bucket))
@@ -154,6 +180,13 @@ namespace FemagAws.Jobs
 
         private void Record(FemagJob job, InstanceFate fate)
         {
+            // A pool job's instances serve its whole pool, which tells them (Pool); a stop that ended a pool job withdrew it.
+            if (job.PoolId != null)
+            {
+                Record(job, fate == InstanceFate.TerminatedByStop ? BucketStage.Withdrawn : BucketStage.InPool);
+                return;
+            }
+
             Record(job, BucketStage.Uploaded);
             if (job.InstanceId == null)
             {
@@ -181,21 +214,36 @@ namespace FemagAws.Jobs
             // A job whose instance runs on is told with its instance: going on waits for it, whatever its bucket holds.
             var busy = new HashSet<string>(running.Select(i => i.Job.BucketName), StringComparer.Ordinal);
             var idle = _buckets.Values.Where(b => !busy.Contains(b.Job.BucketName)).OrderBy(b => b.Job.Index).ToList();
-            var uploaded = idle.Where(b => b.Stage == BucketStage.Uploaded).Select(b => b.Job).ToList();
+            var uploaded = idle.Where(b => b.Stage == BucketStage.Uploaded || b.Stage == BucketStage.Withdrawn).Select(b => b.Job).ToList();
+            var inPool = idle.Where(b => b.Stage == BucketStage.InPool).Select(b => b.Job).ToList();
+            var pools = _pools.Values.OrderBy(p => p.PoolId, StringComparer.Ordinal).ToList();
+            foreach (var pool in pools)
+            {
+                pool.Jobs = inPool.Where(j => j.PoolId == pool.PoolId).ToList();
+            }
+
+            // A job sent to a pool the stop could not look at is still told, with its pool.
+            pools.AddRange(inPool.Where(j => !_pools.ContainsKey(j.PoolId!)).GroupBy(j => j.PoolId!).Select(g => SetJobs(StoppedPool.Unseen(g.Key), g.ToList())));
             var lost = idle.Where(b => b.Stage == BucketStage.AwaitingRelaunch).Select(b => b.Job).ToList();
             var finished = idle.Where(b => b.Stage == BucketStage.Finished).Select(b => b.Job).ToList();
-            if (running.Count + terminated.Count + uploaded.Count + lost.Count + finished.Count + _cutOff.Count + _leftBehind.Count == 0)
+            if (running.Count + terminated.Count + uploaded.Count + inPool.Count + pools.Count + lost.Count + finished.Count + _cutOff.Count + _leftBehind.Count == 0)
             {
                 return null;
             }
 
             // Each job still in the cloud with its next step, in the order the account tells them; cleaning up takes the same jobs.
-            var steps = running.Select(i => Step(i.Job, GoOnStep.Wait)).Concat(uploaded.Select(j => Step(j, GoOnStep.Start)))
+            var steps = running.Select(i => Step(i.Job, GoOnStep.Wait)).Concat(inPool.Select(j => Step(j, GoOnStep.Wait))).Concat(uploaded.Select(j => Step(j, GoOnStep.Start)))
                 .Concat(lost.Select(j => Step(j, GoOnStep.Wait))).Concat(finished.Select(j => Step(j, GoOnStep.Receive))).ToList();
-            var jobs = running.Select(i => i.Job).Concat(uploaded).Concat(lost).Concat(finished).ToList();
+            var jobs = running.Select(i => i.Job).Concat(inPool).Concat(uploaded).Concat(lost).Concat(finished).ToList();
             // Keys given on the command line live in memory only, so the commands cannot carry them.
             var given = jobs.Where(j => j.Credentials != null).Select(j => j.Credentials!.Source).Distinct().ToList();
-            return new StopAccount(running, terminated, uploaded, lost, finished, _cutOff.OrderBy(j => j.Index).ToList(), _leftBehind.ToList(), steps, jobs, given);
+            return new StopAccount(running, terminated, uploaded, lost, finished, _cutOff.OrderBy(j => j.Index).ToList(), pools, _leftBehind.ToList(), steps, jobs, given);
+        }
+
+        private static StoppedPool SetJobs(StoppedPool pool, List<FemagJob> jobs)
+        {
+            pool.Jobs = jobs;
+            return pool;
         }
 
         private static KeyValuePair<FemagJob, GoOnStep> Step(FemagJob job, GoOnStep step) => new KeyValuePair<FemagJob, GoOnStep>(job, step);

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
 using FemagAws.Aws;
+using FemagAws.Jobs;
 
 namespace FemagAws.Runners
 {
@@ -57,6 +58,19 @@ namespace FemagAws.Runners
         /// TimedOut job that was ended becomes Failed. One outcome per job.
         /// </summary>
         Task<IReadOnlyList<JobStop>> StopAsync(AwsTarget target, IReadOnlyList<FemagJob> jobs, CancellationToken ct);
+
+        /// <summary>
+        /// After Ctrl+C, with -StopOnCancel or for a launch nothing downstream knows of: ends what runs the jobs at once,
+        /// within the stop's clean-up time and without Stop-FemagInstance's checks: terminates their instances, or
+        /// withdraws them from their pool, which is removed when none of its jobs is left. Returns the jobs it ended.
+        /// </summary>
+        Task<IReadOnlyList<FemagJob>> EndAfterStopAsync(AwsTarget target, IReadOnlyList<FemagJob> jobs, CancellationToken ct);
+
+        /// <summary>
+        /// After Ctrl+C: enters in the stop's ledger what runs the jobs besides the jobs themselves, which the cmdlets
+        /// enter: a pool's queue and instances, looked up now.
+        /// </summary>
+        Task EnterStopAsync(AwsTarget target, IReadOnlyList<FemagJob> jobs, StopLedger ledger, CancellationToken ct);
 
         /// <summary>
         /// Get-FemagJob: settles the state of the listed jobs that run this way (<see cref="Claims"/>) from what the account

@@ -11,12 +11,16 @@ using FemagAws.Runners.InstancePerJob;
 namespace FemagAws.Commands
 {
     /// <summary>
-    /// <para type="synopsis">Launches one EC2 instance per job to run its cloud-init script.</para>
-    /// <para type="description">Start-FemagInstance launches, for each job, one instance with the configured image, instance type, key, security groups and instance profile. Its user data is the config's cloud-init script in which every line starting with {{ENV}} is replaced by shell-quoted 'export KEY=value' lines, one per config key, then BUCKET_NAME and EXPECTED_BUCKET_OWNER (the account id that owns the bucket, for 'aws s3 ... --expected-bucket-owner'; empty where the endpoint gives none). The instance terminates itself when it shuts down, and is tagged at launch with Name = &lt;bucket&gt;-&lt;company_name&gt; and femag-aws:bucket = &lt;bucket&gt;. Everything that can be checked locally (the image, the cloud-init file, the 16 KB user data limit) is checked before anything is launched. A launch that fails is an error record for that job; the other jobs go on. Instances require IMDSv2. When the config sets max_instances, at most that many jobs of the pipeline run at once; the others, like jobs EC2 turns away for lack of capacity or quota (InsufficientInstanceCapacity, InstanceLimitExceeded, VcpuLimitExceeded), are emitted as Queued and Wait-FemagJob launches them as others finish. With max_runtime, each instance shuts itself down after that many minutes. With spot = 1 (or -Spot) the instances are Spot instances; when EC2 has no Spot capacity the job runs On-Demand unless spot_fallback = 0. instance_type may list several types, tried in order when EC2 has no capacity for one. Each job records its InstanceType, Lifecycle (spot or on-demand) and Attempt, which are also tagged on the instance. Every launch is idempotent: its client token is derived from the bucket, the attempt, the instance type and the market, so a retry or a second session starting the same job gets the same instance from EC2, and a launch whose answer never came is looked up by its token and adopted. A job whose bucket already has a live instance is not launched again: a warning names that instance, the job follows it, and its exit_code is kept; a stopped instance of the bucket, which keeps its volume billing, is terminated before the launch. Every EBS volume of the image is set to be deleted on termination. One warning per call says when an instance cannot end by itself (no max_runtime, and no shutdown, poweroff or halt in the script), as it then bills until Wait-FemagJob or Stop-FemagInstance terminates it.</para>
+    /// <para type="synopsis">Launches one EC2 instance per job to run its cloud-init script, or sends the jobs to a worker pool (pool_size).</para>
+    /// <para type="description">Start-FemagInstance launches, for each job, one instance with the configured image, instance type, key, security groups and instance profile. Its user data is the config's cloud-init script in which every line starting with {{ENV}} is replaced by shell-quoted 'export KEY=value' lines, one per config key, then BUCKET_NAME and EXPECTED_BUCKET_OWNER (the account id that owns the bucket, for 'aws s3 ... --expected-bucket-owner'; empty where the endpoint gives none). The instance terminates itself when it shuts down, and is tagged at launch with Name = &lt;bucket&gt;-&lt;company_name&gt; and femag-aws:bucket = &lt;bucket&gt;. Everything that can be checked locally (the image, the cloud-init file, the 16 KB user data limit) is checked before anything is launched. A launch that fails is an error record for that job; the other jobs go on. Instances require IMDSv2. When the config sets max_instances, at most that many jobs of the pipeline run at once; the others, like jobs EC2 turns away for lack of capacity or quota (InsufficientInstanceCapacity, InstanceLimitExceeded, VcpuLimitExceeded), are emitted as Queued and Wait-FemagJob launches them as others finish. With max_runtime, each instance shuts itself down after that many minutes. With spot = 1 (or -Spot) the instances are Spot instances; when EC2 has no Spot capacity the job runs On-Demand unless spot_fallback = 0. instance_type may list several types, tried in order when EC2 has no capacity for one. Each job records its InstanceType, Lifecycle (spot or on-demand) and Attempt, which are also tagged on the instance. Every launch is idempotent: its client token is derived from the bucket, the attempt, the instance type and the market, so a retry or a second session starting the same job gets the same instance from EC2, and a launch whose answer never came is looked up by its token and adopted. A job whose bucket already has a live instance is not launched again: a warning names that instance, the job follows it, and its exit_code is kept; a stopped instance of the bucket, which keeps its volume billing, is terminated before the launch. Every EBS volume of the image is set to be deleted on termination. One warning per call says when an instance cannot end by itself (no max_runtime, and no shutdown, poweroff or halt in the script), as it then bills until Wait-FemagJob or Stop-FemagInstance terminates it. With pool_size (or -PoolSize) above 0 the jobs run in a worker pool instead: each job is sent to an encrypted SQS queue made for the pool (femag-aws-pool-&lt;pool id&gt;, with a dead-letter queue after max_attempts receives) and comes out Queued; once the last job is in, up to pool_size instances are launched (fewer when the jobs divided by slots_per_instance need fewer), with Spot and the instance_type list as above. Each runs the module's worker, which takes up to slots_per_instance jobs at once and runs each job's cloud-init script with bash in a home of its own; shutdown in a script ends only its job. A pool needs a shell script as cloud_init.</para>
     /// </summary>
     /// <example>
     ///   <code>Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start-FemagInstance | Wait-FemagJob | Receive-FemagResult</code>
     ///   <para>Runs a whole parameter variation.</para>
+    /// </example>
+    /// <example>
+    ///   <code>Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start-FemagInstance -PoolSize 10 -SlotsPerInstance 2 | Wait-FemagJob | Receive-FemagResult</code>
+    ///   <para>Runs a large variation of short jobs in a worker pool: the jobs go to an SQS queue made for the pool, at most 10 instances take them, two at a time each, and Wait-FemagJob removes the pool when its last job has ended.</para>
     /// </example>
     /// <example>
     ///   <code>$jobs | Start-FemagInstance -WhatIf -Verbose</code>
@@ -174,7 +178,8 @@ namespace FemagAws.Commands
         protected override void OnStopped()
         {
             var unknown = new List<FemagJob>();
-            foreach (var item in _queue?.Settle(CleanupTime) ?? new List<WorkItem<FemagJob, FemagJob>>())
+            var settled = _queue?.Settle(CleanupTime) ?? new List<WorkItem<FemagJob, FemagJob>>();
+            foreach (var item in settled)
             {
                 if (!item.IsFinished)
                 {
@@ -201,7 +206,7 @@ namespace FemagAws.Commands
                 }
             }
 
-            var failed = TerminateAfterStop(unknown);
+            var failed = TerminateAfterStop(unknown, new HashSet<FemagJob>());
             foreach (var job in unknown)
             {
                 if (failed.TryGetValue(job, out var why))
@@ -226,6 +231,9 @@ namespace FemagAws.Commands
                     Ledger.Uploaded(job);
                 }
             }
+
+            // A pool's instances are launched after the last job, so the stop may have come before, during or after that.
+            EnterRunnersAfterStop(_runners!, _emitted.Concat(settled.Where(i => i.IsFinished && i.Error == null).Select(i => i.Result)).Distinct());
         }
 
         private void Emit(WorkItem<FemagJob, FemagJob> item) => Emit(item.Result);

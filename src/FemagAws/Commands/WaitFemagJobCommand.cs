@@ -67,7 +67,7 @@ namespace FemagAws.Commands
         public SwitchParameter KeepInstance { get; set; }
 
         /// <summary>
-        /// <para type="description">On Ctrl+C, terminates the instances of the jobs still running instead of leaving them running.</para>
+        /// <para type="description">On Ctrl+C, terminates the instances of the jobs still running instead of leaving them running; pool jobs are withdrawn, and a pool left without jobs is removed (its instances terminated, its queue deleted).</para>
         /// </summary>
         [Parameter]
         public SwitchParameter StopOnCancel { get; set; }
@@ -93,43 +93,48 @@ namespace FemagAws.Commands
         }
 
         /// <summary>
-        /// Ctrl+C: by default the instances keep running (their work is not lost); with -StopOnCancel they are terminated.
+        /// Ctrl+C: by default the instances and pools keep running (their work is not lost); with -StopOnCancel the
+        /// instances are terminated and pool jobs withdrawn.
         /// Either way every job is entered in the ledger, whose account says how to go on or clean up.
         /// </summary>
         protected override void OnStopped()
         {
-            var live = _jobs.Where(j => !_written.Contains(j) && j.InstanceId != null).ToList();
-            var failed = StopOnCancel ? TerminateAfterStop(live) : new Dictionary<FemagJob, string>();
-            foreach (var job in live)
+            // -StopOnCancel ends what runs every job not handed on: its instance, or its place in its pool (queued or not).
+            var unwritten = _jobs.Where(j => !_written.Contains(j)).ToList();
+            var ended = new HashSet<FemagJob>();
+            var failed = StopOnCancel ? TerminateAfterStop(unwritten.Where(j => j.InstanceId != null || !j.IsFinished), ended) : new Dictionary<FemagJob, string>();
+            foreach (var job in unwritten)
             {
-                if (!StopOnCancel || failed.ContainsKey(job))
+                if (ended.Contains(job))
+                {
+                    if (!job.IsFinished)
+                    {
+                        JobStates.StoppedByUser(job, $"Instance {job.InstanceId} was terminated when the wait was stopped (-StopOnCancel).", job.FinishTime);
+                    }
+
+                    Ledger.InstanceTerminatedByStop(job);
+                }
+                else if (job.InstanceId != null)
                 {
                     Ledger.InstanceRunning(job);
-                    continue;
                 }
-
-                if (!job.IsFinished)
+                else
                 {
-                    JobStates.StoppedByUser(job, $"Instance {job.InstanceId} was terminated when the wait was stopped (-StopOnCancel).", job.FinishTime);
+                    Unlaunched(job);
                 }
-
-                Ledger.InstanceTerminatedByStop(job);
             }
 
             foreach (var failure in failed)
             {
-                Ledger.LeftBehind($"-StopOnCancel could not terminate instance {failure.Key.InstanceId} ({failure.Value}); stop it with Stop-FemagInstance or in the EC2 console.");
-            }
-
-            foreach (var job in _jobs.Where(j => !_written.Contains(j) && j.InstanceId == null))
-            {
-                Unlaunched(job);
+                Ledger.LeftBehind($"-StopOnCancel could not end job {failure.Key.Index} (bucket {failure.Key.BucketName}{(failure.Key.InstanceId != null ? ", instance " + failure.Key.InstanceId : string.Empty)}): {failure.Value}; stop it with Stop-FemagInstance or in the EC2 console.");
             }
 
             foreach (var job in _written)
             {
                 Written(job);
             }
+
+            EnterRunnersAfterStop(new JobRunners(Clients), _jobs);
         }
 
         /// <summary>Enters a job without an instance: never launched, or lost and waiting for its next launch.</summary>

@@ -8,7 +8,7 @@ using FemagAws.Aws;
 using FemagAws.Aws.Credentials;
 using FemagAws.CloudInit;
 using FemagAws.Jobs;
-using FemagAws.Runners.InstancePerJob;
+using FemagAws.Runners;
 
 namespace FemagAws.Internal
 {
@@ -183,19 +183,21 @@ namespace FemagAws.Internal
         }
 
         /// <summary>
-        /// After a stop: terminates the jobs' instances, within <see cref="FemagCmdlet.CleanupTime"/>. Returns, per job
-        /// whose instance may still run, why it could not be terminated.
+        /// After a stop: ends what runs the jobs (terminates their instances, or withdraws them from their pool, which is
+        /// removed once none of its jobs is left), within <see cref="FemagCmdlet.CleanupTime"/>. Returns, per job that may
+        /// still run, why it could not be ended; <paramref name="ended"/> gets the jobs it ended.
         /// </summary>
-        protected Dictionary<FemagJob, string> TerminateAfterStop(IEnumerable<FemagJob> jobs)
+        protected Dictionary<FemagJob, string> TerminateAfterStop(IEnumerable<FemagJob> jobs, ISet<FemagJob> ended)
         {
             var failed = new Dictionary<FemagJob, string>();
-            foreach (var group in jobs.Where(j => j.InstanceId != null).GroupBy(Retarget))
+            var runners = new JobRunners(Clients);
+            foreach (var group in jobs.GroupBy(j => (Runner: runners.For(j), Target: Retarget(j))))
             {
                 try
                 {
                     using (var cleanup = new CancellationTokenSource(CleanupTime))
                     {
-                        InstanceStopper.TerminateAsync(Clients.Get(group.Key), group.Select(j => j.InstanceId!).ToList(), cleanup.Token).GetAwaiter().GetResult();
+                        ended.UnionWith(group.Key.Runner.EndAfterStopAsync(group.Key.Target, group.ToList(), cleanup.Token).GetAwaiter().GetResult());
                     }
                 }
                 catch (Exception ex)
@@ -208,6 +210,30 @@ namespace FemagAws.Internal
             }
 
             return failed;
+        }
+
+        /// <summary>
+        /// After a stop: enters in the ledger what runs the jobs besides the jobs themselves (a pool's queue and instances),
+        /// looked up within <see cref="FemagCmdlet.CleanupTime"/>; what cannot be looked up is told to be checked by hand.
+        /// <paramref name="runners"/> are the cmdlet's own where it has them: they know what it made for jobs not passed on.
+        /// </summary>
+        protected void EnterRunnersAfterStop(JobRunners runners, IEnumerable<FemagJob> jobs)
+        {
+            foreach (var group in jobs.GroupBy(j => (Runner: runners.For(j), Target: Retarget(j))))
+            {
+                try
+                {
+                    using (var cleanup = new CancellationTokenSource(CleanupTime))
+                    {
+                        group.Key.Runner.EnterStopAsync(group.Key.Target, group.ToList(), Ledger, cleanup.Token).GetAwaiter().GetResult();
+                    }
+                }
+                catch (Exception ex)
+                {
+                    Ledger.LeftBehind($"what runs job(s) {string.Join(", ", group.Select(j => j.Index))} could not be looked up ({ex.Message}); " +
+                                      $"'{PowerShellCommands.Instance.ListJobs(group.Key.Target)}' lists the module's instances and pools, and Stop-FemagInstance stops them.");
+                }
+            }
         }
 
         /// <summary>Says with -Verbose, while the work still runs, which requests went quiet and are sent again.</summary>

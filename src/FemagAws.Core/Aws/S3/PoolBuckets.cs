@@ -24,6 +24,9 @@ namespace FemagAws.Aws.S3
 
         /// <summary>The module's jobs in the region whose buckets are tagged with the pool.</summary>
         Task<List<FemagJob>> JobsOfPoolAsync(string poolId, CancellationToken ct);
+
+        /// <summary>The account that owns the jobs' buckets (<see cref="AwsClients.ExpectedBucketOwnerAsync"/>), for the worker's S3 requests.</summary>
+        Task<string?> ExpectedOwnerAsync(CancellationToken ct);
     }
 
     /// <summary>A pool's jobs in S3, through the target's clients.</summary>
@@ -39,6 +42,8 @@ namespace FemagAws.Aws.S3
         }
 
         private AwsClients Clients => _cache.Get(_target);
+
+        public Task<string?> ExpectedOwnerAsync(CancellationToken ct) => Clients.ExpectedBucketOwnerAsync(ct);
 
         public async Task PrepareAsync(FemagJob job, string poolId, CancellationToken ct)
         {

@@ -30,6 +30,20 @@ namespace FemagAws.Runners.InstancePerJob
 
         public bool Claims(FemagJob job) => job.PoolId == null;
 
+        public async Task<IReadOnlyList<FemagJob>> EndAfterStopAsync(AwsTarget target, IReadOnlyList<FemagJob> jobs, CancellationToken ct)
+        {
+            var launched = jobs.Where(j => j.InstanceId != null).ToList();
+            if (launched.Count > 0)
+            {
+                await InstanceStopper.TerminateAsync(_clients.Get(target), launched.Select(j => j.InstanceId!).ToList(), ct).ConfigureAwait(false);
+            }
+
+            return launched;
+        }
+
+        /// <summary>Each job's own instance is all it runs on, and the cmdlets enter it with the job.</summary>
+        public Task EnterStopAsync(AwsTarget target, IReadOnlyList<FemagJob> jobs, StopLedger ledger, CancellationToken ct) => Task.CompletedTask;
+
         public string Prepare(FemagJob job, string? expectedBucketOwner) => InstanceStarter.PrepareUserData(job, expectedBucketOwner);
 
         public bool EndsItself(string cloudInit) => UserData.EndsItself(cloudInit);

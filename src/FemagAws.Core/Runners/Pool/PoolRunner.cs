@@ -143,6 +143,33 @@ namespace FemagAws.Runners.Pool
             return stops;
         }
 
+        /// <summary>Withdraws the unfinished jobs; a pool left without unfinished jobs is removed.</summary>
+        public async Task<IReadOnlyList<FemagJob>> EndAfterStopAsync(AwsTarget target, IReadOnlyList<FemagJob> jobs, CancellationToken ct)
+        {
+            var pool = PoolOf(target);
+            var withdrawn = new List<FemagJob>();
+            foreach (var group in jobs.GroupBy(j => j.PoolId!))
+            {
+                withdrawn.AddRange(await pool.WithdrawAsync(group.Key, group.Where(j => j.BucketName != RemnantName(group.Key)).ToList(), ct).ConfigureAwait(false));
+            }
+
+            pool.Notes.Clear();
+            return withdrawn;
+        }
+
+        /// <summary>
+        /// Each pool of the jobs, and each this call made in the target (its first job's send may have been cut off):
+        /// whether its queue is left, and its instances, running or ended.
+        /// </summary>
+        public async Task EnterStopAsync(AwsTarget target, IReadOnlyList<FemagJob> jobs, StopLedger ledger, CancellationToken ct)
+        {
+            var made = _started.Where(p => p.Key.Item1.Equals(target) && p.Value.IsValueCreated && p.Value.Value.Status == TaskStatus.RanToCompletion).Select(p => p.Value.Value.Result);
+            foreach (var poolId in jobs.Select(j => j.PoolId!).Concat(made).Distinct())
+            {
+                ledger.Pool(await PoolOf(target).SeeAsync(poolId, ct).ConfigureAwait(false));
+            }
+        }
+
         public async Task<List<FemagJob>> FindAsync(AwsTarget target, FemagConfig config, IReadOnlyList<FemagJob> listed, bool bucketsOnly, CancellationToken ct)
         {
             var pool = PoolOf(target);

@@ -79,11 +79,15 @@ namespace FemagAws.Runners.Pool
             return message;
         }
 
-        /// <summary>The pool instances' user data: the worker script with its settings exported after its #! line.</summary>
-        public static string WorkerUserData(string queueUrl, string region, string poolId, int slots) =>
-            WorkerUserData(Worker(), queueUrl, region, poolId, slots);
+        /// <summary>
+        /// The pool instances' user data: the worker script with its settings exported after its #! line.
+        /// <paramref name="expectedBucketOwner"/> (empty where the endpoint gives none) makes the worker's S3 requests
+        /// refuse a job bucket of another account, as the jobs' own requests do.
+        /// </summary>
+        public static string WorkerUserData(string queueUrl, string region, string poolId, int slots, string? expectedBucketOwner) =>
+            WorkerUserData(Worker(), queueUrl, region, poolId, slots, expectedBucketOwner);
 
-        internal static string WorkerUserData(string worker, string queueUrl, string region, string poolId, int slots)
+        internal static string WorkerUserData(string worker, string queueUrl, string region, string poolId, int slots, string? expectedBucketOwner)
         {
             var header = new StringBuilder();
             void Export(string name, string value) => header.Append("export ").Append(name).Append('=').Append(UserData.ShellQuote(value)).Append('\n');
@@ -94,6 +98,7 @@ namespace FemagAws.Runners.Pool
             Export("IDLE_SECONDS", IdleSeconds.ToString(CultureInfo.InvariantCulture));
             Export("VISIBILITY_SECONDS", Aws.Sqs.PoolQueues.VisibilitySeconds.ToString(CultureInfo.InvariantCulture));
             Export("HEARTBEAT_SECONDS", HeartbeatSeconds.ToString(CultureInfo.InvariantCulture));
+            Export("EXPECTED_BUCKET_OWNER", expectedBucketOwner ?? string.Empty);
 
             // cloud-init runs user data that starts with #!, so the header goes after that line.
             var text = worker.Replace("\r\n", "\n");

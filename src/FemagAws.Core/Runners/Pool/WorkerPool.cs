@@ -98,7 +98,7 @@ namespace FemagAws.Runners.Pool
             PoolScripts.Message(job, script);
 
             // The worker's size is checked with a long stand-in URL.
-            PoolScripts.WorkerUserData(new string('q', 256), job.Region, PoolIds.New(DateTime.UtcNow, new Random()), job.Config.SlotsPerInstance);
+            PoolScripts.WorkerUserData(new string('q', 256), job.Region, PoolIds.New(DateTime.UtcNow, new Random()), job.Config.SlotsPerInstance, expectedBucketOwner);
             return script;
         }
 
@@ -135,9 +135,12 @@ namespace FemagAws.Runners.Pool
         }
 
         /// <summary>Launches the instances a new pool of <paramref name="jobs"/> jobs needs: up to pool_size, fewer when fewer are needed.</summary>
-        public Task LaunchFirstAsync(string poolId, FemagConfig config, int jobs, CancellationToken ct) =>
-            LaunchAsync(config, poolId, PoolScripts.WorkerUserData(_queueUrls[poolId], _region, poolId, config.SlotsPerInstance),
-                InstancesToLaunch(config.PoolSize, config.SlotsPerInstance, jobs, jobs, 0), 0, ct);
+        public async Task LaunchFirstAsync(string poolId, FemagConfig config, int jobs, CancellationToken ct) =>
+            await LaunchAsync(config, poolId, await WorkerUserDataAsync(_queueUrls[poolId], poolId, config, ct).ConfigureAwait(false),
+                InstancesToLaunch(config.PoolSize, config.SlotsPerInstance, jobs, jobs, 0), 0, ct).ConfigureAwait(false);
+
+        private async Task<string> WorkerUserDataAsync(string queueUrl, string poolId, FemagConfig config, CancellationToken ct) =>
+            PoolScripts.WorkerUserData(queueUrl, _region, poolId, config.SlotsPerInstance, await _buckets.ExpectedOwnerAsync(ct).ConfigureAwait(false));
 
         /// <summary>
         /// One poll of a pool's jobs for Wait-FemagJob: their states from their markers, then instances launched for lost or
@@ -209,7 +212,7 @@ namespace FemagAws.Runners.Pool
             {
                 var queueUrl = _queueUrls.TryGetValue(poolId, out var known) ? known : await _queues.UrlAsync(poolId, ct).ConfigureAwait(false);
                 _queueUrls[poolId] = queueUrl ?? throw new FemagException("FemagPoolQueueGone", FemagErrorKind.ObjectNotFound, $"The queue of pool {poolId} is gone; its {unfinished.Count} unfinished job(s) cannot run. Start them again with Start-FemagInstance.");
-                await LaunchAsync(config, poolId, PoolScripts.WorkerUserData(queueUrl, _region, poolId, config.SlotsPerInstance), toLaunch, instances.Count, ct).ConfigureAwait(false);
+                await LaunchAsync(config, poolId, await WorkerUserDataAsync(queueUrl, poolId, config, ct).ConfigureAwait(false), toLaunch, instances.Count, ct).ConfigureAwait(false);
             }
         }
 
@@ -245,6 +248,15 @@ namespace FemagAws.Runners.Pool
             }, ct).ConfigureAwait(false);
             await CleanUpIfDoneAsync(poolId, jobs, ct).ConfigureAwait(false);
             return withdrawn;
+        }
+
+        /// <summary>The pool as a stop finds it, for the stop's account: whether its queue is left, its instances running or ended.</summary>
+        public async Task<StoppedPool> SeeAsync(string poolId, CancellationToken ct)
+        {
+            var instances = await _instances.ListAsync(poolId, ct).ConfigureAwait(false);
+            var queueLeft = await _queues.UrlAsync(poolId, ct).ConfigureAwait(false) != null;
+            return new StoppedPool(poolId, PoolQueues.QueueName(poolId), queueLeft,
+                instances.Where(i => i.MayStillBill).Select(i => i.InstanceId).ToList(), instances.Where(i => !i.MayStillBill).Select(i => i.InstanceId).ToList());
         }
 
         /// <summary>

@@ -1,6 +1,6 @@
 #!/bin/bash
 # FemagAws pool worker: the user data of a pool instance, after the client's env header (QUEUE_URL,
-# AWS_DEFAULT_REGION, POOL_ID, SLOTS, IDLE_SECONDS, VISIBILITY_SECONDS, HEARTBEAT_SECONDS).
+# AWS_DEFAULT_REGION, POOL_ID, SLOTS, IDLE_SECONDS, VISIBILITY_SECONDS, HEARTBEAT_SECONDS, EXPECTED_BUCKET_OWNER).
 # Takes jobs from the pool's SQS queue, SLOTS at once. Message: v1 <bucket> <index> <max_runtime_min|->
 # <finish_file> <base64 script>. Writes femag-aws/taken, femag-aws/job.log and femag-aws/ended into the
 # job's bucket; the client reads them. Shuts the instance down once the queue stayed empty.
@@ -16,13 +16,15 @@ halt_now=$(command -v shutdown || echo /sbin/shutdown)  # the real one: jobs get
 log() { echo "$(date -u +%FT%TZ) femag-worker: $*"; }
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 sqs() { aws sqs "$@" --queue-url "$QUEUE_URL"; }
+# Every S3 request names the account that owns the job buckets: S3 refuses (403) a bucket of another account.
+s3api() { aws s3api "$@" ${EXPECTED_BUCKET_OWNER:+--expected-bucket-owner "$EXPECTED_BUCKET_OWNER"}; }
 # Objects the client reads: retried, as a lost marker would leave the job looking lost.
 put() {
   local i
-  for i in 1 2 3; do aws s3 cp --quiet "$1" "s3://$bucket/$2" && return 0; sleep 2; done
+  for i in 1 2 3; do s3api put-object --bucket "$bucket" --key "$2" --body "$1" >/dev/null && return 0; sleep 2; done
   log "$bucket: cannot write $2"; return 1
 }
-has() { aws s3api head-object --bucket "$bucket" --key "$1" >/dev/null 2>&1; }
+has() { s3api head-object --bucket "$bucket" --key "$1" >/dev/null 2>&1; }
 # max_runtime minutes (fractional, as in the config) -> whole seconds, rounded up; 0 = no limit.
 seconds() {
   [[ $1 =~ ^([0-9]*)(\.([0-9]*))?$ ]] || { echo 0; return; }
@@ -52,7 +54,7 @@ run() {
   local n=$1 rh=$2 attempt=$3 index=$5 maxrt=$6 finish=$7 b64=$8
   bucket=$4 jd=$base/$4-$3
   local w hb limit t0 beat up rc status why found
-  w=$(aws s3api list-objects-v2 --bucket "$bucket" --prefix femag-aws/withdrawn --query 'Contents[0].Key' --output text 2>&1)
+  w=$(s3api list-objects-v2 --bucket "$bucket" --prefix femag-aws/withdrawn --query 'Contents[0].Key' --output text 2>&1)
   case $w in
     *NoSuchBucket*) log "slot $n: $bucket: bucket gone, message deleted"; sqs delete-message --receipt-handle "$rh"; return ;;
     femag-aws/withdrawn) log "slot $n: $bucket: withdrawn, message deleted"; sqs delete-message --receipt-handle "$rh"; return ;;
@@ -67,7 +69,9 @@ run() {
   if [ "$attempt" -gt 1 ]; then
     # A lost attempt may have left partial results: start from the archive, as a single job's rerun does.
     log "slot $n: $bucket: attempt $attempt, clearing the bucket back to $index.tar.gz"
-    aws s3 rm --quiet --recursive "s3://$bucket" --exclude "$index.tar.gz" --exclude femag-aws/withdrawn
+    s3api list-objects-v2 --bucket "$bucket" --query 'Contents[].[Key]' --output text | while IFS= read -r k; do
+      case $k in "$index.tar.gz"|femag-aws/withdrawn|None) ;; *) s3api delete-object --bucket "$bucket" --key "$k" >/dev/null ;; esac
+    done
   fi
   rm -rf "$jd"; mkdir -p "$jd/home" "$jd/bin"
   printf 'instance=%s\nattempt=%s\nslot=%s\ntime=%s\n' "$INSTANCE_ID" "$attempt" "$n" "$(now)" > "$jd/taken"
