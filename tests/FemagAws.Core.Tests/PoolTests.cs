@@ -365,6 +365,38 @@ public sealed class PoolTests : IDisposable
     }
 
     [Fact]
+    public async Task A_pool_stops_at_a_quota_error_as_a_single_job_does_instead_of_trying_the_next_option()
+    {
+        var fake = new FakePool();
+        fake.LaunchFailures["t3.small"] = new FemagException("AwsVcpuLimitExceeded", FemagErrorKind.LimitsExceeded, "vCPU quota used up.");
+        var pool = new WorkerPool(fake, fake, fake, "eu-central-1", () => Now, new Random(1));
+
+        await StartAsync(pool, Jobs(Config(settings: new[] { ("spot", "1"), ("instance_type", "t3.small,t3.medium") }), 2), null);
+
+        Assert.Empty(fake.Launches);
+        Assert.Contains("EC2 launched 0 of 1 instance(s): vCPU quota used up.", Assert.Single(pool.Warnings));
+    }
+
+    [Fact]
+    public async Task The_launch_loop_tries_the_next_option_after_a_capacity_refusal_and_throws_the_last()
+    {
+        var options = LaunchPolicy.Options(Config(settings: new[] { ("spot", "1"), ("instance_type", "t3.small,t3.medium") }));
+        var tried = new List<string>();
+        Task<string> Refuse(LaunchOption option)
+        {
+            tried.Add(option.ToString());
+            throw new FemagException("AwsInsufficientInstanceCapacity", FemagErrorKind.LimitsExceeded, "No capacity for " + option + ".");
+        }
+
+        var ex = await Assert.ThrowsAsync<FemagException>(() => LaunchPolicy.LaunchFirstAvailableAsync(options, Refuse));
+
+        Assert.Equal(new[] { "t3.small spot", "t3.medium spot", "t3.small on-demand", "t3.medium on-demand" }, tried);
+        Assert.Equal("No capacity for t3.medium on-demand.", ex.Message);
+        var (result, option) = await LaunchPolicy.LaunchFirstAvailableAsync(options, o => o.Spot ? Refuse(o) : Task.FromResult("i-1"));
+        Assert.Equal(("i-1", "t3.small on-demand"), (result, option.ToString()));
+    }
+
+    [Fact]
     public async Task A_spent_ordinal_is_stepped_over()
     {
         var fake = new FakePool();

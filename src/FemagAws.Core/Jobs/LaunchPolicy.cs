@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Threading.Tasks;
 
 namespace FemagAws.Jobs
 {
@@ -81,6 +82,26 @@ namespace FemagAws.Jobs
             }
 
             return options;
+        }
+
+        /// <summary>
+        /// Launches with the first of <paramref name="options"/> EC2 has capacity for: a capacity refusal tries the next
+        /// option; any other error, a quota error among them (no other option would fare better), and the last option's
+        /// refusal are thrown. For a single job's instance and a pool's alike.
+        /// </summary>
+        public static async Task<(T Result, LaunchOption Option)> LaunchFirstAvailableAsync<T>(IReadOnlyList<LaunchOption> options, Func<LaunchOption, Task<T>> launch)
+        {
+            for (var i = 0; ; i++)
+            {
+                try
+                {
+                    return (await launch(options[i]).ConfigureAwait(false), options[i]);
+                }
+                catch (FemagException ex) when (IsCapacityRefusal(ex.ErrorId) && i + 1 < options.Count)
+                {
+                    // This type (or Spot) has no capacity in the zone now; the next option may.
+                }
+            }
         }
 
         /// <summary>EC2's answers that say "not this type or market now", for which the next launch option is tried.</summary>

@@ -86,7 +86,8 @@ namespace FemagAws.Runners.InstancePerJob
                     JobStates.LeftPool(job);
                 }
 
-                (instanceId, launched) = await LaunchFirstAvailableAsync(clients, job, userData, launches, ct).ConfigureAwait(false);
+                (instanceId, launched) = await LaunchPolicy.LaunchFirstAvailableAsync(LaunchPolicy.Options(job.Config),
+                    option => JobInstances.LaunchAsync(clients.Ec2, job, userData, option.InstanceType, option.Spot, launches, ct)).ConfigureAwait(false);
             }
             catch (FemagException ex) when (ex.ErrorId == ErrorIds.AwsDryRunOperation)
             {
@@ -116,23 +117,6 @@ namespace FemagAws.Runners.InstancePerJob
 
         /// <summary>True when the job asked for Spot and got On-Demand because EC2 had no Spot capacity.</summary>
         public static bool FellBackToOnDemand(FemagJob job) => job.Config.Spot && job.Lifecycle == FemagJob.OnDemand && job.InstanceId != null;
-
-        /// <summary>Launches the first option EC2 has capacity for; rethrows the last refusal when none has.</summary>
-        private static async Task<(string InstanceId, LaunchOption Option)> LaunchFirstAvailableAsync(AwsClients clients, FemagJob job, string userData, IReadOnlyCollection<InstanceStatus> launches, CancellationToken ct)
-        {
-            var options = LaunchPolicy.Options(job.Config);
-            for (var i = 0; ; i++)
-            {
-                try
-                {
-                    return (await JobInstances.LaunchAsync(clients.Ec2, job, userData, options[i].InstanceType, options[i].Spot, launches, ct).ConfigureAwait(false), options[i]);
-                }
-                catch (FemagException ex) when (LaunchPolicy.IsCapacityRefusal(ex.ErrorId) && i + 1 < options.Count)
-                {
-                    // This type (or Spot) has no capacity in the zone now; the next option may.
-                }
-            }
-        }
 
         /// <summary>How the reason of a job begins whose bucket an instance already ran when it was started.</summary>
         public const string AlreadyRunningReason = "Already running:";

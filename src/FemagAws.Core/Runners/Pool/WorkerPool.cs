@@ -358,23 +358,14 @@ namespace FemagAws.Runners.Pool
                 FemagException? refusal = null;
                 for (var round = 0; round < OrdinalRounds && id == null; round++, ordinal++)
                 {
-                    refusal = null;
-                    foreach (var option in options)
+                    try
                     {
-                        try
-                        {
-                            id = await _instances.LaunchAsync(config, poolId, ordinal, userData, option.InstanceType, option.Spot, ct).ConfigureAwait(false);
-                            refusal = null;
-                            break;
-                        }
-                        catch (FemagException ex) when (LaunchPolicy.IsCapacityError(ex.ErrorId))
-                        {
-                            refusal = ex;
-                        }
+                        var at = ordinal;
+                        id = (await LaunchPolicy.LaunchFirstAvailableAsync(options, option => _instances.LaunchAsync(config, poolId, at, userData, option.InstanceType, option.Spot, ct)).ConfigureAwait(false)).Result;
                     }
-
-                    if (refusal != null)
+                    catch (FemagException ex) when (LaunchPolicy.IsCapacityError(ex.ErrorId))
                     {
+                        refusal = ex;
                         break;
                     }
                 }
