@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using FemagAws.Aws;
 using FemagAws.Aws.Credentials;
+using FemagAws.Insight;
 
 namespace FemagAws
 {
@@ -92,6 +93,22 @@ namespace FemagAws
         public DateTime? LaunchTime { get; set; }
 
         public DateTime? FinishTime { get; set; }
+
+        /// <summary>Each run of the job, oldest first: which instance ran which attempt, when, and how it ended.</summary>
+        public List<JobRun> Runs { get; set; } = new List<JobRun>();
+
+        /// <summary>From the launch (or, in a pool, from when an instance took the job) to its end; null until it ends.</summary>
+        public TimeSpan? Runtime => LaunchTime is DateTime start && FinishTime is DateTime end && end >= start ? end - start : (TimeSpan?)null;
+
+        /// <summary>
+        /// Instance seconds the job was billed for: the lifetimes of its own instances (each at least 60 s, every
+        /// attempt counted), or its share of its pool's instances, so a pool's jobs add up to what the pool billed.
+        /// Null until known.
+        /// </summary>
+        public double? BilledSeconds { get; set; }
+
+        /// <summary>What <see cref="BilledSeconds"/> cost in US dollars, where the price is known; null otherwise.</summary>
+        public decimal? Cost { get; set; }
 
         public FemagConfig Config { get; set; } = FemagConfig.Defaults;
 

@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Management.Automation;
+using FemagAws.Insight;
 
 namespace FemagAws.Internal
 {
@@ -51,6 +52,9 @@ namespace FemagAws.Internal
                 LaunchTime = Get(pso, "LaunchTime") as DateTime?,
                 FinishTime = Get(pso, "FinishTime") as DateTime?,
                 ArchiveETag = Get(pso, "ArchiveETag") as string,
+                Runs = Get(pso, "Runs") is IEnumerable runs ? runs.Cast<object>().OfType<PSObject>().Select(ToRun).ToList() : new List<JobRun>(),
+                BilledSeconds = Get(pso, "BilledSeconds") is object billed ? Convert.ToDouble(billed, CultureInfo.InvariantCulture) : (double?)null,
+                Cost = Get(pso, "Cost") is object cost ? Convert.ToDecimal(cost, CultureInfo.InvariantCulture) : (decimal?)null,
                 Config = FemagConfig.FromSettings(settings, config?.Properties["SourcePath"]?.Value as string),
             };
         }
@@ -59,6 +63,18 @@ namespace FemagAws.Internal
 
         public override object ConvertTo(object sourceValue, Type destinationType, IFormatProvider formatProvider, bool ignoreCase) =>
             throw new NotSupportedException();
+
+        private static JobRun ToRun(PSObject run) => new JobRun
+        {
+            Attempt = Get(run, "Attempt") is object attempt ? Convert.ToInt32(attempt, CultureInfo.InvariantCulture) : 0,
+            InstanceId = Get(run, "InstanceId") as string ?? string.Empty,
+            InstanceType = Get(run, "InstanceType") as string,
+            Lifecycle = Get(run, "Lifecycle") as string,
+            PoolId = Get(run, "PoolId") as string,
+            Start = Get(run, "Start") as DateTime? ?? default,
+            End = Get(run, "End") as DateTime?,
+            Outcome = Get(run, "Outcome") is object outcome ? (JobRunOutcome)Enum.Parse(typeof(JobRunOutcome), outcome.ToString(), ignoreCase: true) : JobRunOutcome.Running,
+        };
 
         private static bool IsDeserializedJob(PSObject pso)
         {
