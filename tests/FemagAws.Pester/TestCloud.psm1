@@ -29,7 +29,11 @@ function Set-EnvironmentVariable([string] $Name, $Value) {
 }
 
 function Start-TestCloud {
-    <# Starts a local cloud on a free port; returns an object with Endpoint, Sandbox and the process. #>
+    <#
+    Starts a local cloud on a free port; returns an object with Endpoint, Sandbox and the process. -SpotPrice gives
+    its Spot price history (localcloud.py --spot-price).
+    #>
+    param([string[]] $SpotPrice = @())
     # Like a user's machine with keys in the environment; nothing reads a real ~/.aws.
     $test = @{
         AWS_ACCESS_KEY_ID = 'testing'; AWS_SECRET_ACCESS_KEY = 'testing'; AWS_EC2_METADATA_DISABLED = 'true'
@@ -39,7 +43,7 @@ function Start-TestCloud {
         if (-not $script:SavedEnvironment.ContainsKey($name)) { $script:SavedEnvironment[$name] = [Environment]::GetEnvironmentVariable($name) }
         Set-EnvironmentVariable $name $test[$name]
     }
-    Start-LocalCloud
+    Start-LocalCloud -SpotPrice $SpotPrice
 }
 
 function Stop-TestCloud($Cloud) {

@@ -8,13 +8,20 @@ pwsh process that started it.
 #>
 
 function Start-LocalCloud {
-    <# Starts a local cloud on -Port (0: any free port); returns Endpoint, Sandbox and Process. #>
-    param([int] $Port = 0)
+    <#
+    Starts a local cloud on -Port (0: any free port); returns Endpoint, Sandbox and Process. -SpotPrice entries are
+    localcloud.py's --spot-price values ([ZONE:]TYPE=USD[@+SECONDS|@ISO-TIME]).
+    #>
+    param([int] $Port = 0, [string[]] $SpotPrice = @())
     $sandbox = (New-Item -ItemType Directory (Join-Path ([IO.Path]::GetTempPath()) ('femag-cloud-' + [guid]::NewGuid().ToString('N').Substring(0, 8)))).FullName
     $start = [Diagnostics.ProcessStartInfo]::new('python3')
     foreach ($arg in (Join-Path $PSScriptRoot 'localcloud.py'), '--sandbox', $sandbox, '--port', $Port,
         '--key-pair', 'test-key-pair-eucentral-1', '--instance-profile', 'ecsInstanceRole', '--security-group', 'sg-8475b5dd') {
         $start.ArgumentList.Add($arg)
+    }
+    foreach ($price in $SpotPrice) {
+        $start.ArgumentList.Add('--spot-price')
+        $start.ArgumentList.Add($price)
     }
     $start.RedirectStandardInput = $true
     $start.RedirectStandardOutput = $true

@@ -4,7 +4,7 @@
 Usage:
   python3 tools/localcloud/localcloud.py --sandbox DIR [--port 0] [--region R]...
       [--key-pair NAME]... [--instance-profile NAME]... [--security-group sg-xxxxxxxx]...
-      [--boot-delay SECONDS]
+      [--boot-delay SECONDS] [--spot-price [ZONE:]TYPE=USD[@+SECONDS|@ISO-TIME]]...
 
 Starts moto on 127.0.0.1, provisions the account (key pairs, instance profiles, security
 groups with the given ids, in every --region), prints exactly one line
@@ -24,6 +24,8 @@ EC2 launches as on AWS (patches below): RunInstances honours ClientToken (the sa
 parameters returns the first launch's reservation, with other parameters IdempotentParameterMismatch);
 DescribeImages describes any well-formed AMI id as an EBS image whose root volume /dev/xvda is not
 deleted on termination, and an instance launched without BlockDeviceMappings gets that volume.
+DescribeSpotPriceHistory answers as AWS does (see the patch below): a Linux/UNIX price history per instance type
+and zone (--spot-price), within StartTime/EndTime plus the record in effect at StartTime.
 """
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -61,6 +64,7 @@ import moto.ec2.models.amis as _moto_amis  # noqa: E402
 import moto.ec2.models.instances as _moto_instance_model  # noqa: E402
 import moto.ec2.models.security_groups as _moto_sg  # noqa: E402
 import moto.ec2.responses.instances as _moto_instances  # noqa: E402
+import moto.ec2.responses.spot_instances as _moto_spot  # noqa: E402
 from moto.ec2.exceptions import EC2ClientError as _EC2ClientError  # noqa: E402
 import moto.s3.responses as _moto_s3  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
@@ -220,6 +224,73 @@ def _volumes_of_the_image(self):
 
 _moto_amis.AmiBackend.describe_images = _describe_images_of_any_id
 _moto_instance_model.Instance.setup_defaults = _volumes_of_the_image
+
+
+# moto 5.2.1 answers DescribeSpotPriceHistory with one fixed record per offered type and zone (0.00001,
+# dated 2006, "Linux/UNIX (Amazon VPC)") and ignores StartTime, EndTime, AvailabilityZone and
+# ProductDescriptions. AWS keeps a price history per instance type, zone and product: it returns the
+# records from StartTime to EndTime (default: now), plus the last one before StartTime, the price in
+# effect then. Here each offered type and zone has the Linux/UNIX history --spot-price gives it (records
+# dated in the future are not returned yet), or else moto's one record; the request's filters hold.
+_spot_prices = []  # (zone or None for every zone, instance type, USD per hour, effective from: aware datetime)
+
+
+def _parse_time(value):
+    at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+
+
+def parse_spot_price(text, started):
+    """[ZONE:]TYPE=USD[@+SECONDS|@ISO-TIME]: the price from that time (default: a day before the cloud started)."""
+    where, _, rest = text.partition("=")
+    price, _, when = rest.partition("@")
+    zone, _, itype = where.rpartition(":")
+    if not itype or not price:
+        raise ValueError(f"--spot-price {text!r}: expected [ZONE:]TYPE=USD[@+SECONDS|@ISO-TIME]")
+    float(price)
+    at = started - timedelta(days=1) if not when else started + timedelta(seconds=float(when[1:])) if when.startswith("+") else _parse_time(when)
+    return (zone or None, itype, price, at)
+
+
+def _history(zone, itype):
+    # A zone's own prices replace those given for every zone.
+    records = [(p[3], p[2]) for p in _spot_prices if p[1] == itype and p[0] == zone] or [(p[3], p[2]) for p in _spot_prices if p[1] == itype and p[0] is None]
+    return sorted(records) or [(datetime(2006, 1, 2, 15, 4, 5, tzinfo=timezone.utc), "0.00001")]
+
+
+def _describe_spot_price_history_like_aws(self):
+    filters = self._filters_from_querystring()
+    products = list(self._get_param("ProductDescriptions", [])) + filters.pop("product-description", [])
+    zone_param = self._get_param("AvailabilityZone")
+    start = self._get_param("StartTime")
+    end = self._get_param("EndTime")
+    now = datetime.now(timezone.utc)
+    start = _parse_time(start) if start else None
+    end = min(_parse_time(end), now) if end else now
+    offered = self.ec2_backend.describe_spot_price_history(self._get_param("InstanceTypes", []), filters)
+    history = []
+    if products and not any(p in ("Linux/UNIX", "Linux/UNIX (Amazon VPC)") for p in products):
+        offered = []
+    for offering in offered:
+        zone, itype = offering["Location"], offering["InstanceType"]
+        if zone_param and zone != zone_param:
+            continue
+        records = [r for r in _history(zone, itype) if r[0] <= end]
+        if start is not None:
+            in_effect = [r for r in records if r[0] <= start][-1:]
+            records = in_effect + [r for r in records if r[0] > start]
+        for at, price in reversed(records):  # newest first, as AWS lists them
+            history.append({
+                "InstanceType": itype,
+                "ProductDescription": "Linux/UNIX",
+                "SpotPrice": price,
+                "AvailabilityZone": zone,
+                "Timestamp": at.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            })
+    return _moto_spot.ActionResult({"SpotPriceHistory": history})
+
+
+_moto_spot.SpotInstances.describe_spot_price_history = _describe_spot_price_history_like_aws
 # -----------------------------------------------------------------------------------------
 
 
@@ -233,10 +304,18 @@ def parse_args(argv):
     p.add_argument("--security-group", action="append", default=[], dest="security_groups")
     p.add_argument("--boot-delay", type=float, default=0.0, metavar="SECONDS",
                    help="each instance runs its user data this long after reaching running (EC2 boot + cloud-init)")
+    p.add_argument("--spot-price", action="append", default=[], dest="spot_prices", metavar="[ZONE:]TYPE=USD[@+SECONDS|@ISO-TIME]",
+                   help="repeatable: a Linux/UNIX Spot price per hour of TYPE (in ZONE, else every zone) from SECONDS after "
+                        "the start or from ISO-TIME (default: already in effect); several give a history")
     a = p.parse_args(argv)
     a.regions = a.regions or list(DEFAULT_REGIONS)
     if a.boot_delay < 0:
         p.error("--boot-delay must be >= 0")
+    started = datetime.now(timezone.utc)
+    try:
+        a.spot_prices = [parse_spot_price(t, started) for t in a.spot_prices]
+    except ValueError as e:
+        p.error(str(e))
     return a
 
 
@@ -655,6 +734,7 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     sandbox = Path(args.sandbox).resolve()
     sandbox.mkdir(parents=True, exist_ok=True)
+    _spot_prices.extend(args.spot_prices)
     logging.basicConfig(
         filename=sandbox / "runner.log", level=logging.INFO,
         format="%(asctime)s.%(msecs)03d %(levelname)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S",

@@ -28,6 +28,10 @@ namespace FemagAws.Insight
             _clock = clock ?? (() => DateTime.UtcNow);
         }
 
+        /// <summary>Billing on the clients of a cmdlet call: its runners' lookups, and EC2's Spot price history of each target.</summary>
+        public static JobBilling Of(AwsClientCache clients, JobRunners runners, IReadOnlyDictionary<string, decimal> pricePerHour) =>
+            new JobBilling(runners.For, target => new SpotPriceHistory(clients.Get(target).Ec2), pricePerHour);
+
         /// <summary>
         /// Sets each job's BilledSeconds and Cost; a job whose instances could not be looked up keeps null. Returns why
         /// some jobs have no bill or no price (a lookup failed), for the cmdlet to show as warnings.

@@ -5,7 +5,6 @@ using System.Linq;
 using System.Management.Automation;
 using System.Threading;
 using FemagAws.Aws;
-using FemagAws.Aws.Ec2;
 using FemagAws.Insight;
 using FemagAws.Internal;
 using FemagAws.Jobs;
@@ -313,7 +312,7 @@ namespace FemagAws.Commands
                 WriteWarning($"-KeepInstance: {kept.Count} finished instance(s) keep running and billing unless they shut themselves down: {string.Join(", ", kept)}. Terminate them when you are done.");
             }
 
-            var billing = new JobBilling(runners.For, target => new SpotPriceHistory(Clients.Get(target).Ec2), _pricePerHour);
+            var billing = JobBilling.Of(Clients, runners, _pricePerHour);
             foreach (var warning in Await(billing.BillAsync(_jobs, Cancellation)))
             {
                 WriteWarning(warning);
