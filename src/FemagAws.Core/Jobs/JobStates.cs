@@ -163,9 +163,9 @@ namespace FemagAws.Jobs
 
         /// <summary>
         /// Fails a job whose instance ended before the finish file arrived, saying whether Stop-FemagInstance or the
-        /// max_runtime watchdog ended it, or else how it ended.
+        /// max_runtime watchdog ended it, or else how it ended, and what its console output ended with.
         /// </summary>
-        public static void EndedWithoutFinish(FemagJob job, InstanceStatus instance, DateTime? finishTime)
+        public static void EndedWithoutFinish(FemagJob job, InstanceStatus instance, DateTime? finishTime, IReadOnlyCollection<string>? lastLines = null)
         {
             var reason =
                 instance.StoppedBy != null
@@ -173,7 +173,7 @@ namespace FemagAws.Jobs
                 : JobWatcher.ByWatchdog(instance)
                     ? $"Instance {instance.InstanceId} was stopped by the max_runtime watchdog after {instance.MaxRuntime:0.#} minute{(instance.MaxRuntime == 1 ? string.Empty : "s")}, before {job.Config.FinishTaskFilename} was written. Raise max_runtime if the calculation needs longer."
                 : JobWatcher.LossReason(job, instance);
-            Fail(job, reason, finishTime, instance.StoppedBy != null ? JobRunOutcome.Stopped : JobRunOutcome.Failed);
+            Fail(job, reason + LogLines.ForReason(lastLines), finishTime, instance.StoppedBy != null ? JobRunOutcome.Stopped : JobRunOutcome.Failed);
         }
 
         /// <summary>
@@ -188,19 +188,19 @@ namespace FemagAws.Jobs
             Queue(job, $"Relaunching as attempt {job.Attempt} of {maxAttempts}: {lossReason}");
         }
 
-        /// <summary>A job lost on its last allowed launch fails with the reason of every attempt.</summary>
-        public static void FailOnLastAttempt(FemagJob job, int attempt, string lossReason, DateTime? finishTime)
+        /// <summary>A job lost on its last allowed launch fails with the reason of every attempt and what the last one's log ended with.</summary>
+        public static void FailOnLastAttempt(FemagJob job, int attempt, string lossReason, DateTime? finishTime, IReadOnlyCollection<string>? lastLines = null)
         {
             job.Attempt = attempt;
             job.Losses.Add(Loss(attempt, lossReason));
-            Fail(job, $"Lost on all {attempt} launch(es) (max_attempts = {job.Config.MaxAttempts}): {string.Join(" ", job.Losses)}", finishTime, JobRunOutcome.Lost);
+            Fail(job, $"Lost on all {attempt} launch(es) (max_attempts = {job.Config.MaxAttempts}): {string.Join(" ", job.Losses)}{LogLines.ForReason(lastLines)}", finishTime, JobRunOutcome.Lost);
         }
 
-        /// <summary>Wait-FemagJob stopped waiting for the job; its instance may still run.</summary>
-        public static void TimeOut(FemagJob job, string reason)
+        /// <summary>Wait-FemagJob stopped waiting for the job; its instance may still run. The reason ends with the last lines of its log, where read.</summary>
+        public static void TimeOut(FemagJob job, string reason, IReadOnlyCollection<string>? lastLines = null)
         {
             job.State = FemagJobState.TimedOut;
-            job.Reason = reason;
+            job.Reason = reason + LogLines.ForReason(lastLines);
             EndRun(job, JobRunOutcome.TimedOut, null);
         }
 

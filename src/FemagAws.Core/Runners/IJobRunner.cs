@@ -4,6 +4,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using FemagAws.Aws;
 using FemagAws.Aws.Ec2;
+using FemagAws.Insight;
 using FemagAws.Jobs;
 
 namespace FemagAws.Runners
@@ -87,6 +88,13 @@ namespace FemagAws.Runners
 
         /// <summary>True for a job that runs this way.</summary>
         bool Claims(FemagJob job);
+
+        /// <summary>
+        /// Get-FemagJobLog: the job's log as it stands now (an instance's console output, or the log a pool's worker keeps
+        /// in the job's bucket) and the job's state, judged as <see cref="FindAsync"/> judges it on a copy of the job, so
+        /// the caller's job is left as it was.
+        /// </summary>
+        Task<JobLogSnapshot> ReadLogAsync(FemagJob job, CancellationToken ct);
     }
 
     /// <summary>What Stop-FemagInstance did with one job.</summary>
@@ -153,7 +161,10 @@ namespace FemagAws.Runners
         /// <summary>One poll; returns the jobs that reached an end state in it.</summary>
         Task<List<FemagJob>> PollAsync(CancellationToken ct);
 
-        /// <summary>Marks the unfinished jobs as timed out and hands them back; what they run on keeps running.</summary>
-        List<FemagJob> TimeOut(TimeSpan waited);
+        /// <summary>
+        /// Marks the unfinished jobs as timed out, with the last lines of the logs of those that run, and hands them back;
+        /// what they run on keeps running.
+        /// </summary>
+        Task<List<FemagJob>> TimeOutAsync(TimeSpan waited, CancellationToken ct);
     }
 }

@@ -275,7 +275,7 @@ namespace FemagAws.Commands
                 var waited = DateTime.UtcNow - started;
                 if (Timeout >= 0 && waited >= TimeSpan.FromSeconds(Timeout))
                 {
-                    var left = waiter.TimeOut(waited);
+                    var left = Await(waiter.TimeOutAsync(waited, Cancellation));
                     var running = left.Where(j => j.InstanceId != null).ToList();
                     WriteWarning($"Timed out after {waited.TotalSeconds:0} s; {running.Count} instance(s) keep running and billing: {string.Join(", ", running.Select(j => j.InstanceId))}" +
                                  (running.Count < left.Count ? $"; {left.Count - running.Count} queued job(s) were not launched" : string.Empty) +

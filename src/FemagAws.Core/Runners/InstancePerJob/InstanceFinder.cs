@@ -71,13 +71,13 @@ namespace FemagAws.Runners.InstancePerJob
                     }
                     else
                     {
-                        JobStates.FailOnLastAttempt(job, job.Attempt, lossReason, instance.EndTime);
+                        JobStates.FailOnLastAttempt(job, job.Attempt, lossReason, instance.EndTime, await ConsoleOutputs.TryLastLinesAsync(clients.Ec2, instance.InstanceId, ct).ConfigureAwait(false));
                     }
                 }
                 else if (instance != null)
                 {
                     // Ended without the finish file: it finished when its instance ended.
-                    JobStates.EndedWithoutFinish(job, instance, instance.EndTime);
+                    JobStates.EndedWithoutFinish(job, instance, instance.EndTime, await ConsoleOutputs.TryLastLinesAsync(clients.Ec2, instance.InstanceId, ct).ConfigureAwait(false));
                 }
             }
 

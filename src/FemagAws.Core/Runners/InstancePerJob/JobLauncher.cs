@@ -142,7 +142,7 @@ namespace FemagAws.Runners.InstancePerJob
             var max = job.Config.MaxAttempts;
             if (attempt >= max)
             {
-                JobStates.FailOnLastAttempt(job, attempt, lossReason, instance.EndTime);
+                JobStates.FailOnLastAttempt(job, attempt, lossReason, instance.EndTime, await ConsoleOutputs.TryLastLinesAsync(clients.Ec2, instance.InstanceId, ct).ConfigureAwait(false));
                 return false;
             }
 
