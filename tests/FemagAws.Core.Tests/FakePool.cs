@@ -84,8 +84,11 @@ internal sealed class FakePool : IPoolQueues, IPoolInstances, IPoolBuckets
     /// <summary>What listing a pool's instances throws, when set.</summary>
     public Exception? ListFailure { get; set; }
 
+    /// <summary>What EC2 says of an instance beyond its state (launch and end, type, zone), where a test sets it.</summary>
+    public readonly Dictionary<string, InstanceStatus> Described = new();
+
     public Task<List<InstanceStatus>> ListAsync(string poolId, CancellationToken ct) =>
-        ListFailure != null ? Task.FromException<List<InstanceStatus>>(ListFailure) : Task.FromResult(Launches.Where(l => l.PoolId == poolId).Select(l => new InstanceStatus(l.Id, InstanceStates[l.Id], null)).ToList());
+        ListFailure != null ? Task.FromException<List<InstanceStatus>>(ListFailure) : Task.FromResult(Launches.Where(l => l.PoolId == poolId).Select(l => Described.TryGetValue(l.Id, out var described) ? described : new InstanceStatus(l.Id, InstanceStates[l.Id], null)).ToList());
 
     /// <summary>What launching an instance type throws, other than a capacity refusal.</summary>
     public readonly Dictionary<string, Exception> LaunchFailures = new();

@@ -136,7 +136,7 @@ namespace FemagAws.Insight
                     seconds[job] += share;
                     if (bill.Cost is decimal usd)
                     {
-                        var costShare = last ? usd - costGiven : usd * (decimal)(weights[i].Weight / total);
+                        var costShare = last ? usd - costGiven : usd * (decimal)weights[i].Weight / (decimal)total;
                         costGiven += costShare;
                         cost[job] += costShare;
                     }
