@@ -14,7 +14,7 @@ namespace FemagAws.Commands
 {
     /// <summary>
     /// <para type="synopsis">Waits for FEMAG jobs to finish and terminates their instances.</para>
-    /// <para type="description">Wait-FemagJob polls the jobs' buckets for the finish file (exit_code) and emits each job as soon as it is done, so Receive-FemagResult can download the first results while other jobs still run. A job is done when its finish file is in the bucket and its results have stopped arriving: the instance has shut down, or the bucket has held still for -SettleTime seconds with no upload in progress. Then its instance is terminated (unless -KeepInstance). An instance that ends without writing the finish file makes its job Failed with the reason. With -Timeout, unfinished jobs are emitted as TimedOut and their instances keep running; so are jobs whose instances cannot be described (after 5 polls, or at once when access is denied), since those may still run. Queued jobs (held back by max_instances, or turned away by EC2 for lack of capacity) are launched as others finish. An instance that ends without the finish file is lost unless the module or the user ended it (Stop-FemagInstance, -StopOnCancel, Ctrl+C) or the max_runtime watchdog did; a lost job is launched again, on Spot after any loss and On-Demand only when EC2 ended the instance (a Server.* state reason), with its bucket emptied back to the input archive, up to max_attempts launches in all (default 3), counted from the instances' tags. Then it fails with every attempt's reason. A FEMAG error (any exit code) is never retried. Each poll describes the instances in batches of up to 1,000. At the end each job gets BilledSeconds (its own instances' lifetimes, each at least 60 s and every attempt counted, or its share of its pool's instances by its time on them) and Cost where the price is known: Spot prices from EC2's Spot price history over each instance's lifetime in its zone, On-Demand prices from -PricePerHour. The last line, on the information stream (tag FemagAws.Summary), counts the jobs that succeeded and failed and gives the instance-hours by instance type and Spot or On-Demand, with their cost. On Ctrl+C the instances keep running and a warning says how to go on or stop them; -StopOnCancel terminates them instead.</para>
+    /// <para type="description">Wait-FemagJob polls the jobs' buckets for the finish file (exit_code) and emits each job as soon as it is done, so Receive-FemagResult can download the first results while other jobs still run. A job is done when its finish file is in the bucket and its results have stopped arriving: the instance has shut down, or the bucket has held still for -SettleTime seconds with no upload in progress. Then its instance is terminated (unless -KeepInstance). An instance that ends without writing the finish file makes its job Failed with the reason. With -Timeout, unfinished jobs are emitted as TimedOut and their instances keep running; so are jobs whose instances cannot be described (after 5 polls, or at once when access is denied), since those may still run. Queued jobs (held back by max_instances, or turned away by EC2 for lack of capacity) are launched as others finish. An instance that ends without the finish file is lost unless the module or the user ended it (Stop-FemagInstance, -StopOnCancel, Ctrl+C) or the max_runtime watchdog did; a lost job is launched again, on Spot after any loss and On-Demand only when EC2 ended the instance (a Server.* state reason), with its bucket emptied back to the input archive, up to max_attempts launches in all (default 3), counted from the instances' tags. Then it fails with every attempt's reason. A FEMAG error (any exit code) is never retried. Each poll describes the instances in batches of up to 1,000. At the end each job gets BilledSeconds (its own instances' lifetimes, each at least 60 s and every attempt counted, or its share of its pool's instances by its time on them) and Cost where the price is known: Spot prices from EC2's Spot price history over each instance's lifetime in its zone, On-Demand prices from -PricePerHour. The last line, on the information stream (tag FemagAws.Summary; -InformationAction Continue shows it), counts the jobs that succeeded and failed and gives the instance-hours by instance type and Spot or On-Demand, with their cost. On Ctrl+C the instances keep running and a warning says how to go on or stop them; -StopOnCancel terminates them instead.</para>
     /// </summary>
     /// <example>
     ///   <code>$jobs = Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start-FemagInstance | Wait-FemagJob -Timeout 7200 | Receive-FemagResult</code>
@@ -35,8 +35,9 @@ namespace FemagAws.Commands
         private const string Activity = "Waiting for FEMAG jobs";
         private readonly List<FemagJob> _jobs = new List<FemagJob>();
 
-        // Every job given, finished ones too: the summary line counts them all.
+        // Every job given, finished ones too, in order: the summary line counts them all.
         private readonly List<FemagJob> _given = new List<FemagJob>();
+        private readonly HashSet<FemagJob> _givenOnce = new HashSet<FemagJob>();
         private IReadOnlyDictionary<string, decimal> _pricePerHour = new Dictionary<string, decimal>();
 
         // Jobs handed on; a stop mid-poll may leave a finished job unwritten with its instance not yet terminated.
@@ -101,7 +102,7 @@ namespace FemagAws.Commands
         {
             foreach (var job in Job)
             {
-                if (!_given.Contains(job))
+                if (_givenOnce.Add(job))
                 {
                     _given.Add(job);
                 }

@@ -187,6 +187,7 @@ public sealed class IamRequests
         {
             case "DescribeInstances":
             case "DescribeImages":
+            case "DescribeSpotPriceHistory":
                 // No resource-level permissions: only "*" grants them.
                 return new[] { new IamCheck("ec2:" + action, "*", IamCheck.NoContext) };
             case "RunInstances":
