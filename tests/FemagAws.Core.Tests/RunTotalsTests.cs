@@ -68,6 +68,14 @@ public sealed class RunTotalsTests
     }
 
     [Fact]
+    public void A_cost_below_a_tenth_of_a_cent_shows_its_first_figures()
+    {
+        var totals = RunTotals.Of(new[] { Job(FemagJobState.Succeeded, "t2.small", FemagJob.Spot, 108, 0.000207m) });
+
+        Assert.Equal("1 job: 1 succeeded, 0 failed; 0.03 instance-hours: t2.small Spot 0.03 ($0.000207); cost $0.000207", totals.Summary);
+    }
+
+    [Fact]
     public void Jobs_that_billed_nothing_give_zero_instance_hours_and_no_kinds()
     {
         var totals = RunTotals.Of(new[] { Job(FemagJobState.Failed, null, null, null, null) });

@@ -108,7 +108,7 @@ $jobs = Import-Clixml $Saved | Wait-FemagJob -PollInterval 1 -SettleTime 1 -Time
 
         $summary = @(Read-Summary $run)
         $summary | Should -HaveCount 1 -Because $run.Text
-        $summary[0] | Should -Match '^1 job: 1 succeeded, 0 failed; \d+\.\d\d instance-hours: t2\.small Spot \d+\.\d\d \(\$\d+\.\d{3}\); cost \$\d+\.\d{3}$'
+        $summary[0] | Should -Match '^1 job: 1 succeeded, 0 failed; \d+\.\d\d instance-hours: t2\.small Spot \d+\.\d\d \(\$\d+\.\d{3,6}\); cost \$\d+\.\d{3,6}$'
         $summary[0] | Should -Match ([regex]::Escape(('{0:0.00} instance-hours' -f ($job.BilledSeconds / 3600))))
     }
 
@@ -135,7 +135,7 @@ $jobs = Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini
 
         $summary = @(Read-Summary $run)
         $summary | Should -HaveCount 1 -Because $run.Text
-        $summary[0] | Should -Match '^2 jobs: 1 succeeded, 1 failed; \d+\.\d\d instance-hours: t2\.small On-Demand \d+\.\d\d \(\$\d+\.\d{3}\); cost \$\d+\.\d{3}$'
+        $summary[0] | Should -Match '^2 jobs: 1 succeeded, 1 failed; \d+\.\d\d instance-hours: t2\.small On-Demand \d+\.\d\d \(\$\d+\.\d{3,6}\); cost \$\d+\.\d{3,6}$'
     }
 
     It 'shares what a pool''s instances billed among its jobs, so they add up to it, and says when On-Demand has no price' {

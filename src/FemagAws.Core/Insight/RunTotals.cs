@@ -99,7 +99,9 @@ namespace FemagAws.Insight
 
         internal static string Hours(double hours) => hours.ToString("0.00", CultureInfo.InvariantCulture);
 
-        internal static string Dollars(decimal usd) => "$" + usd.ToString("0.000", CultureInfo.InvariantCulture);
+        /// <summary>Dollars to a tenth of a cent; a smaller cost, as a short test run has, to six places rather than as $0.000.</summary>
+        internal static string Dollars(decimal usd) =>
+            "$" + usd.ToString(usd != 0 && Math.Abs(usd) < 0.001m ? "0.######" : "0.000", CultureInfo.InvariantCulture);
     }
 
     /// <summary>The instance-hours one instance type bought one way (Spot or On-Demand) billed, and what they cost.</summary>
