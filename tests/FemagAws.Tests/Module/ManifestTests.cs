@@ -23,7 +23,7 @@ public sealed class ManifestTests
         Assert.Equal(
             new[]
             {
-                "Get-FemagBucket", "Get-FemagJob", "Import-FemagConfig", "New-FemagBucket", "Receive-FemagResult", "Remove-FemagBucket",
+                "Get-FemagBucket", "Get-FemagJob", "Get-FemagJobLog", "Import-FemagConfig", "New-FemagBucket", "Receive-FemagResult", "Remove-FemagBucket",
                 "Start-FemagInstance", "Stop-FemagInstance", "Wait-FemagJob",
             },
             exported);
