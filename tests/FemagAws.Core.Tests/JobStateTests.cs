@@ -366,7 +366,7 @@ public sealed class JobStateTests
         var job = new FemagJob { InstanceId = "i-0123456789abcdef0", Attempt = 1, Config = FemagConfig.FromSettings(new Dictionary<string, string> { ["max_attempts"] = "2" }) };
         JobStates.Running(job, null);
 
-        JobStates.Lose(job, 1, "Spot interruption.", 2);
+        JobStates.Lose(job, 1, "Spot interruption.", 2, null);
 
         Assert.Equal((FemagJobState.Queued, null, 2, "Relaunching as attempt 2 of 2: Spot interruption."), (job.State, job.InstanceId, job.Attempt, job.Reason));
         Assert.Equal(new[] { "attempt 1: Spot interruption." }, job.Losses);

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
 using FemagAws.Aws;
+using FemagAws.Aws.Ec2;
 using FemagAws.Insight;
 using FemagAws.Jobs;
 
@@ -78,6 +79,12 @@ namespace FemagAws.Runners
         /// holds, and adds jobs known only from the cloud (an instance or a queue whose buckets are gone).
         /// </summary>
         Task<List<FemagJob>> FindAsync(AwsTarget target, FemagConfig config, IReadOnlyList<FemagJob> listed, bool bucketsOnly, CancellationToken ct);
+
+        /// <summary>
+        /// Wait-FemagJob, at its end: every instance that billed for the jobs (all in <paramref name="target"/>), ended ones
+        /// too: each attempt's instance of a job of its own, or every instance of the jobs' pools.
+        /// </summary>
+        Task<IReadOnlyList<InstanceStatus>> BilledInstancesAsync(AwsTarget target, IReadOnlyList<FemagJob> jobs, CancellationToken ct);
 
         /// <summary>True for a job that runs this way.</summary>
         bool Claims(FemagJob job);

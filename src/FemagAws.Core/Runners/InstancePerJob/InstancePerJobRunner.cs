@@ -156,6 +156,13 @@ namespace FemagAws.Runners.InstancePerJob
             return outcome;
         }
 
+        public async Task<IReadOnlyList<InstanceStatus>> BilledInstancesAsync(AwsTarget target, IReadOnlyList<FemagJob> jobs, CancellationToken ct)
+        {
+            // Every attempt's instance, as the job's runs name them (a job saved before runs were kept names its last).
+            var ids = jobs.SelectMany(j => j.Runs.Select(r => r.InstanceId).Concat(new[] { j.InstanceId ?? string.Empty })).Where(id => id.Length > 0).Distinct().ToList();
+            return ids.Count == 0 ? new List<InstanceStatus>() : (await JobInstances.DescribeAsync(_clients.Get(target).Ec2, ids, ct).ConfigureAwait(false)).Values.ToList();
+        }
+
         public Task<List<FemagJob>> FindAsync(AwsTarget target, FemagConfig config, IReadOnlyList<FemagJob> listed, bool bucketsOnly, CancellationToken ct) =>
             InstanceFinder.SettleAsync(_clients, target, config, listed, bucketsOnly, ct);
 

@@ -19,6 +19,12 @@ namespace FemagAws.Runners.Pool
         {
             if (markers.Ended is EndedMarker ended)
             {
+                if (markers.Taken is TakenMarker ran)
+                {
+                    var on = instanceOf(ran.InstanceId);
+                    JobStates.RanInPool(job, ran.InstanceId, ran.Attempt, on?.InstanceType, on?.Lifecycle, ran.Time);
+                }
+
                 Ended(job, ended, markers.Finish);
             }
             else if (markers.Withdrawn)

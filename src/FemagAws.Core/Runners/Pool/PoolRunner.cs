@@ -212,6 +212,18 @@ namespace FemagAws.Runners.Pool
                 : new JobLogSnapshot(settled.State, started, text ?? string.Empty, null);
         }
 
+        /// <summary>Every instance of the jobs' pools, ended ones too: a pool's jobs share what all of them billed.</summary>
+        public async Task<IReadOnlyList<InstanceStatus>> BilledInstancesAsync(AwsTarget target, IReadOnlyList<FemagJob> jobs, CancellationToken ct)
+        {
+            var instances = new List<InstanceStatus>();
+            foreach (var poolId in jobs.Select(j => j.PoolId!).Distinct())
+            {
+                instances.AddRange(await PoolOf(target).InstancesAsync(poolId, ct).ConfigureAwait(false));
+            }
+
+            return instances;
+        }
+
         private WorkerPool PoolOf(AwsTarget target) => _pools.GetOrAdd(target, _newPool);
 
         /// <summary>Jobs whose pools would launch alike share a pool; those with other launch settings get their own.</summary>

@@ -253,6 +253,9 @@ namespace FemagAws.Runners.Pool
             return withdrawn;
         }
 
+        /// <summary>The pool's instances EC2 still lists, ended ones too.</summary>
+        public Task<List<InstanceStatus>> InstancesAsync(string poolId, CancellationToken ct) => _instances.ListAsync(poolId, ct);
+
         /// <summary>The pool as a stop finds it, for the stop's account: whether its queue is left, its instances running or ended.</summary>
         public async Task<StoppedPool> SeeAsync(string poolId, CancellationToken ct)
         {
