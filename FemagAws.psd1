@@ -21,6 +21,7 @@
         'Get-FemagJob'
         'Stop-FemagInstance'
         'Remove-FemagBucket'
+        'Export-FemagReport'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
