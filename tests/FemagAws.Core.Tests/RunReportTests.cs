@@ -58,6 +58,26 @@ public sealed class RunReportTests
     }
 
     [Fact]
+    public void The_totals_are_the_run_totals_with_instance_hours_and_cost_by_kind()
+    {
+        var spot = Job(0, FemagJobState.Succeeded, Run(1, "i-a", 0, 3600, JobRunOutcome.Succeeded));
+        spot.BilledSeconds = 3600;
+        spot.Cost = 0.07m;
+        var onDemand = Job(1, FemagJobState.Failed, Run(1, "i-b", 0, 1800, JobRunOutcome.Failed));
+        onDemand.Lifecycle = FemagJob.OnDemand;
+        onDemand.BilledSeconds = 1800;
+        var jobs = new[] { spot, onDemand };
+
+        var html = RunReport.Html(jobs, null, T0);
+
+        Assert.Contains($"<p id=\"summary\">{RunReport.Escape(RunTotals.Of(jobs).Summary)}</p>", html);
+        Assert.Contains("<td>2</td><td>1</td><td>1</td><td>0</td><td>1.50</td><td>$0.070 (1 job(s) without a price)</td>", html);
+        Assert.Contains("<tr><td>c5.xlarge</td><td>Spot</td><td>1</td><td>1.00</td><td>$0.070</td></tr>", html);
+        Assert.Contains("<tr><td>c5.xlarge</td><td>On-Demand</td><td>1</td><td>0.50</td><td>no price</td></tr>", html);
+        Assert.Contains("<td data-v=\"3600\">3600</td><td data-v=\"0.07\">0.0700</td>", html);
+    }
+
+    [Fact]
     public void A_pool_instance_has_one_row_with_overlapping_jobs_in_lanes()
     {
         var jobs = new[]

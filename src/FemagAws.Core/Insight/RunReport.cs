@@ -37,11 +37,41 @@ namespace FemagAws.Insight
             html.Append("<h1>").Append(Escape(heading)).Append("</h1>\n<p class=\"sub\">")
                 .Append(jobs.Count.ToString(CultureInfo.InvariantCulture)).Append(" job(s); report made ")
                 .Append(Escape(Time(now))).Append("</p>\n");
+            Totals(html, RunTotals.Of(jobs));
             Timeline(html, jobs, end);
             Table(html, jobs);
             html.Append("<script>").Append(Script).Append("</script>\n</body></html>\n");
             return html.ToString();
         }
+
+        private static void Totals(StringBuilder html, RunTotals totals)
+        {
+            html.Append("<h2>Totals</h2>\n<p id=\"summary\">").Append(Escape(totals.Summary)).Append("</p>\n<table class=\"totals\"><thead><tr>")
+                .Append("<th>jobs</th><th>succeeded</th><th>failed</th><th>unfinished</th><th>instance-hours</th><th>cost</th></tr></thead><tbody><tr>");
+            foreach (var count in new[] { totals.Jobs, totals.Succeeded, totals.Failed, totals.Unfinished })
+            {
+                html.Append("<td>").Append(count.ToString(CultureInfo.InvariantCulture)).Append("</td>");
+            }
+
+            html.Append("<td>").Append(RunTotals.Hours(totals.InstanceHours)).Append("</td><td>").Append(Escape(Cost(totals.Cost, totals.Unpriced))).Append("</td></tr></tbody></table>\n");
+            if (totals.ByKind.Count == 0)
+            {
+                return;
+            }
+
+            html.Append("<table class=\"totals\"><thead><tr><th>instance type</th><th>Spot/On-Demand</th><th>jobs</th><th>instance-hours</th><th>cost</th></tr></thead><tbody>");
+            foreach (var kind in totals.ByKind)
+            {
+                html.Append("<tr><td>").Append(Escape(kind.InstanceType)).Append("</td><td>").Append(Escape(kind.Lifecycle)).Append("</td><td>")
+                    .Append(kind.Jobs.ToString(CultureInfo.InvariantCulture)).Append("</td><td>").Append(RunTotals.Hours(kind.Hours)).Append("</td><td>")
+                    .Append(Escape(Cost(kind.Cost, kind.Unpriced))).Append("</td></tr>");
+            }
+
+            html.Append("</tbody></table>\n");
+        }
+
+        private static string Cost(decimal? cost, int unpriced) =>
+            (cost is decimal usd ? RunTotals.Dollars(usd) : "no price") + (cost != null && unpriced > 0 ? $" ({unpriced} job(s) without a price)" : string.Empty);
 
         /// <summary>Where open runs end: the latest time known, or now while some job has not finished.</summary>
         internal static DateTime EndOf(IEnumerable<FemagJob> jobs, DateTime now)
@@ -251,8 +281,7 @@ namespace FemagAws.Insight
             return "file://" + host + string.Join("/", segments);
         }
 
-        private static string LifecycleName(string? lifecycle) =>
-            lifecycle == FemagJob.Spot ? "Spot" : lifecycle == FemagJob.OnDemand ? "On-Demand" : lifecycle ?? string.Empty;
+        private static string LifecycleName(string? lifecycle) => lifecycle == null ? string.Empty : RunTotals.LifecycleName(lifecycle);
 
         private static string Duration(TimeSpan time) =>
             string.Format(CultureInfo.InvariantCulture, "{0}:{1:00}:{2:00}", (int)time.TotalHours, time.Minutes, time.Seconds);
@@ -303,6 +332,7 @@ h1{font-size:20px;margin:0}h2{font-size:15px;margin:18px 0 6px}.sub,.note{color:
 table{border-collapse:collapse;font-size:12px;width:100%}
 th{position:sticky;top:0;background:#f0f0f0;cursor:pointer;text-align:left;white-space:nowrap}
 td,th{padding:1px 6px;border-bottom:1px solid #eee;vertical-align:top}
+table.totals{width:auto;margin-bottom:6px}table.totals th{cursor:default}
 td.why{max-width:480px;white-space:pre-wrap;word-break:break-word}
 tr.s-Failed td:nth-child(3){color:#c00;font-weight:600}tr.s-Succeeded td:nth-child(3){color:#1a7a35}
 tr.s-TimedOut td:nth-child(3){color:#8e44ad;font-weight:600}
