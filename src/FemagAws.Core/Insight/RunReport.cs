@@ -113,7 +113,8 @@ namespace FemagAws.Insight
                 html.Append("<p class=\"note\">Without a recorded run: job(s) ").Append(string.Join(", ", unrun.Select(i => i.ToString(CultureInfo.InvariantCulture)))).Append(".</p>\n");
             }
 
-            html.Append("<div id=\"timeline\" class=\"tl\"><div class=\"axis\"><div class=\"lbl\">instance</div><div class=\"track\">");
+            html.Append("<div id=\"timeline\" class=\"tl\"><div class=\"axis\"><div class=\"lbl\">instance; time UTC from ")
+                .Append(start.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)).Append("</div><div class=\"track\">");
             Axis(html, start, span);
             html.Append("</div></div>\n");
 
@@ -316,7 +317,7 @@ namespace FemagAws.Insight
 body{font:13px/1.35 system-ui,-apple-system,'Segoe UI',sans-serif;margin:16px;color:#222}
 h1{font-size:20px;margin:0}h2{font-size:15px;margin:18px 0 6px}.sub,.note{color:#555;margin:2px 0}
 .legend{margin:4px 0}.key{display:inline-block;width:14px;height:9px;margin:0 3px 0 10px;position:relative;vertical-align:middle}
-.tl{--w:1200px;overflow:auto;max-height:65vh;border:1px solid #ccc;position:relative}
+.tl{--w:max(800px,calc(100vw - 330px));overflow:auto;max-height:65vh;border:1px solid #ccc;position:relative}
 .row,.axis{display:flex;width:calc(var(--w) + 270px);border-bottom:1px solid #eee}
 .axis{position:sticky;top:0;z-index:3;background:#f6f6f6;height:18px}
 .lbl{position:sticky;left:0;z-index:2;flex:0 0 262px;padding:0 4px;background:#fff;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;font:11px/11px monospace;border-right:1px solid #ccc}
@@ -342,7 +343,7 @@ tr.s-TimedOut td:nth-child(3){color:#8e44ad;font-weight:600}
         private const string Script = @"
 (function(){
 var tl=document.getElementById('timeline'),z=document.getElementById('zoom');
-if(tl&&z)z.oninput=function(){tl.style.setProperty('--w',z.value+'px')};
+if(tl&&z){z.value=tl.querySelector('.track').offsetWidth;z.oninput=function(){tl.style.setProperty('--w',z.value+'px')}}
 var t=document.getElementById('jobs'),b=t.tBodies[0],st=document.getElementById('state'),f=document.getElementById('find'),n=document.getElementById('shown');
 function filter(){var s=st.value,q=f.value.toLowerCase(),k=0;
 for(var r of b.rows){var on=(!s||r.dataset.state===s)&&(!q||r.textContent.toLowerCase().indexOf(q)>=0);r.hidden=!on;if(on)k++}
