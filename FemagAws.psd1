@@ -20,6 +20,7 @@
         'Receive-FemagResult'
         'Get-FemagJob'
         'Stop-FemagInstance'
+        'Get-FemagJobLog'
         'Remove-FemagBucket'
         'Export-FemagReport'
     )

@@ -15,6 +15,12 @@ namespace FemagAws
         /// <summary>A termination went through while the stop tag could not be put on some instances.</summary>
         public const string StopNotMarked = "FemagStopNotMarked";
 
+        /// <summary>Get-FemagJobLog: the job never ran, so it has no log.</summary>
+        public const string JobLogNotStarted = "FemagJobLogNotStarted";
+
+        /// <summary>Get-FemagJobLog: the job ran but its log is gone (EC2 no longer has the instance's console output).</summary>
+        public const string JobLogGone = "FemagJobLogGone";
+
         // AWS's answers, as AwsErrors names them (see OfAws).
         public const string AwsNoSuchBucket = AwsPrefix + "NoSuchBucket";
         public const string AwsBucketNotEmpty = AwsPrefix + "BucketNotEmpty";

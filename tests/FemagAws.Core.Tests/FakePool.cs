@@ -141,6 +141,12 @@ internal sealed class FakePool : IPoolQueues, IPoolInstances, IPoolBuckets
     public Task<JobMarkerTexts?> ReadMarkersAsync(FemagJob job, CancellationToken ct) =>
         Task.FromResult(Buckets.TryGetValue(job.BucketName, out var b) ? new JobMarkerTexts(b.Taken, b.Ended, b.Finish, b.Withdrawn) : null);
 
+    /// <summary>The femag-aws/job.log of each bucket that has one.</summary>
+    public Dictionary<string, string> Logs { get; } = new();
+
+    public Task<string?> ReadLogAsync(FemagJob job, CancellationToken ct) =>
+        Task.FromResult(Logs.TryGetValue(job.BucketName, out var log) ? log : null);
+
     public Task WithdrawAsync(FemagJob job, CancellationToken ct)
     {
         var b = Buckets[job.BucketName];

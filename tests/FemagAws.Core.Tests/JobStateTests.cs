@@ -269,18 +269,20 @@ public sealed class JobStateTests
     }
 
     [Fact]
-    public void Waiting_makes_jobs_Running_except_those_still_queued_and_a_timeout_leaves_the_queued_ones_queued()
+    public async Task Waiting_makes_jobs_Running_except_those_still_queued_and_a_timeout_leaves_the_queued_ones_queued()
     {
         var launched = new FemagJob { Index = 0, InstanceId = "i-0123456789abcdef0", State = FemagJobState.Uploaded };
         var timedOutBefore = new FemagJob { Index = 1, InstanceId = "i-0fedcba9876543210", State = FemagJobState.TimedOut };
         var queued = new FemagJob { Index = 2, State = FemagJobState.Queued, Reason = "Queued: max_instances = 2" };
-        using var clients = new AwsClientCache(new FakeCommandLines());
+        var (ec2, ec2Fake) = FakeAws.Of<IAmazonEC2>();
+        ec2Fake.On("GetConsoleOutputAsync", _ => new GetConsoleOutputResponse());
+        using var clients = new AwsClientCache(new FakeCommandLines(), (target, _) => new AwsClients(target, FakeAws.Of<Amazon.S3.IAmazonS3>().Client, ec2, "fake", new FakeCommandLines()));
 
         var waiter = new InstanceWatch(new[] { launched, timedOutBefore, queued }, clients, new WatchOptions(TimeSpan.FromSeconds(30), keepInstances: false, parallelism: 4));
 
         Assert.Equal((FemagJobState.Running, FemagJobState.Running, FemagJobState.Queued), (launched.State, timedOutBefore.State, queued.State));
         Assert.Equal(1, waiter.Queued);
-        var left = waiter.TimeOut(TimeSpan.FromSeconds(120));
+        var left = await waiter.TimeOutAsync(TimeSpan.FromSeconds(120), CancellationToken.None);
         Assert.Equal(new[] { launched, timedOutBefore, queued }, left.OrderBy(j => j.Index));
         Assert.Equal(FemagJobState.TimedOut, launched.State);
         Assert.Equal("Still running after waiting 120 s; instance i-0123456789abcdef0 was left running.", launched.Reason);
@@ -364,7 +366,7 @@ public sealed class JobStateTests
         var job = new FemagJob { InstanceId = "i-0123456789abcdef0", Attempt = 1, Config = FemagConfig.FromSettings(new Dictionary<string, string> { ["max_attempts"] = "2" }) };
         JobStates.Running(job, null);
 
-        JobStates.Lose(job, 1, "Spot interruption.", 2);
+        JobStates.Lose(job, 1, "Spot interruption.", 2, null);
 
         Assert.Equal((FemagJobState.Queued, null, 2, "Relaunching as attempt 2 of 2: Spot interruption."), (job.State, job.InstanceId, job.Attempt, job.Reason));
         Assert.Equal(new[] { "attempt 1: Spot interruption." }, job.Losses);

@@ -24,6 +24,8 @@ EC2 launches as on AWS (patches below): RunInstances honours ClientToken (the sa
 parameters returns the first launch's reservation, with other parameters IdempotentParameterMismatch);
 DescribeImages describes any well-formed AMI id as an EBS image whose root volume /dev/xvda is not
 deleted on termination, and an instance launched without BlockDeviceMappings gets that volume.
+GetConsoleOutput returns what the instance printed (its console.log, at most the last 64 KB, also after it
+ended; empty for one that never ran its user data), not moto's fixed text.
 """
 from __future__ import annotations
 
@@ -60,7 +62,10 @@ import boto3  # noqa: E402
 import moto.ec2.models.amis as _moto_amis  # noqa: E402
 import moto.ec2.models.instances as _moto_instance_model  # noqa: E402
 import moto.ec2.models.security_groups as _moto_sg  # noqa: E402
+import moto.ec2.responses.general as _moto_general  # noqa: E402
 import moto.ec2.responses.instances as _moto_instances  # noqa: E402
+from moto.core.types import Base64EncodedString as _Base64EncodedString  # noqa: E402
+from moto.core.utils import utcnow as _moto_utcnow  # noqa: E402
 from moto.ec2.exceptions import EC2ClientError as _EC2ClientError  # noqa: E402
 import moto.s3.responses as _moto_s3  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
@@ -220,6 +225,32 @@ def _volumes_of_the_image(self):
 
 _moto_amis.AmiBackend.describe_images = _describe_images_of_any_id
 _moto_instance_model.Instance.setup_defaults = _volumes_of_the_image
+
+
+# moto 5.2.1 answers GetConsoleOutput with a fixed kernel log. EC2 gives what the instance printed to its
+# console (on Amazon Linux, cloud-init's output, the user data's among it), base64, at most its last 64 KB,
+# and keeps it a while after the instance ended; an instance that printed nothing gives no Output. Here that
+# is the instance's console.log in its sandbox folder, which the runner (in this process) writes.
+_console_sandbox = None  # set by main()
+CONSOLE_OUTPUT_MAX = 64 * 1024
+
+
+def _console_output_of_the_instance(self):
+    instance = self.ec2_backend.get_instance(self._get_param("InstanceId"))  # InvalidInstanceID.NotFound as moto says
+    result = {"InstanceId": instance.id, "Timestamp": _moto_utcnow()}
+    path = _console_sandbox / instance.id / "console.log" if _console_sandbox is not None else None
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, os.fstat(f.fileno()).st_size - CONSOLE_OUTPUT_MAX))
+            printed = f.read(CONSOLE_OUTPUT_MAX)
+    except (OSError, TypeError):
+        printed = b""  # never ran its user data
+    if printed:
+        result["Output"] = _Base64EncodedString(base64.b64encode(printed).decode("ascii"))
+    return _moto_instances.ActionResult(result)
+
+
+_moto_general.General.get_console_output = _console_output_of_the_instance
 # -----------------------------------------------------------------------------------------
 
 
@@ -678,6 +709,8 @@ def main(argv=None):
     port = server.get_host_and_port()[1]
     endpoint = f"http://127.0.0.1:{port}"
     log.info("moto listening on %s", endpoint)
+    global _console_sandbox
+    _console_sandbox = sandbox
     try:
         provision(endpoint, args)
         runner = Runner(endpoint, sandbox, args.regions, args.boot_delay)

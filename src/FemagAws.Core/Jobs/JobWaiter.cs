@@ -58,7 +58,16 @@ namespace FemagAws.Jobs
             return finished;
         }
 
-        /// <summary>Marks every unfinished job as timed out and hands them back; what they run on keeps running.</summary>
-        public List<FemagJob> TimeOut(TimeSpan waited) => _watches.SelectMany(w => w.TimeOut(waited)).ToList();
+        /// <summary>Marks every unfinished job as timed out, with its log's last lines, and hands them back; what they run on keeps running.</summary>
+        public async Task<List<FemagJob>> TimeOutAsync(TimeSpan waited, CancellationToken ct)
+        {
+            var left = new List<FemagJob>();
+            foreach (var watch in _watches)
+            {
+                left.AddRange(await watch.TimeOutAsync(waited, ct).ConfigureAwait(false));
+            }
+
+            return left;
+        }
     }
 }

@@ -3,6 +3,8 @@ using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
 using FemagAws.Aws;
+using FemagAws.Aws.Ec2;
+using FemagAws.Insight;
 using FemagAws.Jobs;
 
 namespace FemagAws.Runners
@@ -78,8 +80,21 @@ namespace FemagAws.Runners
         /// </summary>
         Task<List<FemagJob>> FindAsync(AwsTarget target, FemagConfig config, IReadOnlyList<FemagJob> listed, bool bucketsOnly, CancellationToken ct);
 
+        /// <summary>
+        /// Wait-FemagJob, at its end: every instance that billed for the jobs (all in <paramref name="target"/>), ended ones
+        /// too: each attempt's instance of a job of its own, or every instance of the jobs' pools.
+        /// </summary>
+        Task<IReadOnlyList<InstanceStatus>> BilledInstancesAsync(AwsTarget target, IReadOnlyList<FemagJob> jobs, CancellationToken ct);
+
         /// <summary>True for a job that runs this way.</summary>
         bool Claims(FemagJob job);
+
+        /// <summary>
+        /// Get-FemagJobLog: the job's log as it stands now (an instance's console output, or the log a pool's worker keeps
+        /// in the job's bucket) and the job's state, judged as <see cref="FindAsync"/> judges it on a copy of the job, so
+        /// the caller's job is left as it was.
+        /// </summary>
+        Task<JobLogSnapshot> ReadLogAsync(FemagJob job, CancellationToken ct);
     }
 
     /// <summary>What Stop-FemagInstance did with one job.</summary>
@@ -146,7 +161,10 @@ namespace FemagAws.Runners
         /// <summary>One poll; returns the jobs that reached an end state in it.</summary>
         Task<List<FemagJob>> PollAsync(CancellationToken ct);
 
-        /// <summary>Marks the unfinished jobs as timed out and hands them back; what they run on keeps running.</summary>
-        List<FemagJob> TimeOut(TimeSpan waited);
+        /// <summary>
+        /// Marks the unfinished jobs as timed out, with the last lines of the logs of those that run, and hands them back;
+        /// what they run on keeps running.
+        /// </summary>
+        Task<List<FemagJob>> TimeOutAsync(TimeSpan waited, CancellationToken ct);
     }
 }

@@ -36,6 +36,16 @@ namespace FemagAws.Runners
         public IJobRunner ForStart(FemagJob job) => job.Config.IsPool ? _pool : _instancePerJob;
 
         /// <summary>
+        /// A job rebuilt from its bucket alone, as Get-FemagJob rebuilds it: the bucket's tags give its index, folder and
+        /// pool, and its runner settles its state (Get-FemagJobLog -BucketName).
+        /// </summary>
+        public async Task<FemagJob?> RebuildAsync(AwsTarget target, string bucketName, FemagConfig config, CancellationToken ct)
+        {
+            var job = await BucketFinder.FindAsync(_clients, target, bucketName, null, null, config, ct).ConfigureAwait(false);
+            return (await For(job).FindAsync(AwsTarget.Of(job), job.Config, new[] { job }, true, ct).ConfigureAwait(false)).FirstOrDefault();
+        }
+
+        /// <summary>
         /// Get-FemagJob: lists the module's buckets in the target once, and has each runner settle the jobs that run its
         /// way and add those it knows only from the cloud.
         /// </summary>

@@ -1,9 +1,12 @@
 using System;
+using System.Collections;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using System.Threading;
 using FemagAws.Aws;
+using FemagAws.Aws.Ec2;
+using FemagAws.Insight;
 using FemagAws.Internal;
 using FemagAws.Jobs;
 using FemagAws.Runners;
@@ -12,11 +15,15 @@ namespace FemagAws.Commands
 {
     /// <summary>
     /// <para type="synopsis">Waits for FEMAG jobs to finish and terminates their instances.</para>
-    /// <para type="description">Wait-FemagJob polls the jobs' buckets for the finish file (exit_code) and emits each job as soon as it is done, so Receive-FemagResult can download the first results while other jobs still run. A job is done when its finish file is in the bucket and its results have stopped arriving: the instance has shut down, or the bucket has held still for -SettleTime seconds with no upload in progress. Then its instance is terminated (unless -KeepInstance). An instance that ends without writing the finish file makes its job Failed with the reason. With -Timeout, unfinished jobs are emitted as TimedOut and their instances keep running; so are jobs whose instances cannot be described (after 5 polls, or at once when access is denied), since those may still run. Queued jobs (held back by max_instances, or turned away by EC2 for lack of capacity) are launched as others finish. An instance that ends without the finish file is lost unless the module or the user ended it (Stop-FemagInstance, -StopOnCancel, Ctrl+C) or the max_runtime watchdog did; a lost job is launched again, on Spot after any loss and On-Demand only when EC2 ended the instance (a Server.* state reason), with its bucket emptied back to the input archive, up to max_attempts launches in all (default 3), counted from the instances' tags. Then it fails with every attempt's reason. A FEMAG error (any exit code) is never retried. Each poll describes the instances in batches of up to 1,000. On Ctrl+C the instances keep running and a warning says how to go on or stop them; -StopOnCancel terminates them instead.</para>
+    /// <para type="description">Wait-FemagJob polls the jobs' buckets for the finish file (exit_code) and emits each job as soon as it is done, so Receive-FemagResult can download the first results while other jobs still run. A job is done when its finish file is in the bucket and its results have stopped arriving: the instance has shut down, or the bucket has held still for -SettleTime seconds with no upload in progress. Then its instance is terminated (unless -KeepInstance). An instance that ends without writing the finish file makes its job Failed with the reason. With -Timeout, unfinished jobs are emitted as TimedOut and their instances keep running; so are jobs whose instances cannot be described (after 5 polls, or at once when access is denied), since those may still run. Queued jobs (held back by max_instances, or turned away by EC2 for lack of capacity) are launched as others finish. An instance that ends without the finish file is lost unless the module or the user ended it (Stop-FemagInstance, -StopOnCancel, Ctrl+C) or the max_runtime watchdog did; a lost job is launched again, on Spot after any loss and On-Demand only when EC2 ended the instance (a Server.* state reason), with its bucket emptied back to the input archive, up to max_attempts launches in all (default 3), counted from the instances' tags. Then it fails with every attempt's reason. A FEMAG error (any exit code) is never retried. Each poll describes the instances in batches of up to 1,000. At the end each job gets BilledSeconds (its own instances' lifetimes, each at least 60 s and every attempt counted, or its share of its pool's instances by its time on them) and Cost where the price is known: Spot prices from EC2's Spot price history over each instance's lifetime in its zone, On-Demand prices from -PricePerHour. The last line, on the information stream (tag FemagAws.Summary), counts the jobs that succeeded and failed and gives the instance-hours by instance type and Spot or On-Demand, with their cost. On Ctrl+C the instances keep running and a warning says how to go on or stop them; -StopOnCancel terminates them instead.</para>
     /// </summary>
     /// <example>
     ///   <code>$jobs = Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start-FemagInstance | Wait-FemagJob -Timeout 7200 | Receive-FemagResult</code>
     ///   <para>Runs a parameter variation and waits at most two hours.</para>
+    /// </example>
+    /// <example>
+    ///   <code>$jobs = Import-Clixml jobs.xml | Wait-FemagJob -PricePerHour @{ 'c5.xlarge' = 0.192 } -InformationVariable summary; $jobs | Format-Table Index, State, BilledSeconds, Cost; "$summary"</code>
+    ///   <para>Waits with the On-Demand price of c5.xlarge in US dollars per hour, lists what each job billed and cost, and keeps the summary line, e.g. "12 jobs: 11 succeeded, 1 failed; 0.42 instance-hours: c5.xlarge Spot 0.30 ($0.011), c5.xlarge On-Demand 0.12 ($0.023); cost $0.034".</para>
     /// </example>
     /// <example>
     ///   <code>Import-Clixml jobs.xml | Wait-FemagJob | Receive-FemagResult</code>
@@ -28,6 +35,10 @@ namespace FemagAws.Commands
     {
         private const string Activity = "Waiting for FEMAG jobs";
         private readonly List<FemagJob> _jobs = new List<FemagJob>();
+
+        // Every job given, finished ones too: the summary line counts them all.
+        private readonly List<FemagJob> _given = new List<FemagJob>();
+        private IReadOnlyDictionary<string, decimal> _pricePerHour = new Dictionary<string, decimal>();
 
         // Jobs handed on; a stop mid-poll may leave a finished job unwritten with its instance not yet terminated.
         private readonly HashSet<FemagJob> _written = new HashSet<FemagJob>();
@@ -72,10 +83,30 @@ namespace FemagAws.Commands
         [Parameter]
         public SwitchParameter StopOnCancel { get; set; }
 
+        /// <summary>
+        /// <para type="description">On-Demand prices in US dollars per instance-hour, by instance type, e.g. @{ 'c5.xlarge' = 0.192; 'c5.2xlarge' = 0.384 }, for each job's Cost and the summary line. Spot prices come from EC2 (ec2:DescribeSpotPriceHistory). Instances of a type not in the table have no price, and the summary line says which.</para>
+        /// </summary>
+        [Parameter]
+        public Hashtable? PricePerHour { get; set; }
+
+        protected override void BeginProcessing()
+        {
+            base.BeginProcessing();
+            var table = PricePerHour == null ? null : PricePerHour.Cast<DictionaryEntry>().ToDictionary(e => Unwrap(e.Key), e => (object?)Unwrap(e.Value));
+            _pricePerHour = OrTerminate(() => Insight.PricePerHour.Parse(table), PricePerHour);
+        }
+
+        private static object Unwrap(object value) => value is PSObject wrapped ? wrapped.BaseObject : value;
+
         protected override void ProcessRecord()
         {
             foreach (var job in Job)
             {
+                if (!_given.Contains(job))
+                {
+                    _given.Add(job);
+                }
+
                 if (job.IsFinished)
                 {
                     WriteObject(job);
@@ -177,18 +208,30 @@ namespace FemagAws.Commands
 
         protected override void EndProcessing()
         {
-            if (_jobs.Count == 0)
+            if (_jobs.Count > 0)
             {
-                return;
+                Wait();
             }
 
+            if (_given.Count > 0)
+            {
+                WriteInformation(new InformationRecord(RunTotals.Of(_given).Summary, "Wait-FemagJob"), new[] { SummaryTag });
+            }
+        }
+
+        /// <summary>The tag of the summary line on the information stream.</summary>
+        private const string SummaryTag = "FemagAws.Summary";
+
+        private void Wait()
+        {
             // The cmdlet's endpoint and credential parameters apply to every job it waits for.
             foreach (var target in _jobs.Select(Retarget).Distinct())
             {
                 OrTerminate(() => ClientsFor(target), target);
             }
 
-            var waiter = new JobWaiter(_jobs, new JobRunners(Clients), new WatchOptions(TimeSpan.FromSeconds(SettleTime), KeepInstance, 16));
+            var runners = new JobRunners(Clients);
+            var waiter = new JobWaiter(_jobs, runners, new WatchOptions(TimeSpan.FromSeconds(SettleTime), KeepInstance, 16));
             var started = DateTime.UtcNow;
             var total = _jobs.Count;
             int succeeded = 0, failed = 0;
@@ -233,7 +276,7 @@ namespace FemagAws.Commands
                 var waited = DateTime.UtcNow - started;
                 if (Timeout >= 0 && waited >= TimeSpan.FromSeconds(Timeout))
                 {
-                    var left = waiter.TimeOut(waited);
+                    var left = Await(waiter.TimeOutAsync(waited, Cancellation));
                     var running = left.Where(j => j.InstanceId != null).ToList();
                     WriteWarning($"Timed out after {waited.TotalSeconds:0} s; {running.Count} instance(s) keep running and billing: {string.Join(", ", running.Select(j => j.InstanceId))}" +
                                  (running.Count < left.Count ? $"; {left.Count - running.Count} queued job(s) were not launched" : string.Empty) +
@@ -268,6 +311,12 @@ namespace FemagAws.Commands
             if (kept.Count > 0)
             {
                 WriteWarning($"-KeepInstance: {kept.Count} finished instance(s) keep running and billing unless they shut themselves down: {string.Join(", ", kept)}. Terminate them when you are done.");
+            }
+
+            var billing = new JobBilling(runners.For, target => new SpotPriceHistory(Clients.Get(target).Ec2), _pricePerHour);
+            foreach (var warning in Await(billing.BillAsync(_jobs, Cancellation)))
+            {
+                WriteWarning(warning);
             }
         }
     }

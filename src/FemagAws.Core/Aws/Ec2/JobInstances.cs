@@ -42,6 +42,9 @@ namespace FemagAws.Aws.Ec2
 
         public string? InstanceType { get; private set; }
 
+        /// <summary>Where EC2 placed the instance, e.g. eu-central-1a: a Spot price holds per instance type and zone.</summary>
+        public string? AvailabilityZone { get; private set; }
+
         /// <summary>Who ended the instance on purpose (the module's stop tag), or null: then its end was not asked for.</summary>
         public string? StoppedBy { get; private set; }
 
@@ -87,6 +90,7 @@ namespace FemagAws.Aws.Ec2
                 Lifecycle = instance.InstanceLifecycle?.Value == "spot" || Tag(JobInstances.LifecycleTag) == FemagJob.Spot ? FemagJob.Spot : FemagJob.OnDemand,
                 Attempt = int.TryParse(Tag(JobInstances.AttemptTag), System.Globalization.NumberStyles.Integer, invariant, out var attempt) ? attempt : (int?)null,
                 InstanceType = instance.InstanceType?.Value,
+                AvailabilityZone = instance.Placement?.AvailabilityZone,
                 StoppedBy = Tag(JobInstances.StoppedByTag),
                 BucketName = Tag(JobInstances.BucketTag),
                 Index = int.TryParse(Tag(JobBuckets.IndexTag), System.Globalization.NumberStyles.Integer, invariant, out var index) ? index : (int?)null,

@@ -22,6 +22,9 @@ namespace FemagAws.Aws.S3
         /// <summary>Writes femag-aws/withdrawn: a worker skips the job, or ends it at its next heartbeat.</summary>
         Task WithdrawAsync(FemagJob job, CancellationToken ct);
 
+        /// <summary>The log the worker keeps of the job's script (femag-aws/job.log), or null when there is none (yet) or the bucket is gone.</summary>
+        Task<string?> ReadLogAsync(FemagJob job, CancellationToken ct);
+
         /// <summary>The module's jobs in the region whose buckets are tagged with the pool.</summary>
         Task<List<FemagJob>> JobsOfPoolAsync(string poolId, CancellationToken ct);
 
@@ -88,6 +91,18 @@ namespace FemagAws.Aws.S3
             var taken = ended == null && keys.Contains(JobMarkers.TakenKey) ? await JobBuckets.TryReadTextAsync(s3, job.BucketName, JobMarkers.TakenKey, ct).ConfigureAwait(false) : null;
             var finish = EndedMarker.Parse(ended)?.Finish == true ? await JobBuckets.TryReadTextAsync(s3, job.BucketName, job.Config.FinishTaskFilename, ct).ConfigureAwait(false) : null;
             return new JobMarkerTexts(taken, ended, finish, keys.Contains(JobMarkers.WithdrawnKey));
+        }
+
+        public async Task<string?> ReadLogAsync(FemagJob job, CancellationToken ct)
+        {
+            try
+            {
+                return await JobBuckets.TryReadTextAsync(Clients.S3, job.BucketName, JobMarkers.LogKey, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (JobBuckets.IsGone(ex))
+            {
+                return null;
+            }
         }
 
         public Task WithdrawAsync(FemagJob job, CancellationToken ct) =>

@@ -71,13 +71,13 @@ namespace FemagAws.Runners.InstancePerJob
                     }
                     else
                     {
-                        JobStates.FailOnLastAttempt(job, job.Attempt, lossReason, instance.EndTime);
+                        JobStates.FailOnLastAttempt(job, job.Attempt, lossReason, instance.EndTime, await ConsoleOutputs.TryLastLinesAsync(clients.Ec2, instance.InstanceId, ct).ConfigureAwait(false));
                     }
                 }
                 else if (instance != null)
                 {
                     // Ended without the finish file: it finished when its instance ended.
-                    JobStates.EndedWithoutFinish(job, instance, instance.EndTime);
+                    JobStates.EndedWithoutFinish(job, instance, instance.EndTime, await ConsoleOutputs.TryLastLinesAsync(clients.Ec2, instance.InstanceId, ct).ConfigureAwait(false));
                 }
             }
 
@@ -124,9 +124,16 @@ namespace FemagAws.Runners.InstancePerJob
         /// the current instance's, the last instance launched with that attempt tag before the next attempt's. EC2 lists
         /// a terminated instance for about an hour, so older attempts are not found and the history starts later.
         /// </summary>
-        internal static List<string> EarlierLosses(FemagJob job, IReadOnlyCollection<InstanceStatus> launches, InstanceStatus current)
+        internal static List<string> EarlierLosses(FemagJob job, IReadOnlyCollection<InstanceStatus> launches, InstanceStatus current) =>
+            EarlierLaunches(launches, current).Where(JobWatcher.IsLoss).Select(i => JobStates.Loss(i.Attempt ?? 1, JobWatcher.LossReason(job, i))).ToList();
+
+        /// <summary>
+        /// The launches of the attempts before <paramref name="current"/>, oldest first: for each earlier attempt, its
+        /// latest launch before the next attempt's.
+        /// </summary>
+        internal static List<InstanceStatus> EarlierLaunches(IReadOnlyCollection<InstanceStatus> launches, InstanceStatus current)
         {
-            var losses = new List<string>();
+            var earlierLaunches = new List<InstanceStatus>();
             var next = current;
             for (var attempt = (current.Attempt ?? 1) - 1; attempt >= 1; attempt--)
             {
@@ -139,15 +146,11 @@ namespace FemagAws.Runners.InstancePerJob
                     break;
                 }
 
-                if (JobWatcher.IsLoss(earlier))
-                {
-                    losses.Insert(0, JobStates.Loss(attempt, JobWatcher.LossReason(job, earlier)));
-                }
-
+                earlierLaunches.Insert(0, earlier);
                 next = earlier;
             }
 
-            return losses;
+            return earlierLaunches;
         }
     }
 }

@@ -4,6 +4,8 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using FemagAws.Aws;
+using FemagAws.Aws.Ec2;
+using FemagAws.Insight;
 using FemagAws.CloudInit;
 using FemagAws.Jobs;
 
@@ -154,7 +156,38 @@ namespace FemagAws.Runners.InstancePerJob
             return outcome;
         }
 
+        public async Task<IReadOnlyList<InstanceStatus>> BilledInstancesAsync(AwsTarget target, IReadOnlyList<FemagJob> jobs, CancellationToken ct)
+        {
+            // Every attempt's instance, as the job's runs name them (a job saved before runs were kept names its last).
+            var ids = jobs.SelectMany(j => j.Runs.Select(r => r.InstanceId).Concat(new[] { j.InstanceId ?? string.Empty })).Where(id => id.Length > 0).Distinct().ToList();
+            return ids.Count == 0 ? new List<InstanceStatus>() : (await JobInstances.DescribeAsync(_clients.Get(target).Ec2, ids, ct).ConfigureAwait(false)).Values.ToList();
+        }
+
         public Task<List<FemagJob>> FindAsync(AwsTarget target, FemagConfig config, IReadOnlyList<FemagJob> listed, bool bucketsOnly, CancellationToken ct) =>
             InstanceFinder.SettleAsync(_clients, target, config, listed, bucketsOnly, ct);
+
+        /// <summary>
+        /// The console output of the job's current instance (a relaunch's, where there is one), else of the instance the
+        /// job names. The job has ended once Get-FemagJob would say so: its instance has ended.
+        /// </summary>
+        public async Task<JobLogSnapshot> ReadLogAsync(FemagJob job, CancellationToken ct)
+        {
+            var target = AwsTarget.Of(job);
+            var settled = (await InstanceFinder.SettleAsync(_clients, target, job.Config, new[] { target.NewJob(job.Index, job.BucketName, job.Config) }, true, ct).ConfigureAwait(false)).FirstOrDefault();
+
+            // Without its bucket the job is over; its instance's output may still be there.
+            var state = settled?.State ?? FemagJobState.Failed;
+            var instanceId = settled?.InstanceId ?? job.InstanceId;
+            if (instanceId == null)
+            {
+                return new JobLogSnapshot(state, false, null, null);
+            }
+
+            var text = await ConsoleOutputs.ReadAsync(_clients.Get(target).Ec2, instanceId, ct).ConfigureAwait(false);
+            var ended = state == FemagJobState.Succeeded || state == FemagJobState.Failed;
+            return text == null || (text.Length == 0 && ended)
+                ? new JobLogSnapshot(state, true, null, $"EC2 no longer has the console output of instance {instanceId} ({(text == null ? "EC2 no longer knows the instance" : "it is empty since the instance ended")}); EC2 keeps it only for a while after an instance ended. Its results, if any, are in the bucket (Receive-FemagResult).")
+                : new JobLogSnapshot(state, true, text, null);
+        }
     }
 }

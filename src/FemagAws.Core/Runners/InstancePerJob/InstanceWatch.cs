@@ -169,12 +169,14 @@ namespace FemagAws.Runners.InstancePerJob
         /// Marks every unfinished job as timed out and hands them back; their instances keep running. Jobs never
         /// launched stay queued, so a later Wait-FemagJob launches them.
         /// </summary>
-        public List<FemagJob> TimeOut(TimeSpan waited)
+        public async Task<List<FemagJob>> TimeOutAsync(TimeSpan waited, CancellationToken ct)
         {
             var left = _failedPolls.Keys.ToList();
-            foreach (var job in left.Where(j => j.InstanceId != null))
+            var running = left.Where(j => j.InstanceId != null).ToList();
+            var lastLines = await WorkQueue.MapAsync(running, _parallelism, (job, token) => ConsoleOutputs.TryLastLinesAsync(_clients.Get(job).Ec2, job.InstanceId, token), ct).ConfigureAwait(false);
+            for (var i = 0; i < running.Count; i++)
             {
-                JobStates.TimeOut(job, $"Still running after waiting {waited.TotalSeconds:0} s; instance {job.InstanceId} was left running.");
+                JobStates.TimeOut(running[i], $"Still running after waiting {waited.TotalSeconds:0} s; instance {running[i].InstanceId} was left running.", lastLines[i]);
             }
 
             _failedPolls.Clear();

@@ -142,7 +142,7 @@ namespace FemagAws.Runners.InstancePerJob
             var max = job.Config.MaxAttempts;
             if (attempt >= max)
             {
-                JobStates.FailOnLastAttempt(job, attempt, lossReason, instance.EndTime);
+                JobStates.FailOnLastAttempt(job, attempt, lossReason, instance.EndTime, await ConsoleOutputs.TryLastLinesAsync(clients.Ec2, instance.InstanceId, ct).ConfigureAwait(false));
                 return false;
             }
 
@@ -155,7 +155,7 @@ namespace FemagAws.Runners.InstancePerJob
 
             // A partial result of the lost instance must not look like the next one's, nor its exit_code (none here) stay.
             await JobBuckets.ClearExceptAsync(clients.S3, job.BucketName, job.ArchiveKey, ct).ConfigureAwait(false);
-            JobStates.Lose(job, attempt, lossReason, max);
+            JobStates.Lose(job, attempt, lossReason, max, instance.EndTime);
             Interlocked.Increment(ref _relaunched);
             lock (Notes)
             {

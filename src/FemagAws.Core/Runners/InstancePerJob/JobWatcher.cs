@@ -82,7 +82,7 @@ namespace FemagAws.Runners.InstancePerJob
                         return (JobCheck.Lost, LossReason(job, instance));
                     }
 
-                    JobStates.EndedWithoutFinish(job, instance, null);
+                    JobStates.EndedWithoutFinish(job, instance, null, await ConsoleOutputs.TryLastLinesAsync(clients.Ec2, instance.InstanceId, ct).ConfigureAwait(false));
                     return (JobCheck.Finished, null);
                 }
 

@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using FemagAws.Aws.Ec2;
+using FemagAws.Insight;
 using FemagAws.Jobs;
 
 namespace FemagAws.Runners.Pool
@@ -18,6 +19,12 @@ namespace FemagAws.Runners.Pool
         {
             if (markers.Ended is EndedMarker ended)
             {
+                if (markers.Taken is TakenMarker ran)
+                {
+                    var on = instanceOf(ran.InstanceId);
+                    JobStates.RanInPool(job, ran.InstanceId, ran.Attempt, on?.InstanceType, on?.Lifecycle, ran.Time);
+                }
+
                 Ended(job, ended, markers.Finish);
             }
             else if (markers.Withdrawn)
@@ -51,7 +58,7 @@ namespace FemagAws.Runners.Pool
 
         private static void Ended(FemagJob job, EndedMarker ended, string? finish)
         {
-            var lastLines = ended.LastLines.Length > 0 ? " Last lines of its output:\n" + ended.LastLines : " It wrote no output.";
+            var lastLines = ended.LastLines.Length > 0 ? LogLines.ReasonLead + ended.LastLines : " It wrote no output.";
             if (ended.Why == "withdrawn")
             {
                 JobStates.Withdrawn(job, ended.Time);

@@ -8,6 +8,7 @@ using FemagAws.Aws;
 using FemagAws.Aws.Ec2;
 using FemagAws.Aws.S3;
 using FemagAws.Aws.Sqs;
+using FemagAws.Insight;
 using FemagAws.Jobs;
 using FemagAws.Runners.InstancePerJob;
 
@@ -193,6 +194,36 @@ namespace FemagAws.Runners.Pool
             return jobs;
         }
 
+        /// <summary>
+        /// The log the worker keeps in the job's bucket, which it writes every 30 s while the job runs and once more when
+        /// it ends. The job has ended once Get-FemagJob would say so: the ended marker is there, or it was lost for good.
+        /// </summary>
+        public async Task<JobLogSnapshot> ReadLogAsync(FemagJob job, CancellationToken ct)
+        {
+            var target = AwsTarget.Of(job);
+            var pool = PoolOf(target);
+            var settled = target.NewJob(job.Index, job.BucketName, job.Config);
+            settled.PoolId = job.PoolId;
+            await pool.RefreshAsync(new[] { settled }, ct).ConfigureAwait(false);
+            var text = await pool.ReadLogAsync(settled, ct).ConfigureAwait(false);
+            var started = text != null || settled.InstanceId != null || settled.IsFinished;
+            return text == null && settled.IsFinished && started
+                ? new JobLogSnapshot(settled.State, true, null, $"bucket {job.BucketName} holds no {JobMarkers.LogKey} (Receive-FemagResult brings it into the job's folder).")
+                : new JobLogSnapshot(settled.State, started, text ?? string.Empty, null);
+        }
+
+        /// <summary>Every instance of the jobs' pools, ended ones too: a pool's jobs share what all of them billed.</summary>
+        public async Task<IReadOnlyList<InstanceStatus>> BilledInstancesAsync(AwsTarget target, IReadOnlyList<FemagJob> jobs, CancellationToken ct)
+        {
+            var instances = new List<InstanceStatus>();
+            foreach (var poolId in jobs.Select(j => j.PoolId!).Distinct())
+            {
+                instances.AddRange(await PoolOf(target).InstancesAsync(poolId, ct).ConfigureAwait(false));
+            }
+
+            return instances;
+        }
+
         private WorkerPool PoolOf(AwsTarget target) => _pools.GetOrAdd(target, _newPool);
 
         /// <summary>Jobs whose pools would launch alike share a pool; those with other launch settings get their own.</summary>
@@ -285,16 +316,37 @@ namespace FemagAws.Runners.Pool
             return finished;
         }
 
-        public List<FemagJob> TimeOut(TimeSpan waited)
+        public async Task<List<FemagJob>> TimeOutAsync(TimeSpan waited, CancellationToken ct)
         {
             var left = _pending.ToList();
-            foreach (var job in left)
+            var logs = await WorkQueue.MapAsync(left, BucketFinder.LookupsInFlight, (job, token) => TryReadLogAsync(job, token), ct).ConfigureAwait(false);
+            for (var i = 0; i < left.Count; i++)
             {
-                JobStates.TimeOut(job, $"Still {(job.InstanceId != null ? "running on instance " + job.InstanceId : "queued")} in pool {job.PoolId} after waiting {waited.TotalSeconds:0} s; the pool goes on. Wait for the job again, or withdraw it with Stop-FemagInstance.");
+                var job = left[i];
+                JobStates.TimeOut(job, $"Still {(job.InstanceId != null ? "running on instance " + job.InstanceId : "queued")} in pool {job.PoolId} after waiting {waited.TotalSeconds:0} s; the pool goes on. Wait for the job again, or withdraw it with Stop-FemagInstance.",
+                    LogLines.LastNonEmpty(logs[i]));
             }
 
             _pending.Clear();
             return left;
+        }
+
+        /// <summary>The log of a job a pool instance runs; null for a queued job, or when it cannot be read, which must not hide the timeout.</summary>
+        private async Task<string?> TryReadLogAsync(FemagJob job, CancellationToken ct)
+        {
+            if (job.InstanceId == null)
+            {
+                return null;
+            }
+
+            try
+            {
+                return await _poolOf(AwsTarget.Of(job)).ReadLogAsync(job, ct).ConfigureAwait(false);
+            }
+            catch (Exception) when (!ct.IsCancellationRequested)
+            {
+                return null;
+            }
         }
     }
 }

@@ -217,6 +217,9 @@ namespace FemagAws.Runners.Pool
         }
 
         /// <summary>The jobs' states now, for Get-FemagJob (nothing is launched or removed); jobs of several pools may be mixed.</summary>
+        /// <summary>The log the worker keeps of the job's script, or null when there is none (yet).</summary>
+        public Task<string?> ReadLogAsync(FemagJob job, CancellationToken ct) => _buckets.ReadLogAsync(job, ct);
+
         public async Task RefreshAsync(IReadOnlyList<FemagJob> jobs, CancellationToken ct)
         {
             foreach (var pool in jobs.Where(j => j.PoolId != null).GroupBy(j => j.PoolId!))
@@ -249,6 +252,9 @@ namespace FemagAws.Runners.Pool
             await CleanUpIfDoneAsync(poolId, jobs, ct).ConfigureAwait(false);
             return withdrawn;
         }
+
+        /// <summary>The pool's instances EC2 still lists, ended ones too.</summary>
+        public Task<List<InstanceStatus>> InstancesAsync(string poolId, CancellationToken ct) => _instances.ListAsync(poolId, ct);
 
         /// <summary>The pool as a stop finds it, for the stop's account: whether its queue is left, its instances running or ended.</summary>
         public async Task<StoppedPool> SeeAsync(string poolId, CancellationToken ct)
