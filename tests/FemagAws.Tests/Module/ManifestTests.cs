@@ -23,7 +23,7 @@ public sealed class ManifestTests
         Assert.Equal(
             new[]
             {
-                "Export-FemagReport", "Get-FemagBucket", "Get-FemagJob", "Import-FemagConfig", "New-FemagBucket", "Receive-FemagResult", "Remove-FemagBucket",
+                "Export-FemagReport", "Get-FemagBucket", "Get-FemagJob", "Get-FemagJobLog", "Import-FemagConfig", "New-FemagBucket", "Receive-FemagResult", "Remove-FemagBucket",
                 "Start-FemagInstance", "Stop-FemagInstance", "Wait-FemagJob",
             },
             exported);
@@ -98,7 +98,7 @@ public sealed class ManifestTests
 
         Assert.True(result.Errors.Count == 0, result.Describe());
         var lines = result.Output.Select(o => (string)o.BaseObject).ToList();
-        Assert.Equal(8 * 8, lines.Count);
+        Assert.Equal(9 * 8, lines.Count);
         var expected = new[]
         {
             "Region:RegionToCall", "ProfileName:AWSProfileName,StoredCredentials", "ProfileLocation:AWSProfilesLocation,ProfilesLocation",
@@ -120,7 +120,7 @@ public sealed class ManifestTests
             "if ($c) { [pscustomobject]@{ Name = $c[0].VerbName + '-' + $c[0].NounName; ShouldProcess = $c[0].SupportsShouldProcess; " +
             "Outputs = @($t.GetCustomAttributes([System.Management.Automation.OutputTypeAttribute], $false)).Count } } }");
 
-        Assert.Equal(10, cmdlets.Output.Count);
+        Assert.Equal(11, cmdlets.Output.Count);
         foreach (var cmdlet in cmdlets.Output)
         {
             var name = (string)cmdlet.Properties["Name"].Value;
