@@ -83,6 +83,8 @@ $jobs | Export-FemagReport -Path run.html -NoClobber -ErrorVariable kept -ErrorA
 "NOCLOBBER $($kept[0].FullyQualifiedErrorId) $($kept[0].CategoryInfo.Category)"
 $jobs | Export-FemagReport -Path missing/run.html -ErrorVariable missing -ErrorAction SilentlyContinue
 "MISSING $($missing[0].FullyQualifiedErrorId) $($missing[0].CategoryInfo.Category)"
+$jobs | Export-FemagReport -Path whatif.html -WhatIf
+"WHATIF $(Test-Path whatif.html)"
 '@
         $report.ExitCode | Should -Be 0 -Because $report.Text
         $page = Join-Path $reports 'run.html'
@@ -91,6 +93,8 @@ $jobs | Export-FemagReport -Path missing/run.html -ErrorVariable missing -ErrorA
         $report.Output | Should -Contain "NOJOBS FemagReportNoJobs,FemagAws.Commands.ExportFemagReportCommand InvalidArgument $size"
         $report.Output | Should -Contain 'NOCLOBBER FemagReportExists,FemagAws.Commands.ExportFemagReportCommand ResourceExists'
         $report.Output | Should -Contain 'MISSING FemagReportFolderMissing,FemagAws.Commands.ExportFemagReportCommand ObjectNotFound'
+        $report.Output | Should -Contain 'WHATIF False'
+        $report.Text | Should -Match 'What if: .*whatif\.html'
         Write-Host ($report.Output -match '^JOB ' -join "`n")
 
         $screenshot = Join-Path $Results 'report.png'
