@@ -48,7 +48,7 @@ AfterAll {
 
 Describe 'Export-FemagReport' {
     It 'shows a real run in Chromium: a success, exit code 3, a lost Spot instance relaunched, and two jobs of a pool' {
-        $single = New-TestWorkspace $Cloud -Extra 'spot = 1' -Fsl '-- model 0', "-- model 1`n-- fake-femag: exit 3", "-- model 2`n-- fake-femag: sleep 8"
+        $single = New-TestWorkspace $Cloud -Extra 'spot = 1' -Fsl '-- model 0', "-- model 1`n-- fake-femag: exit 3", "-- model 2`n-- fake-femag: sleep 15"
         $pool = New-TestWorkspace $Cloud -Extra "pool_size = 1`nslots_per_instance = 2" -Fsl "-- model 0`n-- fake-femag: sleep 3", "-- model 1`n-- fake-femag: sleep 2"
         $pipeline = @'
 Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start-FemagInstance |
@@ -64,6 +64,7 @@ Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start
             $lost = Get-CloudInstance $Cloud | Where-Object { $_.Tags['femag-aws:bucket'] -like '*-2' -and $_.State -eq 'running' } | Select-Object -First 1
         }
         $lost | Should -Not -BeNullOrEmpty -Because 'job 2 needs a running instance to lose'
+        Write-Host "Terminating $($lost.InstanceId), the instance of job 2"
         aws --endpoint-url $Cloud.Endpoint --region eu-central-1 ec2 terminate-instances --instance-ids $lost.InstanceId | Out-Null
         foreach ($run in $runs) { $done = Wait-FreshPwsh $run; $done.ExitCode | Should -Be 0 -Because $done.Text }
 
@@ -73,7 +74,7 @@ Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start
 param($Reports, $Single, $Pool)
 Set-Location $Reports
 $jobs = @(Import-Clixml $Single) + @(Import-Clixml $Pool)
-$jobs | Sort-Object Index | ForEach-Object { "JOB $($_.Index) $($_.State) $($_.ExitCode) $($_.Attempt) $($_.Runs.Count)" }
+$jobs | Sort-Object Index | ForEach-Object { "JOB $($_.Index) $($_.State) $($_.ExitCode) $($_.Attempt) $($_.Runs.Count) $($_.Runs -join ";") $($_.LaunchTime.ToString("o")) $($_.FinishTime.ToString("o"))" }
 $file = $jobs | Export-FemagReport -Path run.html -Title 'Report test' -PassThru
 "FILE $($file.GetType().Name) $($file.FullName) $($file.Length)"
 # Nothing piped in: an error that says so, and the report already written is kept.
@@ -108,6 +109,15 @@ $jobs | Export-FemagReport -Path whatif.html -WhatIf
         ($bars | Sort-Object Index, Attempt, Outcome | ForEach-Object { "$($_.Index):$($_.Attempt):$($_.Outcome)" }) -join ', ' |
             Should -Be '0:1:Succeeded, 0:1:Succeeded, 1:1:Failed, 1:1:Succeeded, 2:1:Lost, 2:2:Succeeded'
         Get-Text $dom p summary | Should -BeLike '5 jobs: 4 succeeded, 1 failed; *'
+        # One row per instance: the pool instance's row holds both of its jobs, in two lanes as its two slots overlapped.
+        $perInstance = [regex]::Matches($dom, '(?s)<div class="row" data-instance="([^"]+)">(.*?)</div></div>\n') |
+            ForEach-Object { [regex]::Matches($_.Groups[2].Value, 'class="bar ').Count }
+        ($perInstance | Sort-Object) -join ',' | Should -Be '1,1,1,1,2'
+        [regex]::Matches($dom, 'top:11px').Count | Should -Be 1 -Because 'one bar lies in a second lane'
+        # Each job's folder is a link to it.
+        foreach ($folder in (Get-ChildItem (Join-Path $single parvar), (Join-Path $pool parvar) -Directory).FullName) {
+            $dom.Contains("href=`"$([Uri]::new($folder).AbsoluteUri)`"") | Should -BeTrue -Because "$folder is linked"
+        }
         Write-Host "Report: $page, $size bytes"
     }
 
