@@ -172,6 +172,21 @@ $took = Measure-Command { Import-Clixml $Saved | Export-FemagReport -Path $Page 
         (@(Get-TimelineBar $dom).Index | Sort-Object) -join ',' | Should -Be ((0..999) -join ',')
         Get-Text $dom span shown | Should -Be '1000 of 1000 shown.'
         $dom.Contains('<see femag') | Should -BeFalse -Because 'reasons are escaped'
+
+        # The table's script in the browser: show the failed jobs only, then sort by index twice (descending).
+        $clicked = Join-Path $work 'w6-clicked.html'
+        (Get-Content -Raw $page).Replace('</body>', @'
+<script>
+var st = document.getElementById('state'); st.value = 'Failed'; st.dispatchEvent(new Event('change'));
+var index = document.querySelector('#jobs th'); index.click(); index.click();
+document.body.dataset.first = document.querySelector('#jobs tbody tr').dataset.job;
+</script></body>
+'@) | Set-Content -LiteralPath $clicked
+        $dom = Invoke-Chromium $clicked
+        Get-Text $dom span shown | Should -Be '40 of 1000 shown.'
+        [regex]::Match($dom, '<body data-first="(\d+)"').Groups[1].Value | Should -Be '999'
+        @([regex]::Matches($dom, '<tr data-job="\d+" data-state="Succeeded" class="s-Succeeded" hidden="">')).Count | Should -Be 960
+        @([regex]::Matches($dom, '<tr data-job="\d+" data-state="Failed" class="s-Failed">')).Count | Should -Be 40
         Write-Host ("1,000 jobs: {0:N0} bytes; exported in {1} s; rendered by Chromium (dump and screenshot) in {2:0.0} s" -f (Get-Item $page).Length, (($export.Output -match '^EXPORTED ')[0] -replace '^EXPORTED '), $took.Elapsed.TotalSeconds)
     }
 }
