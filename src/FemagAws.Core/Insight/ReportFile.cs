@@ -16,14 +16,14 @@ namespace FemagAws.Insight
             if (Directory.Exists(path))
             {
                 throw new FemagException("FemagReportPathIsFolder", FemagErrorKind.InvalidArgument,
-                    $"'{path}' is a folder. Give -Path a file name, such as '{Path.Combine(path, "run.html")}'.");
+                    $"'{path}' is a folder. Name a file for the report, such as '{Path.Combine(path, "run.html")}'.");
             }
 
             var folder = Path.GetDirectoryName(path);
             if (string.IsNullOrEmpty(folder) || !Directory.Exists(folder))
             {
                 throw new FemagException("FemagReportFolderMissing", FemagErrorKind.ObjectNotFound,
-                    $"The folder '{folder}' does not exist. Create it first, or give -Path a file in an existing folder.");
+                    $"The folder '{folder}' does not exist. Create it first, or write the report into a folder that exists.");
             }
 
             var existing = new FileInfo(path);
@@ -32,7 +32,7 @@ namespace FemagAws.Insight
                 if (noClobber)
                 {
                     throw new FemagException("FemagReportExists", FemagErrorKind.ResourceExists,
-                        $"'{path}' already exists and -NoClobber keeps it. Leave out -NoClobber to replace it, or choose another -Path.");
+                        $"'{path}' already exists and was kept, as asked. Write the report to another file, or allow it to be replaced.");
                 }
 
                 if (existing.IsReadOnly)
@@ -40,7 +40,7 @@ namespace FemagAws.Insight
                     if (!force)
                     {
                         throw new FemagException("FemagReportReadOnly", FemagErrorKind.PermissionDenied,
-                            $"'{path}' is read-only. Add -Force to replace it, or choose another -Path.");
+                            $"'{path}' is read-only and was kept. Write the report to another file, or force a read-only file to be replaced.");
                     }
 
                     existing.IsReadOnly = false;
@@ -63,7 +63,7 @@ namespace FemagAws.Insight
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
                 throw new FemagException("FemagReportNotWritten", ex is UnauthorizedAccessException ? FemagErrorKind.PermissionDenied : FemagErrorKind.InvalidOperation,
-                    $"The report could not be written to '{path}': {ex.Message} Choose a -Path in a folder you can write to.", ex);
+                    $"The report could not be written to '{path}': {ex.Message} Write it into a folder you may write to.", ex);
             }
             finally
             {
