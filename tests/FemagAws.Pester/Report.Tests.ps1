@@ -74,7 +74,7 @@ Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start
 param($Reports, $Single, $Pool)
 Set-Location $Reports
 $jobs = @(Import-Clixml $Single) + @(Import-Clixml $Pool)
-$jobs | Sort-Object Index | ForEach-Object { "JOB $($_.Index) $($_.State) $($_.ExitCode) $($_.Attempt) $($_.Runs.Count) $($_.Runs -join ";") $($_.LaunchTime.ToString("o")) $($_.FinishTime.ToString("o"))" }
+$jobs | Sort-Object Index | ForEach-Object { "JOB $($_.Index) $($_.State) $($_.ExitCode) $($_.Attempt) $($_.BilledSeconds) $($_.Runs -join '; ')" }
 $file = $jobs | Export-FemagReport -Path run.html -Title 'Report test' -PassThru
 "FILE $($file.GetType().Name) $($file.FullName) $($file.Length)"
 # Nothing piped in: an error that says so, and the report already written is kept.
