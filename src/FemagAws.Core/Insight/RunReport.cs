@@ -74,7 +74,7 @@ namespace FemagAws.Insight
             (cost is decimal usd ? RunTotals.Dollars(usd) : "no price") + (cost != null && unpriced > 0 ? $" ({unpriced} job(s) without a price)" : string.Empty);
 
         /// <summary>Where open runs end: the latest time known, or now while some job has not finished.</summary>
-        internal static DateTime EndOf(IEnumerable<FemagJob> jobs, DateTime now)
+        private static DateTime EndOf(IEnumerable<FemagJob> jobs, DateTime now)
         {
             var list = jobs.ToList();
             if (list.Any(j => j.State == FemagJobState.Running || j.State == FemagJobState.Queued))
