@@ -70,6 +70,26 @@ public sealed class LogTests
     }
 
     [Fact]
+    public void A_log_with_more_lines_before_the_last_one_given_than_were_given_is_another_log()
+    {
+        // A relaunch's instance that printed the same line: its log does not grow from the front.
+        var follower = new LogFollower(null);
+        follower.Next("done\n", complete: false);
+
+        Assert.Equal(new[] { "start", "done", "again" }, follower.Next("start\ndone\nagain\n", complete: false));
+    }
+
+    [Fact]
+    public void A_long_log_is_matched_against_the_lines_kept_of_it()
+    {
+        var follower = new LogFollower(null);
+        var lines = Enumerable.Range(0, LogFollower.KeptLines + 10).Select(i => $"line {i}\n").ToList();
+        follower.Next(string.Concat(lines), complete: false);
+
+        Assert.Equal(new[] { "last" }, follower.Next(string.Concat(lines) + "last\n", complete: false));
+    }
+
+    [Fact]
     public void Tail_gives_the_last_lines_of_the_first_read_and_then_every_new_line()
     {
         var follower = new LogFollower(2);

@@ -103,7 +103,7 @@ foreach ($f in $failures) { "ERROR $($f.FullyQualifiedErrorId) $($f.CategoryInfo
 }
 
 Describe 'Get-FemagJobLog on a pool job' {
-    It 'writes the log the worker kept in the job''s bucket' {
+    It 'writes the log the worker kept in the job''s bucket, also of the job rebuilt by -BucketName' {
         $ws = New-TestWorkspace $Cloud -DeleteBuckets 0 -Fsl '-- model 0' -Extra 'pool_size = 1'
         $run = Invoke-FreshPwsh -WorkingDirectory $ws.FullName -Environment @{ ENDPOINT = $Cloud.Endpoint } -Script @'
 $ErrorActionPreference = 'Stop'
@@ -111,6 +111,7 @@ $job = Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini 
 "JOB $($job.State) pool=$($job.PoolId)"
 $job | Get-FemagJobLog | ForEach-Object { "LINE $_" }
 $job | Get-FemagJobLog -Tail 1 | ForEach-Object { "TAIL $_" }
+Get-FemagJobLog -BucketName $job.BucketName -Region eu-central-1 -EndpointUrl $env:ENDPOINT | ForEach-Object { "BUCKET $_" }
 aws --endpoint-url $env:ENDPOINT --region eu-central-1 s3 cp "s3://$($job.BucketName)/femag-aws/job.log" job.log | Out-Null
 '@
         $run.ExitCode | Should -Be 0 -Because $run.Text
@@ -119,6 +120,8 @@ aws --endpoint-url $env:ENDPOINT --region eu-central-1 s3 cp "s3://$($job.Bucket
         $log | Should -Contain 'fake xfemag done, exit 0'
         @($run.Output -match '^LINE ' | ForEach-Object { $_.Substring(5).TrimEnd() }) | Should -Be ($log | ForEach-Object { "$_".TrimEnd() })
         $run.Output -match '^TAIL ' | Should -Be "TAIL $("$($log[-1])".TrimEnd())"
+        # Rebuilt from its bucket, whose tags name its pool.
+        @($run.Output -match '^BUCKET ' | ForEach-Object { $_.Substring(7).TrimEnd() }) | Should -Be ($log | ForEach-Object { "$_".TrimEnd() })
     }
 }
 

@@ -191,6 +191,8 @@ public sealed class IamRequests
                 return new[] { new IamCheck("ec2:" + action, "*", IamCheck.NoContext) };
             case "RunInstances":
                 return RunInstancesChecks(form, region, Arn);
+            case "GetConsoleOutput":
+                return new[] { new IamCheck("ec2:GetConsoleOutput", Arn("instance/" + form["InstanceId"]), ResourceContext(form["InstanceId"]!, region)) };
             case "TerminateInstances":
                 return Indexed(form, "InstanceId.{0}").Select(id => new IamCheck("ec2:TerminateInstances", Arn("instance/" + id), ResourceContext(id, region))).ToList();
             case "CreateTags":

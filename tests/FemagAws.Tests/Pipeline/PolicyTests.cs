@@ -71,6 +71,10 @@ public sealed class PolicyTests : CloudTest
 
         using (var ps = new PsSession())
         {
+            // Each job's log, the lost Spot instance's console output among them.
+            var logs = ps.Run("Get-FemagJob -ConfigFile $args[0] | Get-FemagJobLog -Tail 1", ws.ConfigFile);
+            Assert.True(logs.Errors.Count == 0 && logs.Terminating == null, logs.Describe());
+
             // The documented resume: the Spot job is relaunched on its way.
             var resume = ps.Run("Get-FemagJob -ConfigFile $args[0] | " + Wait + " | Receive-FemagResult", ws.ConfigFile);
             Assert.True(resume.Errors.Count == 0 && resume.Terminating == null, resume.Describe() + Cloud.RunnerLog);
@@ -94,7 +98,7 @@ public sealed class PolicyTests : CloudTest
         {
             "s3:CreateBucket", "s3:PutBucketOwnershipControls", "s3:PutBucketTagging", "s3:PutBucketPublicAccessBlock", "s3:PutEncryptionConfiguration",
             "s3:ListAllMyBuckets", "s3:GetBucketTagging", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:PutObject", "s3:GetObject",
-            "s3:DeleteObject", "s3:DeleteBucket", "ec2:RunInstances", "ec2:CreateTags", "ec2:DescribeInstances", "ec2:TerminateInstances", "iam:PassRole",
+            "s3:DeleteObject", "s3:DeleteBucket", "ec2:RunInstances", "ec2:CreateTags", "ec2:DescribeInstances", "ec2:TerminateInstances", "ec2:GetConsoleOutput", "iam:PassRole",
         }.Except(clientChecks.Select(c => c.Action)));
         Assert.Contains(clientChecks, c => c.Resource.EndsWith(":spot-instances-request/*", StringComparison.Ordinal));
         Assert.True(client.Count("s3:UploadPart") > 1, client.Describe());
