@@ -22,6 +22,7 @@
         'Stop-FemagInstance'
         'Get-FemagJobLog'
         'Remove-FemagBucket'
+        'Export-FemagReport'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -7,7 +7,8 @@ Run it in pwsh; on a fresh machine 'dotnet tool restore' first gives 'dotnet pws
   Build    dotnet build FemagAws.sln -c Release, then Test-ModuleManifest on out/FemagAws
   Test     builds in Release, runs the xUnit suite (tests/FemagAws.Tests) and the Pester suite (tests/FemagAws.Pester and
            tests/FemagAws.Windows.Tests.ps1, with Pester 5.7.1 restored from NuGet by the build) and prints one summary;
-           the tests start their own local cloud (python3 with moto and boto3, the aws CLI)
+           the tests start their own local cloud (python3 with moto and boto3, the aws CLI); Chromium for the report
+           tests is installed with apt-get when /usr/bin/chromium is missing
   Package  dotnet pack tools/FemagAws.Package -c Release: out/FemagAws.<version>.nupkg
   Clean    removes out/ and every bin/ and obj/
 
@@ -55,6 +56,19 @@ switch ($Task) {
             $xunitPassed += [int]$Matches[2]
         }
         if ($xunitExit -and -not $xunitFailed) { $xunitFailed = 1 }   # no summary, or the run itself failed
+
+        # Report.Tests.ps1 renders reports in headless Chromium; on a clean Debian or Ubuntu machine it is installed here.
+        if (-not (Test-Path /usr/bin/chromium)) {
+            if ((Get-Command apt-get -ErrorAction Ignore) -and (id -u) -eq '0') {
+                $env:DEBIAN_FRONTEND = 'noninteractive'
+                apt-get update | Out-Host
+                apt-get install -y --no-install-recommends chromium | Out-Host
+                if ($LASTEXITCODE -or -not (Test-Path /usr/bin/chromium)) { throw "apt-get could not install chromium ($LASTEXITCODE); the report tests need /usr/bin/chromium." }
+            }
+            else {
+                Write-Warning "The report tests need Chromium at /usr/bin/chromium, and this build can install it only as root with apt-get: run 'sudo apt-get install -y --no-install-recommends chromium' (or your system's equivalent) first, or Report.Tests.ps1 fails."
+            }
+        }
 
         # Pester, imported by path from the packages folder; it never comes from the PowerShell Gallery.
         $pesterProject = Join-Path $PSScriptRoot 'tests/FemagAws.Pester/FemagAws.Pester.csproj'

@@ -49,10 +49,10 @@ AfterAll {
 }
 
 Describe 'FemagAws in <_>' -ForEach @($PSVersionTable.PSEdition) {
-    It 'passes Test-ModuleManifest and exports the ten cmdlets' {
+    It 'passes Test-ModuleManifest and exports the eleven cmdlets' {
         $run = Invoke-Fresh 'Test-ModuleManifest $module | Out-Null; Import-Module $module; (Get-Command -Module FemagAws).Name -join ","'
         $run.ExitCode | Should -Be 0
-        ($run.Output[-1] -split ',').Count | Should -Be 10
+        ($run.Output[-1] -split ',').Count | Should -Be 11
     }
 
     It 'loads FemagAws.Core and AWSSDK.Core 4 from the dependencies folder' {
@@ -127,14 +127,14 @@ try {
             "'CMDLETS ' + (Get-Command -Module FemagAws).Count; [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.GetName().Name -eq 'AWSSDK.Core' } | ForEach-Object { 'SDK ' + `$_.Location }"
         $output = @(& $windowsPowerShell -NoProfile -NonInteractive -Command $command 2>&1 | ForEach-Object { "$_" })
         $LASTEXITCODE | Should -Be 0 -Because ($output -join "`n")
-        $output | Should -Contain 'CMDLETS 10'
+        $output | Should -Contain 'CMDLETS 11'
         ($output | Where-Object { $_ -match '^SDK .*[\\/]dependencies[\\/]AWSSDK\.Core\.dll$' }) | Should -Not -BeNullOrEmpty
     }
 
     It 'shows full help with examples for every cmdlet' {
         $run = Invoke-Fresh 'Import-Module $module; foreach ($c in Get-Command -Module FemagAws) { $h = Get-Help $c.Name -Full; "{0}|{1}" -f $c.Name, @($h.examples.example).Count }'
         $run.ExitCode | Should -Be 0
-        $run.Output.Count | Should -Be 10
+        $run.Output.Count | Should -Be 11
         foreach ($line in $run.Output) { [int]($line -split '\|')[1] | Should -BeGreaterOrEqual 2 -Because $line }
     }
 

@@ -233,7 +233,7 @@ foreach ($name in (Get-Module FemagAws -ListAvailable | Select-Object -First 1).
 }
 '@
         $run.ExitCode | Should -Be 0 -Because $run.Text
-        $run.Output.Count | Should -Be 10 -Because $run.Text
+        $run.Output.Count | Should -Be 11 -Because $run.Text
         foreach ($line in $run.Output) { $line | Should -BeLike '*|True|True|True' }
     }
 

@@ -17,7 +17,7 @@ public sealed class HelpTests : IDisposable
 
     private static readonly string[] Names =
     {
-        "Get-FemagBucket", "Get-FemagJob", "Get-FemagJobLog", "Import-FemagConfig", "New-FemagBucket", "Receive-FemagResult", "Remove-FemagBucket", "Start-FemagInstance",
+        "Export-FemagReport", "Get-FemagBucket", "Get-FemagJob", "Get-FemagJobLog", "Import-FemagConfig", "New-FemagBucket", "Receive-FemagResult", "Remove-FemagBucket", "Start-FemagInstance",
         "Stop-FemagInstance", "Wait-FemagJob",
     };
 

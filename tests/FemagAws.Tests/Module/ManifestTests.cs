@@ -23,7 +23,7 @@ public sealed class ManifestTests
         Assert.Equal(
             new[]
             {
-                "Get-FemagBucket", "Get-FemagJob", "Get-FemagJobLog", "Import-FemagConfig", "New-FemagBucket", "Receive-FemagResult", "Remove-FemagBucket",
+                "Export-FemagReport", "Get-FemagBucket", "Get-FemagJob", "Get-FemagJobLog", "Import-FemagConfig", "New-FemagBucket", "Receive-FemagResult", "Remove-FemagBucket",
                 "Start-FemagInstance", "Stop-FemagInstance", "Wait-FemagJob",
             },
             exported);
@@ -93,7 +93,7 @@ public sealed class ManifestTests
         using var ps = new PsSession();
 
         var result = ps.Run(
-            "foreach ($c in Get-Command -Module FemagAws | Where-Object Name -ne 'Import-FemagConfig') { foreach ($p in 'Region','ProfileName','ProfileLocation','AccessKey','SecretKey','SessionToken','Credential','EndpointUrl') { " +
+            "foreach ($c in Get-Command -Module FemagAws | Where-Object Name -notin 'Import-FemagConfig', 'Export-FemagReport') { foreach ($p in 'Region','ProfileName','ProfileLocation','AccessKey','SecretKey','SessionToken','Credential','EndpointUrl') { " +
             "$a = [string[]]@($c.Parameters[$p].Aliases); [Array]::Sort($a, [StringComparer]::Ordinal); $c.Name + ' ' + $p + ':' + ($a -join ',') } }");
 
         Assert.True(result.Errors.Count == 0, result.Describe());
@@ -120,7 +120,7 @@ public sealed class ManifestTests
             "if ($c) { [pscustomobject]@{ Name = $c[0].VerbName + '-' + $c[0].NounName; ShouldProcess = $c[0].SupportsShouldProcess; " +
             "Outputs = @($t.GetCustomAttributes([System.Management.Automation.OutputTypeAttribute], $false)).Count } } }");
 
-        Assert.Equal(10, cmdlets.Output.Count);
+        Assert.Equal(11, cmdlets.Output.Count);
         foreach (var cmdlet in cmdlets.Output)
         {
             var name = (string)cmdlet.Properties["Name"].Value;

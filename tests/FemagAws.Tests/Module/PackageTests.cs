@@ -15,7 +15,7 @@ public sealed class PackageTests : IClassFixture<ExtractedPackage>
 {
     private static readonly string[] Cmdlets =
     {
-        "Get-FemagBucket", "Get-FemagJob", "Get-FemagJobLog", "Import-FemagConfig", "New-FemagBucket", "Receive-FemagResult", "Remove-FemagBucket",
+        "Export-FemagReport", "Get-FemagBucket", "Get-FemagJob", "Get-FemagJobLog", "Import-FemagConfig", "New-FemagBucket", "Receive-FemagResult", "Remove-FemagBucket",
         "Start-FemagInstance", "Stop-FemagInstance", "Wait-FemagJob",
     };
 
