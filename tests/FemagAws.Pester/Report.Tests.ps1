@@ -6,7 +6,8 @@ BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestCloud.psm1') -Force
     $script:Chromium = '/usr/bin/chromium'
     if (-not (Test-Path $Chromium)) { throw "$Chromium is missing: install it with 'apt-get install -y chromium' (build.ps1 Test does that where apt-get exists)." }
-    $script:Cloud = Start-TestCloud
+    # Spot instances are priced from the local cloud's Spot price history, On-Demand ones from -PricePerHour.
+    $script:Cloud = Start-TestCloud -SpotPrice 't2.small=0.0069'
     $script:Results = New-Item -ItemType Directory -Force (Join-Path (Get-RepoRoot) 'out/test-results')
 
     function script:Invoke-Chromium([string] $Page, [string] $Screenshot) {
@@ -52,7 +53,9 @@ Describe 'Export-FemagReport' {
         $pool = New-TestWorkspace $Cloud -Extra "pool_size = 1`nslots_per_instance = 2" -Fsl "-- model 0`n-- fake-femag: sleep 3", "-- model 1`n-- fake-femag: sleep 2"
         $pipeline = @'
 Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start-FemagInstance |
-    Wait-FemagJob -PollInterval 1 -SettleTime 1 -WarningAction SilentlyContinue | Export-Clixml jobs.xml
+    Wait-FemagJob -PollInterval 1 -SettleTime 1 -PricePerHour @{ 't2.small' = 0.023 } -WarningAction SilentlyContinue -OutVariable jobs | Out-Null
+# Saved once the wait has ended, when each job has its billed seconds and cost.
+$jobs | Export-Clixml jobs.xml
 '@
         $runs = (Start-FreshPwsh -WorkingDirectory $single.FullName -Script $pipeline), (Start-FreshPwsh -WorkingDirectory $pool.FullName -Script $pipeline)
 
@@ -74,7 +77,7 @@ Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start
 param($Reports, $Single, $Pool)
 Set-Location $Reports
 $jobs = @(Import-Clixml $Single) + @(Import-Clixml $Pool)
-$jobs | Sort-Object Index | ForEach-Object { "JOB $($_.Index) $($_.State) $($_.ExitCode) $($_.Attempt) $($_.BilledSeconds) $($_.Runs -join '; ')" }
+$jobs | Sort-Object Index | ForEach-Object { "JOB $($_.Index) $($_.State) $($_.ExitCode) $($_.Attempt) $($_.BilledSeconds) $($_.Cost) $($_.Runs -join '; ')" }
 $file = $jobs | Export-FemagReport -Path run.html -Title 'Report test' -PassThru
 "FILE $($file.GetType().Name) $($file.FullName) $($file.Length)"
 # Nothing piped in: an error that says so, and the report already written is kept.
@@ -109,6 +112,12 @@ $jobs | Export-FemagReport -Path whatif.html -WhatIf
         ($bars | Sort-Object Index, Attempt, Outcome | ForEach-Object { "$($_.Index):$($_.Attempt):$($_.Outcome)" }) -join ', ' |
             Should -Be '0:1:Succeeded, 0:1:Succeeded, 1:1:Failed, 1:1:Succeeded, 2:1:Lost, 2:2:Succeeded'
         Get-Text $dom p summary | Should -BeLike '5 jobs: 4 succeeded, 1 failed; *'
+        # Every job was billed and priced, Spot from the price history and On-Demand (the pool's) from -PricePerHour.
+        @($report.Output -match '^JOB ' | Where-Object { ($_ -split ' ')[5, 6] -notmatch '^\d+(\.\d+)?$' }) | Should -BeNullOrEmpty
+        $summary = Get-Text $dom p summary
+        $summary | Should -Match 't2\.small Spot [0-9.]+ \(\$[0-9.]+\)'
+        $summary | Should -Match 't2\.small On-Demand [0-9.]+ \(\$[0-9.]+\)'
+        $summary | Should -Match '; cost \$[0-9.]+$'
         # One row per instance: the pool instance's row holds both of its jobs, in two lanes as its two slots overlapped.
         $perInstance = [regex]::Matches($dom, '(?s)<div class="row" data-instance="([^"]+)">(.*?)</div></div>\n') |
             ForEach-Object { [regex]::Matches($_.Groups[2].Value, 'class="bar ').Count }
