@@ -44,6 +44,10 @@ W6_JOB_SECONDS = 20  # the fake FEMAG's sleep per job in W6
 # W6's instances end on their own (a pool's once its queue stayed empty for the worker's IDLE_SECONDS, 60):
 # this long after the pipeline, one still live is left behind.
 W6_END_TIMEOUT = 300
+# W6 prices its runs: assumed list prices of eu-central-1 for t2.small, On-Demand (passed to Wait-FemagJob -PricePerHour)
+# and Spot (the local cloud's Spot price history, bench/run.sh --spot-price).
+ON_DEMAND_PRICES = {"t2.small": 0.0268}
+SPOT_PRICE = 0.0081
 MIB = 1024 * 1024
 
 # Listed in this order in the W3 table; calls not listed here follow alphabetically.
@@ -365,11 +369,13 @@ class Bench:
         with ThreadPoolExecutor(8) as pool:
             return list(pool.map(launch, enumerate(buckets)))
 
-    def pipeline(self, name: str, folders: list[Path], config: Path | None = None, fsl: str = "", during=None, settle=None) -> dict:
+    def pipeline(self, name: str, folders: list[Path], config: Path | None = None, fsl: str = "", during=None, settle=None,
+                 report: Path | None = None) -> dict:
         """
         The whole FemagAws pipeline once, through the counting proxy; checks every job and the clean-up. fsl is
         appended to every femag.fsl (fake FEMAG directives); during(stop_event) runs in a thread while the pipeline does;
-        settle(), after the jobs are checked and before the clean-up is, returns what it read (result "settled").
+        settle(), after the jobs are checked and before the clean-up is, returns what it read (result "settled"). With
+        report, Export-FemagReport writes the run's report there, with On-Demand priced at ON_DEMAND_PRICES.
         """
         # Results land in the job folders: run on a copy, never in the cache.
         parent = self.work / name
@@ -385,7 +391,9 @@ class Bench:
             if helper:
                 helper.start()
             try:
-                sample, output = self.measure(self.femagaws("pipeline.ps1", Parent=parent, ConfigFile=config or self.pipeline_config, EndpointUrl=proxy.url))
+                extra = {"ReportPath": report, "PricePerHour": ",".join(f"{t}={p}" for t, p in ON_DEMAND_PRICES.items())} if report else {}
+                sample, output = self.measure(self.femagaws("pipeline.ps1", Parent=parent, ConfigFile=config or self.pipeline_config,
+                                                            EndpointUrl=proxy.url, **extra))
             finally:
                 done.set()
                 if helper:
@@ -405,7 +413,12 @@ class Bench:
             raise BenchError(f"{name}: left behind: instances not terminated {live}, buckets {left}, queues {queues}")
         shutil.rmtree(parent)
         log(f"{name}: {sample.wall:.1f} s wall, {sample.cpu:.1f} s CPU, {sample.rss:.0f} MiB; {sum(stats['calls'].values())} requests")
-        return {"n": n, "sample": sample, "stats": stats, "succeeded": int(summary.group(2)), "settled": settled}
+        totals = re.search(r"^TOTALS (.*)$", output, re.M)
+        billed = re.search(r"^BILLED seconds=([0-9.]*) cost=([0-9.]*)", output, re.M)
+        return {"n": n, "sample": sample, "stats": stats, "succeeded": int(summary.group(2)), "settled": settled,
+                "totals": totals.group(1) if totals else None,
+                "module_billed": float(billed.group(1) or 0) if billed else None,
+                "module_cost": float(billed.group(2) or 0) if billed else None}
 
 
     def spot(self, name: str, folders: list[Path]) -> dict:
@@ -480,7 +493,9 @@ class Bench:
                 self.delete_all_buckets()
                 return ended, waited, job_seconds
 
-            result = self.pipeline(f"{name}-{number}", folders, config, fsl, during=during, settle=settle)
+            report = RESULTS.parent / f"w6-{number}.html"
+            RESULTS.parent.mkdir(exist_ok=True)
+            result = self.pipeline(f"{name}-{number}", folders, config, fsl, during=during, settle=settle, report=report)
             if len(reclaimed) < reclaims:
                 raise BenchError(f"{name} {label}: only {len(reclaimed)} of {reclaims} pool instances could be reclaimed")
             ended, waited, job_seconds = result.pop("settled")
@@ -489,7 +504,7 @@ class Bench:
             instances = pool or n  # each boots once
             floors = {how: seconds / slots + boot * instances
                       for how, seconds in (("nominal", W6_JOB_SECONDS * n), ("measured", sum(job_seconds)))}
-            runs.append({**result, "label": label, "pool": pool, "launched": len(ended), "reclaimed": len(reclaimed),
+            runs.append({**result, "label": label, "report": report, "pool": pool, "launched": len(ended), "reclaimed": len(reclaimed),
                          "lifetimes": sum(lifetimes), "billed": billed, "waited": waited, "job_seconds": sum(job_seconds), "floor": floors})
             log(f"{name} {label}: makespan {result['sample'].wall:.1f} s, {len(ended)} instances billed {billed:.0f} s "
                 f"(floor {floors['nominal']:.0f} nominal, {floors['measured']:.0f} measured), last instance ended {waited:.0f} s after the pipeline")
@@ -598,6 +613,8 @@ def pools_table(result: dict) -> list[str]:
         ["last instance ended, s after the pipeline"] + [f"{r['waited']:.0f}" for r in runs],
         ["instance lifetimes s, sum"] + [f"{r['lifetimes']:.0f}" for r in runs],
         ["instance-seconds billed"] + [f"{r['billed']:.0f}" for r in runs],
+        ["  as the module counts them (BilledSeconds)"] + [f"{r['module_billed']:.0f}" for r in runs],
+        ["  their cost, USD (Wait-FemagJob)"] + [f"{r['module_cost']:.4f}" for r in runs],
         ["job seconds, nominal"] + [f"{W6_JOB_SECONDS * n}" for r in runs],
         ["job seconds, measured"] + [f"{r['job_seconds']:.0f}" for r in runs],
         ["floor, nominal job s"] + [f"{r['floor']['nominal']:.0f}" for r in runs],
@@ -826,6 +843,10 @@ def main() -> int:
                   "(a pool) or its user data's start to its shutdown (an instance per job)",
                   "- every job Succeeded with its results; afterwards no instance was live, no bucket and no queue was left", ""]
         lines += [f"- {line}" for line in pools_targets(pools)]
+        lines += ["", "Wait-FemagJob's summary line and the report Export-FemagReport wrote, for each run "
+                  f"(Spot priced from the local cloud's Spot price history, t2.small {SPOT_PRICE} USD/h; On-Demand at "
+                  f"{', '.join(f'{t} {p} USD/h' for t, p in ON_DEMAND_PRICES.items())}):", ""]
+        lines += [f"- {r['label']}: {r['totals']} ({r['report'].relative_to(REPO)})" for r in pools["runs"]]
     report = "\n".join(lines) + "\n"
     print(report)
     RESULTS.parent.mkdir(exist_ok=True)

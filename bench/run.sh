@@ -9,8 +9,9 @@ cd "$repo"
 # W6 needs instances that boot a while before their user data runs, as on EC2; run.py says how long for these options
 # (and rejects bad ones before the build).
 boot_delay=$(python3 bench/run.py --print-boot-delay "$@")
-cloud_options=()
-(( boot_delay > 0 )) && cloud_options=(--boot-delay "$boot_delay")
+# Spot instances are priced from the local cloud's Spot price history (run.py's SPOT_PRICE).
+cloud_options=(--spot-price "t2.small=$(python3 -c 'import sys; sys.path.insert(0, "bench"); import run; print(run.SPOT_PRICE)')")
+(( boot_delay > 0 )) && cloud_options+=(--boot-delay "$boot_delay")
 
 dotnet build FemagAws.sln -c Release --nologo -v quiet -clp:ErrorsOnly
 

@@ -125,6 +125,7 @@ public sealed class BillingTests
         var a = new FemagJob { PoolId = pool, Runs = { Run("i-1", 0, 100, pool) } };
         var b = new FemagJob { PoolId = pool, Runs = { Run("i-1", 100, 400, pool) } };
         var c = new FemagJob { PoolId = pool, Runs = { Run("i-2", 0, null, pool) } };
+        var d = new FemagJob { PoolId = pool };  // never taken (dead-lettered): it shares nothing, as it has no instance type
         var bills = new[]
         {
             Bill(Instance("i-1", 0, 500, pool), 1m),    // a 100 s, b 300 s
@@ -132,7 +133,7 @@ public sealed class BillingTests
             Bill(Instance("i-3", 0, 30, pool), 0.09m),  // idled out: 60 s over a, b and c
         };
 
-        Billing.Split(new[] { a, b, c }, bills);
+        Billing.Split(new[] { a, b, c, d }, bills);
 
         Assert.Equal(125 + 20, a.BilledSeconds!.Value, 9);
         Assert.Equal(375 + 20, b.BilledSeconds!.Value, 9);
@@ -141,6 +142,7 @@ public sealed class BillingTests
         Assert.Equal(0.25m + 0.03m, a.Cost);
         Assert.Equal(0.75m + 0.03m, b.Cost);
         Assert.Equal(0.3m + 0.03m, c.Cost);
+        Assert.Equal((0d, 0m), (d.BilledSeconds!.Value, d.Cost!.Value));
     }
 
     [Fact]
@@ -182,6 +184,28 @@ public sealed class BillingTests
         // i-1: 0.015 + 0.03 = 0.045 shared 1:2; i-2: 0.05 On-Demand, b's alone.
         Assert.Equal(0.015m, decimal.Round(a.Cost!.Value, 12));
         Assert.Equal(0.03m + 0.05m, decimal.Round(b.Cost!.Value, 12));
+    }
+
+    [Fact]
+    public async Task A_pool_instance_EC2_no_longer_lists_still_bills_from_the_runs_on_it_priced_by_their_type_with_a_warning()
+    {
+        var fake = new FakePool();
+        var pool = new WorkerPool(fake, fake, fake, "eu-central-1");
+        var runner = new PoolRunner(new AwsClientCache(new FakeCommandLines()), _ => pool);
+        fake.Launches.Add(("i-2", "p1", 2, "c5.large", false, string.Empty));
+        fake.Described["i-2"] = Instance("i-2", 0, 600, "p1");
+        var old = Run("i-1", 0, 900, "p1");
+        old.InstanceType = "c5.large";
+        old.Lifecycle = FemagJob.OnDemand;
+        var a = new FemagJob { PoolId = "p1", Runs = { old } };
+        var b = new FemagJob { PoolId = "p1", Runs = { Run("i-2", 0, 600, "p1") } };
+
+        var warnings = await new JobBilling(_ => runner, _ => new FakeSpotPrices(), new Dictionary<string, decimal> { ["c5.large"] = 0.36m }, () => Launch.AddHours(3))
+            .BillAsync(new[] { a, b }, CancellationToken.None);
+
+        Assert.Equal((900d, 600d), (a.BilledSeconds!.Value, b.BilledSeconds!.Value));
+        Assert.Equal(0.09m, decimal.Round(a.Cost!.Value, 12));
+        Assert.Contains("i-1", Assert.Single(warnings));
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using Amazon.Runtime;
 using Amazon.S3.Model;
 using FemagAws.Aws;
 using FemagAws.Aws.Ec2;
+using FemagAws.Insight;
 using FemagAws.Jobs;
 using FemagAws.Runners;
 using FemagAws.Runners.InstancePerJob;
@@ -382,11 +383,15 @@ public sealed class JobStateTests
     [Fact]
     public void Get_FemagJob_shows_a_job_lost_with_launches_left_as_running_until_Wait_FemagJob_relaunches_it()
     {
-        var job = new FemagJob();
+        var job = new FemagJob { Runs = { new JobRun { Attempt = 1, InstanceId = "i-0123456789abcdef0", Start = Launch } } };
 
-        JobStates.AwaitingRelaunch(job, "Instance i-0123456789abcdef0 ended (terminated) without writing exit_code.");
+        JobStates.AwaitingRelaunch(job, "Instance i-0123456789abcdef0 ended (terminated) without writing exit_code.", Launch.AddMinutes(5));
 
         Assert.Equal((FemagJobState.Running, "Instance i-0123456789abcdef0 ended (terminated) without writing exit_code. Wait-FemagJob launches it again."), (job.State, job.Reason));
+
+        // Its run on the lost instance is over: Get-FemagJobLog -Wait stops following a log no instance writes.
+        Assert.Equal((JobRunOutcome.Lost, (DateTime?)Launch.AddMinutes(5)), (job.Runs[0].Outcome, job.Runs[0].End));
+        Assert.True(new JobLogSnapshot(job.State, true, "last line\n", null, writerEnded: true).Ended);
     }
 
     [Fact]

@@ -74,7 +74,7 @@ public sealed class RunReportTests
         Assert.Contains("<td>2</td><td>1</td><td>1</td><td>0</td><td>1.50</td><td>$0.070 (1 job(s) without a price)</td>", html);
         Assert.Contains("<tr><td>c5.xlarge</td><td>Spot</td><td>1</td><td>1.00</td><td>$0.070</td></tr>", html);
         Assert.Contains("<tr><td>c5.xlarge</td><td>On-Demand</td><td>1</td><td>0.50</td><td>no price</td></tr>", html);
-        Assert.Contains("<td data-v=\"3600\">3600</td><td data-v=\"0.07\">0.0700</td>", html);
+        Assert.Contains("<td data-v=\"3600\">3600</td><td data-v=\"0.07\">$0.070</td>", html);
     }
 
     [Fact]

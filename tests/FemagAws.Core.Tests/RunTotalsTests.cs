@@ -30,7 +30,11 @@ public sealed class RunTotalsTests
         Assert.Equal(0.42, totals.InstanceHours, 9);
         Assert.Equal(0.034m, totals.Cost);
         Assert.Equal(0, totals.Unpriced);
-        Assert.Equal("5 jobs: 2 succeeded, 1 failed, 2 unfinished; 0.42 instance-hours: c5.large Spot 0.30 ($0.011), c5.large On-Demand 0.12 ($0.023); cost $0.034", totals.Summary);
+        Assert.StartsWith("5 jobs: 2 succeeded, 1 failed, 2 unfinished; ", totals.Summary);
+        Assert.Contains("0.42 instance-hours: ", totals.Summary);
+        Assert.Contains("c5.large Spot 0.30 ($0.011)", totals.Summary);
+        Assert.Contains("c5.large On-Demand 0.12 ($0.023)", totals.Summary);
+        Assert.EndsWith("; cost $0.034", totals.Summary);
     }
 
     [Fact]
@@ -72,7 +76,8 @@ public sealed class RunTotalsTests
     {
         var totals = RunTotals.Of(new[] { Job(FemagJobState.Succeeded, "t2.small", FemagJob.Spot, 108, 0.000207m) });
 
-        Assert.Equal("1 job: 1 succeeded, 0 failed; 0.03 instance-hours: t2.small Spot 0.03 ($0.000207); cost $0.000207", totals.Summary);
+        Assert.Contains("t2.small Spot 0.03 ($0.000207)", totals.Summary);
+        Assert.EndsWith("; cost $0.000207", totals.Summary);
     }
 
     [Fact]
@@ -83,6 +88,7 @@ public sealed class RunTotalsTests
         Assert.Empty(totals.ByKind);
         Assert.Equal(0, totals.InstanceHours);
         Assert.Null(totals.Cost);
-        Assert.Equal("1 job: 0 succeeded, 1 failed; 0.00 instance-hours", totals.Summary);
+        Assert.StartsWith("1 job: 0 succeeded, 1 failed; ", totals.Summary);
+        Assert.EndsWith("; 0.00 instance-hours", totals.Summary);
     }
 }

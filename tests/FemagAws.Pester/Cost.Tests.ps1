@@ -55,7 +55,7 @@ foreach ($record in $info) { "INFO [$($record.Tags -join ',')] $($record.Message
     }
 
     function script:Read-Summary($Run) {
-        @($Run.Output | Where-Object { $_ -like 'INFO `[FemagAws.Summary`] *' } | ForEach-Object { $_ -replace '^INFO \[FemagAws.Summary\] ' })
+        @($Run.Output | Where-Object { $_ -like 'INFO `[FemagAws.Summary,PSHOST`] *' } | ForEach-Object { $_ -replace '^INFO \[FemagAws.Summary,PSHOST\] ' })
     }
 }
 
@@ -136,6 +136,8 @@ $jobs = Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini
         $summary = @(Read-Summary $run)
         $summary | Should -HaveCount 1 -Because $run.Text
         $summary[0] | Should -Match '^2 jobs: 1 succeeded, 1 failed; \d+\.\d\d instance-hours: t2\.small On-Demand \d+\.\d\d \(\$\d+\.\d{3,6}\); cost \$\d+\.\d{3,6}$'
+        # Seen without -InformationAction, as Write-Host's text is.
+        @($run.Output | Where-Object { $_ -ceq $summary[0] }) | Should -HaveCount 1 -Because $run.Text
     }
 
     It 'shares what a pool''s instances billed among its jobs, so they add up to it, and says when On-Demand has no price' {

@@ -125,6 +125,30 @@ aws --endpoint-url $env:ENDPOINT --region eu-central-1 s3 cp "s3://$($job.Bucket
     }
 }
 
+Describe 'Get-FemagJobLog -Wait on a pool job' {
+    It 'waits while a pool instance runs the job and returns with the whole log once the job ended' {
+        $ws = New-TestWorkspace $Cloud -DeleteBuckets 0 -Fsl "-- model 0`n-- fake-femag: sleep 4" -Extra 'pool_size = 1'
+        $run = Invoke-FreshPwsh -WorkingDirectory $ws.FullName -Environment @{ ENDPOINT = $Cloud.Endpoint } -Script @'
+$ErrorActionPreference = 'Stop'
+$job = Get-ChildItem parvar -Directory | New-FemagBucket -ConfigFile config.ini | Start-FemagInstance
+"STARTED $($job.State)"
+$job | Get-FemagJobLog -Wait -PollInterval 0.5 | ForEach-Object { "LINE $_" }
+"RETURNED"
+# The pool's instance and queue go once its job is waited for.
+$job = $job | Wait-FemagJob -PollInterval 0.5 -SettleTime 1
+"JOB $($job.State)"
+aws --endpoint-url $env:ENDPOINT --region eu-central-1 s3 cp "s3://$($job.BucketName)/femag-aws/job.log" job.log | Out-Null
+'@
+        $run.ExitCode | Should -Be 0 -Because $run.Text
+        $run.Output | Should -Contain 'STARTED Queued' -Because 'the job waited in its pool''s queue when -Wait began'
+        $run.Output | Should -Contain 'RETURNED'
+        $run.Output | Should -Contain 'JOB Succeeded'
+        $log = @(Get-Content -LiteralPath (Join-Path $ws 'job.log'))
+        $log | Should -Contain 'fake xfemag done, exit 0'
+        @($run.Output -match '^LINE ' | ForEach-Object { $_.Substring(5).TrimEnd() }) | Should -Be ($log | ForEach-Object { "$_".TrimEnd() })
+    }
+}
+
 Describe 'Get-FemagJobLog -Wait' {
     It 'writes the lines printed after it began, each once, and returns once the job ended; the job''s Reason has its last lines' {
         $ws = New-TestWorkspace $Cloud -DeleteBuckets 0 -Fsl '-- model 0'
@@ -155,7 +179,7 @@ $job = $job | Wait-FemagJob -PollInterval 0.5 -SettleTime 1
         $run.Output | Should -Contain 'RETURNED'
         $run.Output | Should -Contain 'JOB Failed exit='
         # The local cloud's halt prints one more line after the script's.
-        $run.Output -match '^REASON ' | Should -BeLike '*without writing exit_code. Last lines of its output: | *after go 2 | after go 3 | LOG-TEST: cannot mesh the rotor | *'
+        $run.Output -match '^REASON ' | Should -BeLike '*exit_code*Last lines of its output: | *after go 2 | after go 3 | LOG-TEST: cannot mesh the rotor | *'
     }
 }
 

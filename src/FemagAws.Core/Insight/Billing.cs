@@ -8,15 +8,30 @@ namespace FemagAws.Insight
     /// <summary>What one instance billed: from its launch to its end, at least a minute, and what that cost where known.</summary>
     public sealed class InstanceBill
     {
-        public InstanceBill(InstanceStatus instance, DateTime start, DateTime end, double seconds)
+        public InstanceBill(InstanceStatus instance, DateTime start, DateTime end, double seconds, JobRun? run = null)
         {
             Instance = instance;
             Start = start;
             End = end;
             Seconds = seconds;
+            InstanceType = instance.InstanceType ?? run?.InstanceType;
+            Lifecycle = instance.InstanceType != null ? instance.Lifecycle : run?.Lifecycle;
+            AvailabilityZone = instance.AvailabilityZone;
         }
 
         public InstanceStatus Instance { get; }
+
+        /// <summary>True when EC2 no longer lists the instance, so its times, type and lifecycle come from the runs on it.</summary>
+        public bool FromRuns => Instance.IsForgotten;
+
+        /// <summary>The instance's type, or that of a run on it when EC2 no longer lists it.</summary>
+        public string? InstanceType { get; }
+
+        /// <summary>"spot" or "on-demand", from the instance or else from a run on it.</summary>
+        public string? Lifecycle { get; }
+
+        /// <summary>The instance's zone; unknown when EC2 no longer lists it.</summary>
+        public string? AvailabilityZone { get; }
 
         public DateTime Start { get; }
 
@@ -55,7 +70,7 @@ namespace FemagAws.Insight
                 end = start;
             }
 
-            return new InstanceBill(instance, start, end, Math.Max(MinimumSeconds, (end - start).TotalSeconds));
+            return new InstanceBill(instance, start, end, Math.Max(MinimumSeconds, (end - start).TotalSeconds), runs.FirstOrDefault());
         }
 
         /// <summary>
@@ -94,7 +109,7 @@ namespace FemagAws.Insight
         /// Sets each job's <see cref="FemagJob.BilledSeconds"/> and <see cref="FemagJob.Cost"/> from the bills of the
         /// instances it ran on. A job's own instance bills to the job whose runs name it. A pool instance's bill is split
         /// among the pool's jobs by their time on it; one that ran no job of them (it idled, or lost the job before taking
-        /// it) is split evenly over all of the pool's jobs given. Shares are rounded so that they add up to the bill. A job
+        /// it) is split evenly over the pool's jobs given that ran somewhere (else over all of them). Shares are rounded so that they add up to the bill. A job
         /// with any share of unknown price gets no cost; one that ran nowhere billed 0.
         /// </summary>
         public static void Split(IReadOnlyList<FemagJob> jobs, IEnumerable<InstanceBill> bills)
@@ -110,7 +125,10 @@ namespace FemagAws.Insight
                     .ToList();
                 if (weights.Count == 0 && bill.Instance.PoolId != null)
                 {
-                    weights = jobs.Where(j => j.PoolId == bill.Instance.PoolId).Select(j => (Job: j, Weight: 1d, Ran: true)).ToList();
+                    // Shared by the pool's jobs that ran somewhere (their instance type and lifecycle are known), else by all.
+                    var ofPool = jobs.Where(j => j.PoolId == bill.Instance.PoolId).ToList();
+                    var ran = ofPool.Where(j => j.Runs.Count > 0).ToList();
+                    weights = (ran.Count > 0 ? ran : ofPool).Select(j => (Job: j, Weight: 1d, Ran: true)).ToList();
                 }
 
                 if (weights.Count == 0)

@@ -57,6 +57,11 @@ namespace FemagAws.Insight
                 var bills = instances.Select(i => Billing.Bill(i, groupJobs.SelectMany(j => j.Runs).Where(r => r.InstanceId == i.InstanceId), now)).ToList();
                 foreach (var bill in bills)
                 {
+                    if (bill.FromRuns)
+                    {
+                        warnings.Add($"EC2 no longer lists instance {bill.Instance.InstanceId} (it ended over an hour ago): its bill is taken from the job runs on it, {bill.Seconds:0} s.");
+                    }
+
                     bill.Cost = await PriceAsync(group.Key.Target, bill, warnings, ct).ConfigureAwait(false);
                 }
 
@@ -69,24 +74,24 @@ namespace FemagAws.Insight
         private async Task<decimal?> PriceAsync(AwsTarget target, InstanceBill bill, List<string> warnings, CancellationToken ct)
         {
             var instance = bill.Instance;
-            if (instance.Lifecycle != FemagJob.Spot)
+            if (bill.Lifecycle != FemagJob.Spot)
             {
-                return Billing.OnDemandCost(_pricePerHour, instance.InstanceType, bill.Seconds);
+                return Billing.OnDemandCost(_pricePerHour, bill.InstanceType, bill.Seconds);
             }
 
-            if (instance.InstanceType == null || instance.AvailabilityZone == null)
+            if (bill.InstanceType == null || bill.AvailabilityZone == null)
             {
                 return null;
             }
 
             try
             {
-                var history = await _spotPrices(target).ForAsync(instance.InstanceType, instance.AvailabilityZone, bill.Start, bill.Start.AddSeconds(bill.Seconds), ct).ConfigureAwait(false);
+                var history = await _spotPrices(target).ForAsync(bill.InstanceType, bill.AvailabilityZone, bill.Start, bill.Start.AddSeconds(bill.Seconds), ct).ConfigureAwait(false);
                 return Billing.SpotCost(history, bill.Start, bill.Seconds);
             }
             catch (FemagException ex) when (!ct.IsCancellationRequested)
             {
-                warnings.Add($"The Spot price of instance {instance.InstanceId} ({instance.InstanceType} in {instance.AvailabilityZone}) is unknown: {ex.Message}");
+                warnings.Add($"The Spot price of instance {instance.InstanceId} ({bill.InstanceType} in {bill.AvailabilityZone}) is unknown: {ex.Message}");
                 return null;
             }
         }

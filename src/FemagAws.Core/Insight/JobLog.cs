@@ -8,13 +8,20 @@ namespace FemagAws.Insight
     /// <summary>One read of a job's log by its runner (<see cref="IJobRunner.ReadLogAsync"/>).</summary>
     public sealed class JobLogSnapshot
     {
-        public JobLogSnapshot(FemagJobState state, bool started, string? text, string? missing)
+        public JobLogSnapshot(FemagJobState state, bool started, string? text, string? missing, bool writerEnded = false)
         {
             State = state;
             Started = started;
             Text = text;
             Missing = missing;
+            WriterEnded = writerEnded;
         }
+
+        /// <summary>
+        /// What writes the log has ended although the job has not: its instance was lost and only a relaunch (by
+        /// Wait-FemagJob) would run it again, with a log of its own.
+        /// </summary>
+        public bool WriterEnded { get; }
 
         /// <summary>The job's state as the account shows it now, judged as Get-FemagJob judges it.</summary>
         public FemagJobState State { get; }
@@ -28,8 +35,8 @@ namespace FemagAws.Insight
         /// <summary>Why there is no log although the job ran (EC2 no longer has the console output), or null.</summary>
         public string? Missing { get; }
 
-        /// <summary>Nothing more will be written: the job has reached an end state.</summary>
-        public bool Ended => State == FemagJobState.Succeeded || State == FemagJobState.Failed;
+        /// <summary>Nothing more will be written: the job has reached an end state, or what wrote the log has ended.</summary>
+        public bool Ended => State == FemagJobState.Succeeded || State == FemagJobState.Failed || WriterEnded;
     }
 
     /// <summary>
@@ -75,7 +82,7 @@ namespace FemagAws.Insight
                 Ended = true;
                 throw new FemagException(ErrorIds.JobLogNotStarted, FemagErrorKind.ObjectNotFound,
                     $"Job {_job.Index} (bucket {_job.BucketName}) has no log: it never ran ({snapshot.State}). Start it with Start-FemagInstance" +
-                    (wait ? "." : ", or follow a queued job with -Wait."));
+                    (wait ? "." : ", or follow a queued job until it starts."));
             }
 
             if (snapshot.Text == null)

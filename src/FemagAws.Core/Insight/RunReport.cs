@@ -212,7 +212,7 @@ namespace FemagAws.Insight
 
             html.Append("</select></label> <label>Find <input id=\"find\" type=\"search\" placeholder=\"bucket, instance, reason\"></label> <span id=\"shown\"></span> Click a heading to sort.</p>\n");
             html.Append("<div class=\"jt\"><table id=\"jobs\"><thead><tr>");
-            foreach (var heading in new[] { "#", "bucket", "state", "exit", "attempts", "instance(s)", "type", "Spot/On-Demand", "runtime", "billed s", "cost $", "reason", "folder" })
+            foreach (var heading in new[] { "#", "bucket", "state", "exit", "attempts", "instance(s)", "type", "Spot/On-Demand", "runtime", "billed s", "cost", "reason", "folder" })
             {
                 html.Append("<th>").Append(Escape(heading)).Append("</th>");
             }
@@ -233,7 +233,7 @@ namespace FemagAws.Insight
                 Cell(html, LifecycleName(job.Lifecycle));
                 Cell(html, job.Runtime is TimeSpan runtime ? Duration(runtime) : null, job.Runtime?.TotalSeconds);
                 Cell(html, job.BilledSeconds?.ToString("0", CultureInfo.InvariantCulture), job.BilledSeconds);
-                Cell(html, job.Cost?.ToString("0.0000", CultureInfo.InvariantCulture), (double?)job.Cost);
+                Cell(html, job.Cost is decimal cost ? RunTotals.Dollars(cost) : null, (double?)job.Cost);
                 html.Append("<td class=\"why\">").Append(Escape(job.Reason ?? string.Empty)).Append("</td><td>");
                 if (!string.IsNullOrEmpty(job.Folder))
                 {

@@ -107,9 +107,14 @@ namespace FemagAws.Jobs
         }
 
         /// <summary>
-        /// Lost with launches left, as Get-FemagJob sees it: still Running, since Wait-FemagJob launches it again.
+        /// Lost with launches left, as Get-FemagJob sees it: still Running, since Wait-FemagJob launches it again; the
+        /// run on the lost instance ended when the instance did.
         /// </summary>
-        public static void AwaitingRelaunch(FemagJob job, string lossReason) => Running(job, lossReason + " Wait-FemagJob launches it again.");
+        public static void AwaitingRelaunch(FemagJob job, string lossReason, DateTime? lostTime)
+        {
+            Running(job, lossReason + " Wait-FemagJob launches it again.");
+            EndRun(job, JobRunOutcome.Lost, lostTime);
+        }
 
         /// <summary>
         /// The finish file holds the exit code: 0 succeeds, any other whole number fails, and anything else fails without

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Management.Automation;
 using FemagAws.Insight;
 using FemagAws.Internal;
@@ -28,6 +29,7 @@ namespace FemagAws.Commands
     public sealed class ExportFemagReportCommand : FemagCmdlet
     {
         private readonly List<FemagJob> _jobs = new List<FemagJob>();
+        private readonly HashSet<string> _buckets = new HashSet<string>(StringComparer.Ordinal);
 
         /// <summary>
         /// <para type="description">The jobs to report on, e.g. from Wait-FemagJob, Get-FemagJob or Import-Clixml.</para>
@@ -71,7 +73,8 @@ namespace FemagAws.Commands
 
         protected override void ProcessRecord()
         {
-            _jobs.AddRange(Job);
+            // A job piped in twice (or read back twice) is one row: jobs are told apart by their buckets.
+            _jobs.AddRange(Job.Where(job => _buckets.Add(job.BucketName)));
         }
 
         protected override void EndProcessing()

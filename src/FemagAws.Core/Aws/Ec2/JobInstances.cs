@@ -68,6 +68,12 @@ namespace FemagAws.Aws.Ec2
         /// <summary>The client token of the launch that started the instance, from the module's tag.</summary>
         public string? LaunchToken { get; private set; }
 
+        /// <summary>An instance EC2 no longer lists: it ended a while ago (EC2 lists an ended instance for about an hour), or never was.</summary>
+        public static InstanceStatus Forgotten(string instanceId) => new InstanceStatus(instanceId, "missing", "EC2 no longer knows the instance");
+
+        /// <summary>True for an instance EC2 no longer lists (<see cref="Forgotten"/>).</summary>
+        public bool IsForgotten => State == "missing";
+
         /// <summary>True once the instance can no longer write to the bucket.</summary>
         public bool HasEnded => State != "pending" && State != "running";
 
@@ -419,7 +425,7 @@ namespace FemagAws.Aws.Ec2
 
                         foreach (var id in remaining.Where(id => !result.ContainsKey(id)))
                         {
-                            result[id] = new InstanceStatus(id, "missing", "EC2 no longer knows the instance");
+                            result[id] = InstanceStatus.Forgotten(id);
                         }
 
                         remaining = new List<string>();
@@ -435,7 +441,7 @@ namespace FemagAws.Aws.Ec2
 
                         foreach (var id in missing)
                         {
-                            result[id] = new InstanceStatus(id, "missing", "EC2 no longer knows the instance");
+                            result[id] = InstanceStatus.Forgotten(id);
                         }
 
                         remaining = remaining.Except(missing).ToList();

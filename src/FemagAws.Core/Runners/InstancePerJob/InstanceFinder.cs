@@ -48,7 +48,7 @@ namespace FemagAws.Runners.InstancePerJob
                 }
             }
 
-            var finishes = await WorkQueue.MapAsync(unsettled, BucketFinder.LookupsInFlight, (pair, token) => TryReadFinishAsync(clients, pair.Key, token), ct).ConfigureAwait(false);
+            var finishes = await WorkQueue.MapAsync(unsettled, BucketFinder.LookupsInFlight, (pair, token) => TryReadFinishAsync(clients, pair.Key, pair.Value, token), ct).ConfigureAwait(false);
             for (var i = 0; i < unsettled.Count; i++)
             {
                 var job = unsettled[i].Key;
@@ -67,17 +67,17 @@ namespace FemagAws.Runners.InstancePerJob
                     var lossReason = JobWatcher.LossReason(job, instance);
                     if (job.Attempt < job.Config.MaxAttempts)
                     {
-                        JobStates.AwaitingRelaunch(job, lossReason);
+                        JobStates.AwaitingRelaunch(job, lossReason, instance.EndTime);
                     }
                     else
                     {
-                        JobStates.FailOnLastAttempt(job, job.Attempt, lossReason, instance.EndTime, await ConsoleOutputs.TryLastLinesAsync(clients.Ec2, instance.InstanceId, ct).ConfigureAwait(false));
+                        JobStates.FailOnLastAttempt(job, job.Attempt, lossReason, instance.EndTime, finishes[i].LastLines);
                     }
                 }
                 else if (instance != null)
                 {
                     // Ended without the finish file: it finished when its instance ended.
-                    JobStates.EndedWithoutFinish(job, instance, instance.EndTime, await ConsoleOutputs.TryLastLinesAsync(clients.Ec2, instance.InstanceId, ct).ConfigureAwait(false));
+                    JobStates.EndedWithoutFinish(job, instance, instance.EndTime, finishes[i].LastLines);
                 }
             }
 
@@ -103,16 +103,25 @@ namespace FemagAws.Runners.InstancePerJob
         /// The job's finish file and when it was written, null without one; Gone when the bucket was removed since the listing, which makes the
         /// job one without a bucket, as if the listing had come a moment later.
         /// </summary>
-        private static async Task<(bool Gone, (string Text, DateTime? LastModified)? Finish)> TryReadFinishAsync(AwsClients clients, FemagJob job, CancellationToken ct)
+        /// <summary>
+        /// The job's finish file, and for a job that ends without one here (its instance ended, and it is not awaiting a
+        /// relaunch) the last lines of its console output, for its reason: read together, so many jobs read at once.
+        /// </summary>
+        private static async Task<(bool Gone, (string Text, DateTime? LastModified)? Finish, IReadOnlyList<string>? LastLines)> TryReadFinishAsync(
+            AwsClients clients, FemagJob job, InstanceStatus? instance, CancellationToken ct)
         {
+            (string Text, DateTime? LastModified)? finish;
             try
             {
-                return (false, await JobBuckets.TryReadStampedTextAsync(clients.S3, job.BucketName, job.Config.FinishTaskFilename, ct).ConfigureAwait(false));
+                finish = await JobBuckets.TryReadStampedTextAsync(clients.S3, job.BucketName, job.Config.FinishTaskFilename, ct).ConfigureAwait(false);
             }
             catch (Exception ex) when (JobBuckets.IsGone(ex))
             {
-                return (true, null);
+                return (true, null, null);
             }
+
+            var endsWithoutFinish = finish == null && instance != null && (!JobWatcher.IsLoss(instance) || job.Attempt >= job.Config.MaxAttempts);
+            return (false, finish, endsWithoutFinish ? await ConsoleOutputs.TryLastLinesAsync(clients.Ec2, instance!.InstanceId, ct).ConfigureAwait(false) : null);
         }
 
         /// <summary>A bucket's current instance: a live one, else the one launched last (a bucket can be run again).</summary>

@@ -183,11 +183,13 @@ namespace FemagAws.Runners.InstancePerJob
                 return new JobLogSnapshot(state, false, null, null);
             }
 
+            // A job lost with launches left stays Running until Wait-FemagJob relaunches it; its lost instance writes no more.
+            var lost = settled?.Runs.LastOrDefault()?.Outcome == JobRunOutcome.Lost;
             var text = await ConsoleOutputs.ReadAsync(_clients.Get(target).Ec2, instanceId, ct).ConfigureAwait(false);
-            var ended = state == FemagJobState.Succeeded || state == FemagJobState.Failed;
+            var ended = state == FemagJobState.Succeeded || state == FemagJobState.Failed || lost;
             return text == null || (text.Length == 0 && ended)
                 ? new JobLogSnapshot(state, true, null, $"EC2 no longer has the console output of instance {instanceId} ({(text == null ? "EC2 no longer knows the instance" : "it is empty since the instance ended")}); EC2 keeps it only for a while after an instance ended. Its results, if any, are in the bucket (Receive-FemagResult).")
-                : new JobLogSnapshot(state, true, text, null);
+                : new JobLogSnapshot(state, true, text, null, lost);
         }
     }
 }

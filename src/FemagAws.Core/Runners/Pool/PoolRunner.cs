@@ -221,6 +221,9 @@ namespace FemagAws.Runners.Pool
                 instances.AddRange(await PoolOf(target).InstancesAsync(poolId, ct).ConfigureAwait(false));
             }
 
+            // An instance that ran a job but is no longer listed ended over an hour ago: it still billed, from the job's runs.
+            var listed = new HashSet<string>(instances.Select(i => i.InstanceId), StringComparer.Ordinal);
+            instances.AddRange(jobs.SelectMany(j => j.Runs).Select(r => r.InstanceId).Where(id => id.Length > 0 && listed.Add(id)).Select(InstanceStatus.Forgotten));
             return instances;
         }
 

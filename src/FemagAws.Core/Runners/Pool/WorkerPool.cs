@@ -216,10 +216,10 @@ namespace FemagAws.Runners.Pool
             }
         }
 
-        /// <summary>The jobs' states now, for Get-FemagJob (nothing is launched or removed); jobs of several pools may be mixed.</summary>
         /// <summary>The log the worker keeps of the job's script, or null when there is none (yet).</summary>
         public Task<string?> ReadLogAsync(FemagJob job, CancellationToken ct) => _buckets.ReadLogAsync(job, ct);
 
+        /// <summary>The jobs' states now, for Get-FemagJob (nothing is launched or removed); jobs of several pools may be mixed.</summary>
         public async Task RefreshAsync(IReadOnlyList<FemagJob> jobs, CancellationToken ct)
         {
             foreach (var pool in jobs.Where(j => j.PoolId != null).GroupBy(j => j.PoolId!))
