@@ -108,6 +108,9 @@ public sealed class LogTests
 
         Assert.Equal(new[] { "b", "c", "d", "e", "f" }, lines);
         Assert.Empty(LogLines.LastNonEmpty(null));
+
+        // The aws CLI's progress, rewritten in place after a carriage return, is what a terminal shows: its last text.
+        Assert.Equal(new[] { "x", "download: s3://b/0.tar.gz to 0.tar.gz" }, LogLines.LastNonEmpty("x\nCompleted 1 KiB/1 KiB with 1 file(s) remaining\rdownload: s3://b/0.tar.gz to 0.tar.gz\nCompleted 2 KiB\r"));
         Assert.Equal(string.Empty, LogLines.ForReason(Array.Empty<string>()));
     }
 

@@ -77,8 +77,9 @@ $jobs[2] | Format-List | Out-String -Width 80
         $table | Should -Match '(?m)^ +0 Succeeded +0 0 '
         $table | Should -Match '(?m)^ +1 Failed +3 1 '
         $table | Should -Match '(?m)^ +2 Failed +2 '
-        # The reasons are there in full, wrapped within their column at spaces: each row's reason lines, joined with
-        # one space, give the reason back, so no word is broken.
+        # The reasons are there in full, wrapped within their column: each row's reason lines hold the reason's text in
+        # order. (A reason of a job that ended without exit_code ends with its log's last lines, whose words, such as
+        # s3:// addresses, may be longer than the column; Format-Table breaks those.)
         $reasons = @{}
         $index = $null
         foreach ($line in $table -split "`n" | Where-Object { $_.Length -gt 38 }) {
@@ -88,7 +89,7 @@ $jobs[2] | Format-List | Out-String -Width 80
         }
         foreach ($job in Import-Clixml $JobsFile | Where-Object State -eq Failed) {
             $job.Reason | Should -Not -BeNullOrEmpty
-            ($reasons[$job.Index] -join ' ') | Should -Be $job.Reason -Because "the table holds '$($job.Reason)':`n$table"
+            ($reasons[$job.Index] -join '') -replace '\s' | Should -Be ($job.Reason -replace '\s') -Because "the table holds '$($job.Reason)':`n$table"
         }
         foreach ($name in 'BucketName', 'InstanceId', 'Folder', 'Region', 'Reason') {
             $list | Should -Match "(?m)^$name +: \S"

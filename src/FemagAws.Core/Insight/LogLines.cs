@@ -25,7 +25,10 @@ namespace FemagAws.Insight
             return lines;
         }
 
-        /// <summary>The last <paramref name="count"/> lines of a log that hold more than white space, oldest first; none for no log.</summary>
+        /// <summary>
+        /// The last <paramref name="count"/> lines of a log that hold more than white space, oldest first, as a terminal
+        /// shows them: a line rewritten after a carriage return (the aws CLI's progress) is only its last text. None for no log.
+        /// </summary>
         public static List<string> LastNonEmpty(string? text, int count = InReason)
         {
             if (text == null)
@@ -33,9 +36,7 @@ namespace FemagAws.Insight
                 return new List<string>();
             }
 
-            var lines = Split(text, out var partial);
-            lines.Add(partial);
-            var kept = lines.Where(l => l.Trim().Length > 0).ToList();
+            var kept = text.Replace("\r\n", "\n").Split('\n').Select(l => l.Substring(l.LastIndexOf('\r') + 1)).Where(l => l.Trim().Length > 0).ToList();
             return kept.Skip(Math.Max(0, kept.Count - count)).ToList();
         }
 
